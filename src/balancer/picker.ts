@@ -1,0 +1,42 @@
+// The one interface every backend-choice policy implements. No logic here.
+//
+// A picker is built off the hot path (when the backend set, a weight or a
+// state changes) from the backends that may take NEW flows, and is then asked
+// per connection. `pick` must not allocate and must not throw.
+
+/** Live per-backend counters, mutated by the data path, read by pickers. */
+export interface BackendLoad {
+  active: number // connections currently open to this backend (this worker)
+  latencyEwmaMs: number // EWMA of connect latency; 0 = unknown
+}
+
+/** What a picker knows of a backend. Hashing pickers key on `id`, never on position. */
+export interface PickerBackend {
+  readonly id: string
+  readonly weight: number // effective weight (after slow start), > 0
+  readonly maxconn: number // 0 = unlimited; a backend at maxconn is skipped
+  readonly load: BackendLoad
+}
+
+export interface PickerOptions {
+  readonly tableSize: number // maglev: prime M >= 100 x backends (default 65537)
+  readonly balanceFactor: number // hashing pickers: 0 = off, else > 1 (bounded load)
+  readonly p2cLatency: boolean // p2c: weigh choices by connect-latency EWMA
+  readonly random: () => number // [0,1); injectable for tests
+}
+
+export interface Picker<B extends PickerBackend = PickerBackend> {
+  readonly name: string
+  /**
+   * Choose a backend for a flow.
+   * `hash` is the uint32 flow hash (see hash.ts); `tried` lists backends
+   * already tried for this flow (retries), which must be skipped.
+   * Returns undefined when no backend can take the flow ("none available").
+   */
+  pick(hash: number, tried: readonly B[]): B | undefined
+}
+
+export type PickerFactory = <B extends PickerBackend>(
+  backends: readonly B[],
+  options: PickerOptions,
+) => Picker<B>

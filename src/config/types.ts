@@ -1,0 +1,130 @@
+// The normalised, validated configuration. The YAML uses kebab-case keys
+// (`hash-key`, `balance-factor`, `hard-stop-after`); src/config/schema.ts maps
+// them onto these camelCase fields, fills defaults and deep-freezes the result.
+// Durations are milliseconds here (the YAML accepts "5s", "250ms", "2m" or a
+// number of milliseconds).
+
+export type PolicyName =
+  | 'maglev'
+  | 'ring'
+  | 'round-robin'
+  | 'weighted-round-robin'
+  | 'least-conn'
+  | 'random'
+  | 'p2c'
+
+export type HashKeyKind = 'src-ip' | 'src-ip-port'
+export type SendProxy = 'none' | 'v1' | 'v2'
+export type HealthCheckType = 'none' | 'tcp' | 'http' | 'connect'
+
+export interface HostPort {
+  readonly host: string // IPv4 literal, IPv6 literal (no brackets) or hostname
+  readonly port: number
+}
+
+export interface ProxyAcceptConfig {
+  readonly enabled: boolean
+  readonly trusted: readonly string[] // CIDRs allowed to send a PROXY header
+  readonly timeoutMs: number // header must be complete within this time
+}
+
+export interface ListenerConfig {
+  readonly name: string // default `listener-<index>`
+  readonly bind: HostPort
+  readonly pool: string // pool name; default the first pool
+  readonly maxconn: number // 0 = unlimited
+  readonly proxyProtocol: ProxyAcceptConfig
+}
+
+export interface BackendConfig {
+  readonly id: string // stable identity, default `host:port` ([v6]:port)
+  readonly host: string
+  readonly port: number
+  readonly weight: number // integer 0..256, default 1 (0 = takes no new flows)
+  readonly backup: boolean
+  readonly maxconn: number // 0 = unlimited
+  readonly sendProxy: SendProxy // default: the pool's send-proxy
+}
+
+export interface HttpCheckConfig {
+  readonly method: string
+  readonly path: string
+  readonly host: string | null // Host header; default the backend address
+  readonly expectStatus: readonly [number, number] // inclusive range, default [200, 399]
+}
+
+export interface HealthConfig {
+  readonly type: HealthCheckType
+  readonly intervalMs: number
+  readonly fastIntervalMs: number // used while a backend is changing state
+  readonly timeoutMs: number
+  readonly fall: number
+  readonly rise: number
+  readonly jitter: number // 0..1, fraction of interval
+  readonly http: HttpCheckConfig
+  readonly connectTarget: HostPort | null // for type 'connect': CONNECT host:port through the backend
+}
+
+export interface PassiveConfig {
+  readonly consecutive: number // 0 = passive ejection off
+  readonly baseEjectionMs: number
+  readonly maxEjectionMs: number
+  readonly maxEjectionPercent: number // 0..100
+}
+
+export interface PoolConfig {
+  readonly name: string
+  readonly policy: PolicyName
+  readonly hashKey: HashKeyKind
+  readonly balanceFactor: number // 0 = bounded load off, else > 1 (e.g. 1.25)
+  readonly maglevTableSize: number // prime, >= 100 x backends
+  readonly p2cLatency: boolean // weight p2c by connect-latency EWMA
+  readonly retries: number // extra backends tried after the first
+  readonly slowstartMs: number
+  readonly sendProxy: SendProxy
+  readonly backends: readonly BackendConfig[]
+  readonly health: HealthConfig
+  readonly passive: PassiveConfig
+}
+
+export interface TimeoutsConfig {
+  readonly connectMs: number
+  readonly idleMs: number
+  readonly halfClosedMs: number
+}
+
+export interface AdminConfig {
+  readonly enabled: boolean
+  readonly bind: HostPort // default 127.0.0.1:9090
+  readonly token: string | null // required when bind is not loopback
+}
+
+export interface ShutdownConfig {
+  readonly drainMs: number // SIGTERM: how long established connections may finish
+  readonly hardStopAfterMs: number // reload/drain: upper bound for drained connections
+}
+
+export interface LogConfig {
+  readonly level: 'trace' | 'debug' | 'info' | 'warn' | 'error' | 'fatal' | 'silent'
+  readonly connections: boolean // one line per closed connection
+}
+
+export interface Config {
+  readonly workers: number // 0 in YAML means "number of CPUs"; normalised to >= 1
+  readonly listeners: readonly ListenerConfig[]
+  readonly pools: readonly PoolConfig[]
+  readonly timeouts: TimeoutsConfig
+  readonly admin: AdminConfig
+  readonly shutdown: ShutdownConfig
+  readonly log: LogConfig
+}
+
+/** One validation problem: `path` like `listeners[0].bind`, message without the path. */
+export interface ConfigError {
+  readonly path: string
+  readonly message: string
+}
+
+export type ConfigResult =
+  | { readonly ok: true; readonly config: Config }
+  | { readonly ok: false; readonly errors: readonly ConfigError[] }
