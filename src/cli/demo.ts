@@ -1,0 +1,66 @@
+// `l4lb demo` (`npm start`): three local backends that name themselves and a
+// clustered balancer in front of them on 127.0.0.1, with the admin API and
+// status page on, and instructions for seeing balancing and stickiness.
+import net from 'node:net'
+import { parseConfig } from '../config/load.ts'
+import { formatErrors } from '../config/format.ts'
+import { startDemoBackend } from '../demo/backend.ts'
+import { startPrimary } from './run.ts'
+
+async function freePort(preferred: number): Promise<number> {
+  const tryPort = (p: number) =>
+    new Promise<number | null>((resolve) => {
+      const s = net.createServer()
+      s.once('error', () => resolve(null))
+      s.listen(p, '127.0.0.1', () => {
+        const port = (s.address() as net.AddressInfo).port
+        s.close(() => resolve(port))
+      })
+    })
+  return (await tryPort(preferred)) ?? (await tryPort(0))!
+}
+
+export async function demoCommand(_argv: string[]): Promise<number> {
+  const backends = await Promise.all(['proxy-a', 'proxy-b', 'proxy-c'].map((n) => startDemoBackend(n)))
+  const port = await freePort(8080)
+  const adminPort = await freePort(9090)
+  const yaml = `
+workers: 2
+listeners:
+  - { name: demo, bind: 127.0.0.1:${port} }
+pools:
+  - name: proxies
+    policy: maglev
+    hash-key: src-ip
+    retries: 2
+    backends:
+${backends.map((b) => `      - { id: ${b.name}, host: 127.0.0.1, port: ${b.port} }`).join('\n')}
+    health: { type: tcp, interval: 1s, timeout: 500ms, fall: 2, rise: 2 }
+admin: { enabled: true, bind: 127.0.0.1:${adminPort} }
+log: { level: warn, connections: false }
+`
+  const parsed = parseConfig(yaml)
+  if (!parsed.ok) {
+    process.stderr.write(`demo config invalid (a bug):\n${formatErrors(parsed.errors)}\n`)
+    return 1
+  }
+  const running = await startPrimary(parsed.config, null)
+  const stopBackends = async () => {
+    await Promise.all(backends.map((b) => b.close()))
+  }
+  process.once('exit', () => void stopBackends())
+  process.stdout.write(`
+l4lb demo: 2 workers balancing 127.0.0.1:${port} over ${backends.map((b) => `${b.name} (:${b.port})`).join(', ')}
+policy maglev on the client address: every connection from one address sticks to one backend.
+
+  curl http://127.0.0.1:${port}/             # "served by proxy-?" — the same one every time
+  for i in 1 2 3 4 5 6; do curl -s --interface 127.0.0.${'$'}i http://127.0.0.1:${port}/; done   # six client addresses: spread over the three, each sticky
+  nc 127.0.0.1 ${port}                       # type a line; the backend answers with its name
+  status page:  http://127.0.0.1:${adminPort}/
+  status JSON:  curl http://127.0.0.1:${adminPort}/status
+  drain one:    curl -X POST http://127.0.0.1:${adminPort}/backends/proxy-a/drain
+
+Ctrl-C drains and stops.
+`)
+  return -1
+}

@@ -1,0 +1,130 @@
+// The primary seen through the admin API's contract (src/admin/model.ts):
+// status documents, /healthz, operator changes and aggregated counters.
+import { createRequire } from 'node:module'
+import type { AdminModel, AggregatedStats, HealthzResult, MutationResult, StatusDoc } from '../admin/model.ts'
+import type { AdminState } from '../health/types.ts'
+import { takesNewFlows } from '../health/state.ts'
+import { key } from './decide.ts'
+import type { Primary } from './primary.ts'
+
+const VERSION: string = (createRequire(import.meta.url)('../../package.json') as { version: string }).version
+
+const hostPort = (h: string, p: number): string => (h.includes(':') ? `[${h}]:${p}` : `${h}:${p}`)
+
+export function adminModel(primary: Primary): AdminModel {
+  const find = (id: string, pool?: string): string | MutationResult => {
+    const hits = primary.config.pools.filter((p) => (pool === undefined || p.name === pool) && p.backends.some((b) => b.id === id))
+    if (hits.length === 0) return 'not-found'
+    if (hits.length > 1) return 'ambiguous'
+    return key(hits[0].name, id)
+  }
+  const mutate = (id: string, pool: string | undefined, apply: (k: string) => void): MutationResult => {
+    const k = find(id, pool)
+    if (k === 'not-found' || k === 'ambiguous' || k === 'ok') return k as MutationResult
+    apply(k)
+    primary.publish()
+    return 'ok'
+  }
+  const stateOf = (pool: string, id: string) => primary.snapshot.pools.find((p) => p.name === pool)?.backends.find((b) => b.id === id)
+
+  return {
+    status(): StatusDoc {
+      const totals = primary.workers.totals()
+      const health = primary.healthTable()
+      const bstat = new Map(totals.backends.map((b) => [key(b.pool, b.id), b]))
+      const lstat = new Map(totals.listeners.map((l) => [l.name, l]))
+      const slots = primary.workers.slots
+      return {
+        version: VERSION,
+        pid: process.pid,
+        startedAt: primary.startedAt,
+        generatedAt: Date.now(),
+        healthVersion: primary.snapshot.version,
+        config: { path: primary.configPath, loadedAt: primary.loadedAt, lastError: primary.lastReloadError },
+        listeners: primary.config.listeners.map((l) => {
+          const s = lstat.get(l.name)
+          const live = slots.filter((w) => w.stats !== null)
+          const up = slots.length > 0 && slots.every((w) => w.ready) && live.every((w) => w.stats!.listeners.some((x) => x.name === l.name && x.listening))
+          return { name: l.name, bind: hostPort(l.bind.host, primary.listenerPorts.get(l.name) ?? l.bind.port), pool: l.pool, up, active: s?.active ?? 0, acceptedTotal: s?.accepted ?? 0 }
+        }),
+        pools: primary.config.pools.map((p) => ({
+          name: p.name,
+          policy: p.policy,
+          backends: p.backends.map((b) => {
+            const k = key(p.name, b.id)
+            const h = health.get(k)
+            const s = bstat.get(k)
+            const snap = stateOf(p.name, b.id)
+            return {
+              id: b.id,
+              host: b.host,
+              port: b.port,
+              state: snap?.state ?? 'ready',
+              adminState: primary.states.get(k) ?? 'ready',
+              health: h?.verdict ?? 'unknown',
+              weight: primary.weights.get(k) ?? b.weight,
+              effectiveWeight: snap?.weight ?? b.weight,
+              backup: b.backup,
+              active: s?.active ?? 0,
+              total: s?.total ?? 0,
+              check: h?.check ?? { result: null, at: null },
+            }
+          }),
+        })),
+        workers: slots.map((w) => ({ id: w.worker?.id ?? 0, pid: w.pid, up: w.ready, restarts: w.restarts, lastReportAt: w.lastReportAt })),
+      }
+    },
+
+    healthz(): HealthzResult {
+      const doc = this.status()
+      const down = doc.listeners.find((l) => !l.up)
+      if (doc.listeners.length === 0 || down) return { ok: false, reason: down ? `listener ${down.name} is not up` : 'no listener' }
+      for (const l of primary.config.listeners) {
+        const pool = primary.snapshot.pools.find((p) => p.name === l.pool)
+        if (!pool?.backends.some((b) => takesNewFlows(b.state) && b.weight > 0)) return { ok: false, reason: `pool ${l.pool}: no backend can take traffic` }
+      }
+      return { ok: true, reason: 'ok' }
+    },
+
+    setState(id: string, state: AdminState, pool?: string): MutationResult {
+      return mutate(id, pool, (k) => (state === 'ready' ? primary.states.delete(k) : primary.states.set(k, state)))
+    },
+
+    setWeight(id: string, weight: number, pool?: string): MutationResult {
+      return mutate(id, pool, (k) => primary.weights.set(k, weight))
+    },
+
+    reload: () => primary.reload(),
+
+    stats(): AggregatedStats {
+      const totals = primary.workers.totals()
+      const health = primary.healthTable()
+      const bstat = new Map(totals.backends.map((b) => [key(b.pool, b.id), b]))
+      return {
+        backends: primary.config.pools.flatMap((p) =>
+          p.backends.map((b) => {
+            const k = key(p.name, b.id)
+            const s = bstat.get(k)
+            const r = health.get(k)?.check.result
+            return {
+              pool: p.name,
+              id: b.id,
+              state: stateOf(p.name, b.id)?.state ?? 'ready',
+              active: s?.active ?? 0,
+              connectionsTotal: s?.total ?? 0,
+              connectFailuresTotal: s?.connectFailures ?? 0,
+              bytesReceivedTotal: s?.bytesIn ?? 0,
+              bytesSentTotal: s?.bytesOut ?? 0,
+              checkDurationSeconds: r ? r.durationMs / 1000 : null,
+            }
+          }),
+        ),
+        listeners: totals.listeners.map((l) => ({ name: l.name, acceptedTotal: l.accepted, rejectedTotal: l.rejected + l.noBackend, proxyErrorsTotal: l.proxyErrors, active: l.active })),
+        workers: primary.workers.slots.map((w) => ({ id: w.worker?.id ?? 0, pid: w.pid, up: w.ready, restartsTotal: w.restarts, residentMemoryBytes: null, cpuSecondsTotal: null })),
+        healthVersion: primary.snapshot.version,
+        configReloadsTotal: primary.reloadsOk,
+        configReloadFailuresTotal: primary.reloadsFailed,
+      }
+    },
+  }
+}

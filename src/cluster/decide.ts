@@ -1,0 +1,56 @@
+// The primary's decision, pure: config × health table × operator overrides ×
+// time → the backend states and effective weights every worker will use.
+// Same inputs, same snapshot, which is what lets all workers pick alike.
+import type { Config } from '../config/types.ts'
+import { effectiveWeight, nextWeightChangeAt } from '../health/slowstart.ts'
+import { effectiveState } from '../health/state.ts'
+import type { AdminState, BackendHealth } from '../health/types.ts'
+import { type HealthSnapshot, deepFreeze } from './snapshot.ts'
+
+/** Operator overrides by `pool/id`; absent = from the config. */
+export interface Overrides {
+  readonly states: ReadonlyMap<string, AdminState>
+  readonly weights: ReadonlyMap<string, number>
+}
+
+export const key = (pool: string, id: string): string => `${pool}/${id}`
+
+export interface Decision {
+  readonly snapshot: HealthSnapshot
+  /** When a slow-start ramp next changes a weight (republish then), or null. */
+  readonly nextChangeAt: number | null
+}
+
+export function decide(
+  config: Config,
+  health: ReadonlyMap<string, BackendHealth>,
+  overrides: Overrides,
+  version: number,
+  now: number,
+): Decision {
+  let nextChangeAt: number | null = null
+  const pools = config.pools.map((p) => ({
+    name: p.name,
+    backends: p.backends.map((b) => {
+      const k = key(p.name, b.id)
+      const h = health.get(k)
+      const admin = overrides.states.get(k) ?? 'ready'
+      const ejected = h?.ejectedUntil != null && h.ejectedUntil > now
+      const weight = overrides.weights.get(k) ?? b.weight
+      const since = h?.slowstartSince ?? null
+      const at = nextWeightChangeAt(weight, since, p.slowstartMs, now)
+      if (at !== null && (nextChangeAt === null || at < nextChangeAt)) nextChangeAt = at
+      return {
+        id: b.id,
+        state: effectiveState(admin, h?.verdict ?? 'unknown', ejected),
+        weight: effectiveWeight(weight, since, p.slowstartMs, now),
+      }
+    }),
+  }))
+  return { snapshot: deepFreeze({ version, pools }), nextChangeAt }
+}
+
+/** Do two snapshots say the same thing (ignoring version)? Avoids needless rebuilds in workers. */
+export function sameDecision(a: HealthSnapshot, b: HealthSnapshot): boolean {
+  return JSON.stringify(a.pools) === JSON.stringify(b.pools)
+}

@@ -1,0 +1,42 @@
+// The typed IPC envelope between the primary and its workers: a discriminated
+// union on `type`, a protocol version `v` and a per-sender sequence number
+// `seq`. Anything else arriving on the channel is ignored (prom-client and
+// node:cluster use the same channel for their own messages).
+import type { Config } from '../config/types.ts'
+import type { WorkerStats } from '../proxy/stats.ts'
+import type { HealthSnapshot } from './snapshot.ts'
+
+export const PROTOCOL = 1
+
+export type ToWorker =
+  | { type: 'init'; config: Config; snapshot: HealthSnapshot; workers: number }
+  | { type: 'config'; config: Config; generation: number }
+  | { type: 'snapshot'; snapshot: HealthSnapshot }
+  | { type: 'shutdown'; deadlineMs: number }
+
+export type ToPrimary =
+  | { type: 'ready'; listeners: { name: string; port: number }[] }
+  | { type: 'listen-failed'; error: string }
+  | { type: 'passive'; pool: string; id: string; ok: boolean; timedOut: boolean }
+  | { type: 'stats'; stats: WorkerStats; healthy: boolean; snapshotVersion: number }
+  | { type: 'config-applied'; generation: number; error: string | null }
+
+export type Envelope<M> = M & { readonly l4lb: typeof PROTOCOL; readonly seq: number }
+
+export function envelope<M extends { type: string }>(msg: M, seq: number): Envelope<M> {
+  return { ...msg, l4lb: PROTOCOL, seq }
+}
+
+/** Narrow an unknown IPC message to our envelope, or null when it is not ours. */
+export function open<M extends { type: string }>(raw: unknown): Envelope<M> | null {
+  if (raw === null || typeof raw !== 'object') return null
+  const m = raw as { l4lb?: unknown; type?: unknown; seq?: unknown }
+  if (m.l4lb !== PROTOCOL || typeof m.type !== 'string' || typeof m.seq !== 'number') return null
+  return raw as Envelope<M>
+}
+
+/** A sender with its own sequence numbers. */
+export function sender<M extends { type: string }>(send: (m: Envelope<M>) => void): (msg: M) => void {
+  let seq = 0
+  return (msg) => send(envelope(msg, ++seq))
+}

@@ -1,0 +1,34 @@
+// One registry of stable codes. The data path never throws: it ends a
+// connection with a termination reason and counts it. Codes are never reused;
+// a retired code stays here marked retired. docs/errors.md lists them all and
+// test/errors.test.ts checks registry and docs agree.
+
+/** Why a proxied connection ended: one per closed connection, in its log line. */
+export const TERMINATIONS = {
+  'client-closed': { flag: 'CD', text: 'the client closed first and the server finished' },
+  'server-closed': { flag: 'SD', text: 'the server closed first and the client finished' },
+  'client-reset': { flag: 'cR', text: 'the client reset or errored' },
+  'server-reset': { flag: 'sR', text: 'the server reset or errored after connecting' },
+  'idle-timeout': { flag: 'cT', text: 'no bytes either way for timeouts.idle' },
+  'half-closed-timeout': { flag: 'hT', text: 'one side closed and the other lingered past timeouts.half-closed' },
+  'connect-failed': { flag: 'sC', text: 'every backend tried refused, failed or timed out' },
+  'no-backend': { flag: 'NB', text: 'no backend could take the flow (all down, drained, full or tried)' },
+  'client-closed-early': { flag: 'CC', text: 'the client went away before a backend connected' },
+  'proxy-error': { flag: 'PR', text: 'the PROXY header was missing, malformed, untrusted or late' },
+  'hard-stop': { flag: 'KS', text: 'killed by hard-stop-after or the shutdown deadline' },
+} as const
+
+export type Termination = keyof typeof TERMINATIONS
+
+/** Process-level error codes (config, admin, cluster). */
+export const ERRORS = {
+  LB_ERR_CONFIG_INVALID: 'the configuration failed validation; every problem is listed with its key path',
+  LB_ERR_CONFIG_READ: 'the configuration file could not be read',
+  LB_ERR_LISTEN: 'a listener could not bind its address',
+  LB_ERR_EMFILE: 'out of file descriptors while accepting; the listener backs off and retries',
+  LB_ERR_WORKER_EXIT: 'a worker exited unexpectedly and is being replaced',
+  LB_ERR_RELOAD_REJECTED: 'a reload was rejected; the running configuration keeps serving',
+  LB_ERR_ADMIN_AUTH: 'the admin API refused a request without a valid token',
+} as const
+
+export type ErrorCode = keyof typeof ERRORS

@@ -1,0 +1,61 @@
+// What a worker knows of one backend at run time. Counters (`load`, `stats`)
+// live as long as the backend stays in its pool, across picker rebuilds and
+// reloads, because connections outlive any one snapshot; the rest is rebuilt.
+import type { BackendLoad, PickerBackend } from '../balancer/picker.ts'
+import type { BackendConfig, SendProxy } from '../config/types.ts'
+import type { BackendState } from '../health/types.ts'
+
+export interface BackendCounters {
+  total: number // connections established
+  connectFailures: number // refused, errored or timed out while connecting
+  bytesIn: number // bytes received from the backend
+  bytesOut: number // bytes sent to the backend
+  failStreak: number // consecutive connect failures (passive health)
+}
+
+export interface BackendRuntime extends PickerBackend {
+  readonly pool: string
+  readonly host: string
+  readonly port: number
+  readonly sendProxy: SendProxy
+  readonly backup: boolean
+  readonly state: BackendState
+  readonly load: BackendLoad
+  readonly stats: BackendCounters
+}
+
+export function newCounters(): BackendCounters {
+  return { total: 0, connectFailures: 0, bytesIn: 0, bytesOut: 0, failStreak: 0 }
+}
+
+export function newLoad(): BackendLoad {
+  return { active: 0, latencyEwmaMs: 0 }
+}
+
+export function backendRuntime(
+  pool: string,
+  cfg: BackendConfig,
+  state: BackendState,
+  weight: number,
+  load: BackendLoad,
+  stats: BackendCounters,
+): BackendRuntime {
+  return {
+    pool,
+    id: cfg.id,
+    host: cfg.host,
+    port: cfg.port,
+    sendProxy: cfg.sendProxy,
+    backup: cfg.backup,
+    maxconn: cfg.maxconn,
+    weight,
+    state,
+    load,
+    stats,
+  }
+}
+
+/** Connect latency EWMA, alpha 0.2: recent connects dominate, one outlier does not. */
+export function recordLatency(load: BackendLoad, ms: number): void {
+  load.latencyEwmaMs = load.latencyEwmaMs === 0 ? ms : load.latencyEwmaMs * 0.8 + ms * 0.2
+}

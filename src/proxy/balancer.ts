@@ -1,0 +1,175 @@
+// The balancer engine of one process (a cluster worker, or a test): pools,
+// listeners, snapshots, reload and shutdown. It owns no health checks: it
+// applies the snapshots it is given and reports what it sees.
+import type { Logger } from 'pino'
+import type { Config } from '../config/types.ts'
+import { type HealthSnapshot, initialSnapshot, isNewer } from '../cluster/snapshot.ts'
+import type { BackendRuntime } from './backend-runtime.ts'
+import { Clock } from './clock.ts'
+import { Listener } from './listener.ts'
+import { PoolRuntime } from './pool-runtime.ts'
+import type { WorkerStats } from './stats.ts'
+
+export interface BalancerOptions {
+  readonly log: Logger
+  /** How many processes share each listener (maxconn is split between them). */
+  readonly workers?: number
+  readonly clock?: Clock
+  readonly reportPassive?: (pool: string, id: string, ok: boolean, timedOut: boolean) => void
+}
+
+const bindKey = (c: Config['listeners'][number]): string => `${c.bind.host}|${c.bind.port}`
+
+export class Balancer {
+  config: Config
+  snapshot: HealthSnapshot
+  readonly pools = new Map<string, PoolRuntime>()
+  readonly listeners = new Map<string, Listener>() // by bind key
+  private readonly draining = new Set<Listener>() // removed by a reload, finishing their sessions
+  private readonly clock: Clock
+  private readonly hardStops = new Set<NodeJS.Timeout>()
+
+  private readonly opts: BalancerOptions
+
+  constructor(config: Config, opts: BalancerOptions) {
+    this.opts = opts
+    this.config = config
+    this.snapshot = initialSnapshot(config)
+    this.clock = opts.clock ?? new Clock()
+  }
+
+  async start(): Promise<void> {
+    this.applyPools()
+    for (const lc of this.config.listeners) {
+      const l = this.newListener(lc)
+      await l.listen()
+      this.listeners.set(bindKey(lc), l)
+    }
+  }
+
+  /** Apply a health snapshot; stale or duplicate versions are ignored. Returns whether applied. */
+  applySnapshot(next: HealthSnapshot): boolean {
+    if (!isNewer(this.snapshot, next)) return false
+    this.snapshot = next
+    this.applyPools()
+    return true
+  }
+
+  /**
+   * Apply a new, already validated config without cutting established
+   * connections: new listeners open, removed ones stop accepting and drain,
+   * pools rebuild, sessions on removed backends live at most hard-stop-after.
+   */
+  async applyConfig(next: Config): Promise<void> {
+    const prev = this.config
+    this.config = next
+    this.applyPools()
+    const wanted = new Map(next.listeners.map((l) => [bindKey(l), l]))
+    for (const [key, l] of this.listeners) {
+      if (wanted.has(key)) continue
+      this.listeners.delete(key)
+      await l.stopAccepting()
+      this.draining.add(l)
+    }
+    for (const [key, lc] of wanted) {
+      const existing = this.listeners.get(key)
+      if (existing) existing.update(lc, this.pools.get(lc.pool)!, next.timeouts)
+      else {
+        const l = this.newListener(lc)
+        await l.listen()
+        this.listeners.set(key, l)
+      }
+    }
+    const stillThere = (b: BackendRuntime): boolean =>
+      next.pools.some((p) => p.name === b.pool && p.backends.some((x) => x.id === b.id))
+    const draining = [...this.draining]
+    this.hardStop(next.shutdown.hardStopAfterMs, () => {
+      for (const l of this.allListeners()) l.killWhere((b) => !stillThere(b))
+      for (const l of draining) l.killAll()
+    })
+    for (const p of prev.pools) if (!next.pools.some((q) => q.name === p.name)) this.pools.delete(p.name)
+  }
+
+  /** Stop accepting everywhere; resolve when all sessions are gone or `deadlineMs` passed (then kill). */
+  async shutdown(deadlineMs: number): Promise<void> {
+    for (const l of this.listeners.values()) await l.stopAccepting()
+    const until = Date.now() + deadlineMs
+    while (this.activeSessions() > 0 && Date.now() < until) await new Promise((r) => setTimeout(r, 25))
+    for (const l of this.allListeners()) l.killAll()
+    while (this.activeSessions() > 0 && Date.now() < until + 1000) await new Promise((r) => setTimeout(r, 10))
+    for (const l of this.allListeners()) l.close()
+    for (const t of this.hardStops) clearTimeout(t)
+    this.hardStops.clear()
+  }
+
+  activeSessions(): number {
+    let n = 0
+    for (const l of this.allListeners()) n += l.active
+    return n
+  }
+
+  /** Listening on every configured address, and some pool behind them can serve. */
+  healthy(): boolean {
+    for (const l of this.listeners.values()) if (!l.listening || !l.pool.canServe()) return false
+    return this.listeners.size > 0
+  }
+
+  stats(): WorkerStats {
+    const backends = []
+    for (const p of this.pools.values()) {
+      for (const [id, c] of p.allCounters()) {
+        backends.push({ pool: p.config.name, id, active: c.load.active, total: c.stats.total, connectFailures: c.stats.connectFailures, bytesIn: c.stats.bytesIn, bytesOut: c.stats.bytesOut })
+      }
+    }
+    const listeners = [...this.allListeners()].map((l) => ({
+      name: l.config.name,
+      listening: l.listening,
+      active: l.active,
+      ...l.counters,
+    }))
+    return { backends, listeners }
+  }
+
+  listener(name: string): Listener | undefined {
+    for (const l of this.listeners.values()) if (l.config.name === name) return l
+    return undefined
+  }
+
+  private *allListeners(): Iterable<Listener> {
+    yield* this.listeners.values()
+    for (const l of this.draining) {
+      if (l.active === 0) {
+        l.close()
+        this.draining.delete(l)
+      } else yield l
+    }
+  }
+
+  private applyPools(): void {
+    for (const pc of this.config.pools) {
+      let p = this.pools.get(pc.name)
+      if (!p) this.pools.set(pc.name, (p = new PoolRuntime(pc)))
+      p.apply(pc, this.snapshot.pools.find((s) => s.name === pc.name))
+    }
+  }
+
+  private newListener(lc: Config['listeners'][number]): Listener {
+    const workers = this.opts.workers ?? 1
+    return new Listener(lc, this.pools.get(lc.pool)!, this.config.timeouts, {
+      clock: this.clock,
+      log: this.opts.log,
+      logConnections: () => this.config.log.connections,
+      reportPassive: (b, ok, timedOut) => this.opts.reportPassive?.(b.pool, b.id, ok, timedOut),
+      maxconnShare: (maxconn) => (maxconn === 0 ? 0 : Math.max(1, Math.ceil(maxconn / workers))),
+    })
+  }
+
+  private hardStop(ms: number, fn: () => void): void {
+    const t = setTimeout(() => {
+      this.hardStops.delete(t)
+      fn()
+    }, ms)
+    t.unref()
+    this.hardStops.add(t)
+  }
+}

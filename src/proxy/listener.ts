@@ -1,0 +1,206 @@
+// One listening socket and the sessions it accepted. In a cluster every
+// worker opens its own socket on the same address with SO_REUSEPORT, so the
+// kernel spreads connections across workers without the primary in the path.
+import net from 'node:net'
+import type { Logger } from 'pino'
+import type { ListenerConfig, TimeoutsConfig } from '../config/types.ts'
+import { TERMINATIONS } from '../errors.ts'
+import { compileCidrs } from './cidr.ts'
+import type { BackendRuntime } from './backend-runtime.ts'
+import type { Clock, Sweepable } from './clock.ts'
+import type { PoolRuntime } from './pool-runtime.ts'
+import { readProxyHeader } from './proxy-accept.ts'
+import { Session } from './session.ts'
+import type { SessionHost } from './session-host.ts'
+
+export interface ListenerCounters {
+  accepted: number
+  rejected: number // refused at maxconn
+  proxyErrors: number
+  noBackend: number
+}
+
+export interface ListenerDeps {
+  readonly clock: Clock
+  readonly log: Logger
+  readonly logConnections: () => boolean
+  readonly reportPassive: (backend: BackendRuntime, ok: boolean, timedOut: boolean) => void
+  /** This worker's share of `maxconn` (listener maxconn split across workers). */
+  readonly maxconnShare: (maxconn: number) => number
+}
+
+export class Listener implements SessionHost, Sweepable {
+  config: ListenerConfig
+  pool: PoolRuntime
+  timeouts: TimeoutsConfig
+  readonly counters: ListenerCounters = { accepted: 0, rejected: 0, proxyErrors: 0, noBackend: 0 }
+  active = 0
+  private head: Session | null = null
+  private server: net.Server | null = null
+  private trusted: (addr: string) => boolean = () => false
+  private emfileLogged = 0
+
+  private readonly deps: ListenerDeps
+
+  constructor(config: ListenerConfig, pool: PoolRuntime, timeouts: TimeoutsConfig, deps: ListenerDeps) {
+    this.deps = deps
+    this.config = config
+    this.pool = pool
+    this.timeouts = timeouts
+    this.update(config, pool, timeouts)
+  }
+
+  get clock(): Clock {
+    return this.deps.clock
+  }
+
+  /** Apply a reloaded config for the same bind address. */
+  update(config: ListenerConfig, pool: PoolRuntime, timeouts: TimeoutsConfig): void {
+    this.config = config
+    this.pool = pool
+    this.timeouts = timeouts
+    this.trusted = compileCidrs(config.proxyProtocol.trusted)
+    if (this.server) this.server.maxConnections = this.deps.maxconnShare(config.maxconn) || Infinity
+  }
+
+  get listening(): boolean {
+    return this.server?.listening === true
+  }
+
+  address(): net.AddressInfo | null {
+    const a = this.server?.address()
+    return a && typeof a === 'object' ? a : null
+  }
+
+  listen(port = this.config.bind.port): Promise<void> {
+    const server = net.createServer({ allowHalfOpen: true, noDelay: true }, (sock) => this.accept(sock))
+    server.maxConnections = this.deps.maxconnShare(this.config.maxconn) || Infinity
+    server.on('drop', () => {
+      this.counters.rejected++
+    })
+    server.on('error', (err: NodeJS.ErrnoException) => this.onServerError(err))
+    this.server = server
+    this.deps.clock.add(this)
+    return new Promise((resolve, reject) => {
+      const onError = (err: Error): void => reject(err)
+      server.once('error', onError)
+      server.listen({ host: this.config.bind.host, port, reusePort: true, exclusive: true, backlog: 4096 }, () => {
+        server.off('error', onError)
+        resolve()
+      })
+    })
+  }
+
+  /** Stop accepting; established sessions go on. */
+  stopAccepting(): Promise<void> {
+    const s = this.server
+    if (!s || !s.listening) return Promise.resolve()
+    return new Promise((resolve) => s.close(() => resolve()))
+  }
+
+  /** End every session now (shutdown deadline, hard-stop-after). */
+  killAll(): void {
+    for (let s = this.head; s !== null; s = s.next) s.kill('hard-stop')
+  }
+
+  /** End the sessions carried by backends `gone` says are gone (reload removed them). */
+  killWhere(gone: (b: BackendRuntime) => boolean): number {
+    let n = 0
+    for (let s = this.head; s !== null; s = s.next) {
+      if (s.backend !== null && gone(s.backend)) {
+        s.kill('hard-stop')
+        n++
+      }
+    }
+    return n
+  }
+
+  close(): void {
+    void this.stopAccepting()
+    this.deps.clock.delete(this)
+  }
+
+  sweep(now: number): void {
+    for (let s = this.head; s !== null; ) {
+      const next = s.next // checkTimeouts may unlink s
+      s.checkTimeouts(now)
+      s = next
+    }
+  }
+
+  reportPassive(backend: BackendRuntime, ok: boolean, timedOut: boolean): void {
+    this.deps.reportPassive(backend, ok, timedOut)
+  }
+
+  private accept(sock: net.Socket): void {
+    this.counters.accepted++
+    this.active++
+    sock.on('error', noop) // until the session installs its own handlers
+    const pp = this.config.proxyProtocol
+    if (!pp.enabled) return this.startSession(sock, sock.remoteAddress!, sock.remotePort!, sock.localAddress!, sock.localPort!, null)
+    sock.pause()
+    readProxyHeader(sock, { timeoutMs: pp.timeoutMs, trusted: this.trusted }, (r) => {
+      if (!r.ok) {
+        this.counters.proxyErrors++
+        this.active--
+        sock.destroy()
+        this.deps.log.warn({ client: `${sock.remoteAddress}:${sock.remotePort}`, listener: this.config.name, code: r.code, reason: r.reason }, 'PROXY header rejected')
+        return
+      }
+      const h = r.header
+      if (h.command === 'LOCAL' || h.srcAddress === null || h.dstAddress === null) {
+        return this.startSession(sock, sock.remoteAddress!, sock.remotePort!, sock.localAddress!, sock.localPort!, r.rest)
+      }
+      this.startSession(sock, h.srcAddress, h.srcPort ?? 0, h.dstAddress, h.dstPort ?? 0, r.rest)
+    })
+  }
+
+  private startSession(sock: net.Socket, src: string, srcPort: number, dst: string, dstPort: number, early: Buffer | null): void {
+    sock.off('error', noop)
+    const s = new Session(this, sock, src, srcPort, dst, dstPort)
+    s.next = this.head
+    if (this.head !== null) this.head.prev = s
+    this.head = s
+    s.start(early)
+  }
+
+  sessionEnded(s: Session): void {
+    if (s.prev !== null) s.prev.next = s.next
+    else this.head = s.next
+    if (s.next !== null) s.next.prev = s.prev
+    s.prev = s.next = null
+    this.active--
+    if (s.reason === 'no-backend') this.counters.noBackend++
+    if (s.reason === 'no-backend' || this.deps.logConnections()) this.logSession(s)
+  }
+
+  private logSession(s: Session): void {
+    const b = s.backend
+    this.deps.log.info(
+      {
+        client: `${s.clientAddr}:${s.clientPort}`,
+        listener: this.config.name,
+        pool: this.pool.config.name,
+        backend: b === null ? null : b.id,
+        tries: s.tried.length + (b === null ? 0 : 1),
+        bytesIn: s.bytesIn,
+        bytesOut: s.bytesOut,
+        durationMs: Date.now() - s.started,
+        reason: s.reason,
+        flags: TERMINATIONS[s.reason!].flag,
+      },
+      'connection closed',
+    )
+  }
+
+  private onServerError(err: NodeJS.ErrnoException): void {
+    // EMFILE/ENFILE while accepting: libuv keeps the listener; log at most once a second.
+    const now = this.deps.clock.now
+    if (now - this.emfileLogged >= 1000) {
+      this.emfileLogged = now
+      this.deps.log.error({ listener: this.config.name, code: err.code, err: err.message }, 'accept failed')
+    }
+  }
+}
+
+function noop(): void {}

@@ -1,0 +1,70 @@
+// Plain-JSON counters a worker reports to the primary (every second, over
+// IPC); the primary sums them across workers for /status and /metrics.
+export interface BackendStats {
+  readonly pool: string
+  readonly id: string
+  readonly active: number
+  readonly total: number
+  readonly connectFailures: number
+  readonly bytesIn: number // from the backend
+  readonly bytesOut: number // to the backend
+}
+
+export interface ListenerStats {
+  readonly name: string
+  readonly listening: boolean
+  readonly active: number
+  readonly accepted: number
+  readonly rejected: number
+  readonly proxyErrors: number
+  readonly noBackend: number
+}
+
+export interface WorkerStats {
+  readonly backends: readonly BackendStats[]
+  readonly listeners: readonly ListenerStats[]
+}
+
+/** Sum worker reports by key (pool/id, listener name). */
+export function sumStats(reports: Iterable<WorkerStats>): WorkerStats {
+  const backends = new Map<string, BackendStats>()
+  const listeners = new Map<string, ListenerStats>()
+  for (const r of reports) {
+    for (const b of r.backends) {
+      const k = `${b.pool}/${b.id}`
+      const o = backends.get(k)
+      backends.set(
+        k,
+        o === undefined
+          ? b
+          : {
+              pool: b.pool,
+              id: b.id,
+              active: o.active + b.active,
+              total: o.total + b.total,
+              connectFailures: o.connectFailures + b.connectFailures,
+              bytesIn: o.bytesIn + b.bytesIn,
+              bytesOut: o.bytesOut + b.bytesOut,
+            },
+      )
+    }
+    for (const l of r.listeners) {
+      const o = listeners.get(l.name)
+      listeners.set(
+        l.name,
+        o === undefined
+          ? l
+          : {
+              name: l.name,
+              listening: o.listening && l.listening,
+              active: o.active + l.active,
+              accepted: o.accepted + l.accepted,
+              rejected: o.rejected + l.rejected,
+              proxyErrors: o.proxyErrors + l.proxyErrors,
+              noBackend: o.noBackend + l.noBackend,
+            },
+      )
+    }
+  }
+  return { backends: [...backends.values()], listeners: [...listeners.values()] }
+}

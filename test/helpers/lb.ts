@@ -1,0 +1,109 @@
+// Test helpers: an in-process Balancer in front of fixture backends, and
+// clients that tell which backend served them.
+import net from 'node:net'
+import pino from 'pino'
+import { parseConfig } from '../../src/config/load.ts'
+import type { Config } from '../../src/config/types.ts'
+import { Balancer } from '../../src/proxy/balancer.ts'
+import type { FixtureBackend } from '../fixtures/backend.ts'
+
+export const silent = pino({ level: 'silent' })
+
+export interface PoolSpec {
+  policy?: string
+  hashKey?: string
+  retries?: number
+  extra?: string // more pool keys, YAML, indented 4
+  backendExtra?: (b: FixtureBackend, i: number) => string // e.g. ", backup: true"
+}
+
+/** A config with one listener on 127.0.0.1:0 and one pool over `backends`. */
+export function configFor(backends: readonly FixtureBackend[], spec: PoolSpec = {}, top = ''): Config {
+  const yaml = `
+workers: 1
+listeners:
+  - { name: test, bind: 127.0.0.1:0 }
+pools:
+  - name: pool
+    policy: ${spec.policy ?? 'round-robin'}
+    hash-key: ${spec.hashKey ?? 'src-ip'}
+    retries: ${spec.retries ?? 2}
+${spec.extra ?? ''}
+    backends:
+${backends.map((b, i) => `      - { id: ${b.name}, host: 127.0.0.1, port: ${b.port}${spec.backendExtra?.(b, i) ?? ''} }`).join('\n')}
+    health: { type: none }
+admin: { enabled: false }
+log: { level: silent, connections: false }
+${top}
+`
+  const r = parseConfig(yaml)
+  if (!r.ok) throw new Error(`bad test config: ${JSON.stringify(r.errors)}\n${yaml}`)
+  return r.config
+}
+
+export async function startBalancer(config: Config): Promise<{ lb: Balancer; port: number }> {
+  const lb = new Balancer(config, { log: silent })
+  await lb.start()
+  const port = [...lb.listeners.values()][0].address()!.port
+  return { lb, port }
+}
+
+/** Connect (optionally from a given 127.x source address), read the first line: the backend's name. */
+export function whoServes(port: number, localAddress = '127.0.0.1', timeoutMs = 5000): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const sock = net.connect({ port, host: '127.0.0.1', localAddress })
+    let buf = ''
+    const timer = setTimeout(() => {
+      sock.destroy()
+      reject(new Error('timed out waiting for a name'))
+    }, timeoutMs)
+    sock.setEncoding('latin1')
+    sock.on('data', (d: string) => {
+      buf += d
+      const nl = buf.indexOf('\n')
+      if (nl !== -1) {
+        clearTimeout(timer)
+        sock.destroy()
+        resolve(buf.slice(0, nl))
+      }
+    })
+    sock.on('error', (e) => {
+      clearTimeout(timer)
+      reject(e)
+    })
+    sock.on('close', () => {
+      clearTimeout(timer)
+      reject(new Error(`closed before a name (got ${JSON.stringify(buf)})`))
+    })
+  })
+}
+
+/** Run `n` tasks with at most `concurrency` at once. */
+export async function pooled<T>(n: number, concurrency: number, task: (i: number) => Promise<T>): Promise<T[]> {
+  const out: T[] = new Array(n)
+  let next = 0
+  const runners = Array.from({ length: Math.min(concurrency, n) }, async () => {
+    while (next < n) {
+      const i = next++
+      out[i] = await task(i)
+    }
+  })
+  await Promise.all(runners)
+  return out
+}
+
+export function countBy(values: readonly string[]): Record<string, number> {
+  const out: Record<string, number> = {}
+  for (const v of values) out[v] = (out[v] ?? 0) + 1
+  return out
+}
+
+/** Poll `cond` every 10 ms until true or `ms` passed. */
+export async function until(cond: () => boolean, ms = 5000): Promise<boolean> {
+  const end = Date.now() + ms
+  while (Date.now() < end) {
+    if (cond()) return true
+    await new Promise((r) => setTimeout(r, 10))
+  }
+  return cond()
+}
