@@ -107,3 +107,29 @@ export async function until(cond: () => boolean, ms = 5000): Promise<boolean> {
   }
   return cond()
 }
+
+/** A pino logger that keeps its lines as objects, to assert on log output. */
+export function captureLog(): { log: import('pino').Logger; lines: Record<string, unknown>[] } {
+  const lines: Record<string, unknown>[] = []
+  const stream = { write: (s: string) => void lines.push(JSON.parse(s)) }
+  return { log: pino({ level: 'info' }, stream), lines }
+}
+
+/** Open a connection and resolve once connected. */
+export function connect(port: number, localAddress = '127.0.0.1'): Promise<net.Socket> {
+  return new Promise((resolve, reject) => {
+    const s = net.connect({ port, host: '127.0.0.1', localAddress, allowHalfOpen: true }, () => resolve(s))
+    s.once('error', reject)
+  })
+}
+
+/** Read until the peer closes; resolve with everything read. */
+export function readAll(sock: net.Socket): Promise<Buffer> {
+  return new Promise((resolve) => {
+    const parts: Buffer[] = []
+    sock.on('data', (d: Buffer) => parts.push(d))
+    sock.on('error', () => {})
+    sock.on('end', () => sock.end())
+    sock.on('close', () => resolve(Buffer.concat(parts)))
+  })
+}
