@@ -44,7 +44,7 @@ log: { level: warn, connections: false }
     process.stderr.write(`demo config invalid (a bug):\n${formatErrors(parsed.errors)}\n`)
     return 1
   }
-  const running = await startPrimary(parsed.config, null)
+  await startPrimary(parsed.config, null)
   const stopBackends = async () => {
     await Promise.all(backends.map((b) => b.close()))
   }

@@ -138,7 +138,6 @@ export class Listener implements SessionHost, Sweepable {
     sock.on('error', noop) // until the session installs its own handlers
     const pp = this.config.proxyProtocol
     if (!pp.enabled) return this.startSession(sock, sock.remoteAddress!, sock.remotePort!, sock.localAddress!, sock.localPort!, null)
-    sock.pause()
     readProxyHeader(sock, { timeoutMs: pp.timeoutMs, trusted: this.trusted }, (r) => {
       if (!r.ok) {
         this.counters.proxyErrors++

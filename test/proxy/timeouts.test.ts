@@ -1,0 +1,134 @@
+// Timeouts end both sides with the right reason in the connection log, and
+// PROXY protocol end to end: accepted from trusted sources, sent to backends.
+import net from 'node:net'
+import t from 'tap'
+import { Balancer } from '../../src/proxy/balancer.ts'
+import { encodeProxyV1 } from '../../src/proxy/proxy-protocol/encode.ts'
+import { startBackend } from '../fixtures/backend.ts'
+import { captureLog, configFor, connect, readAll, until } from '../helpers/lb.ts'
+
+async function withLog(t: Test, cfgTop: string, backends: Parameters<typeof configFor>[0], spec: Parameters<typeof configFor>[1] = {}) {
+  const cap = captureLog()
+  const cfg = configFor(backends, spec, cfgTop)
+  const lb = new Balancer({ ...cfg, log: { ...cfg.log, connections: true } }, { log: cap.log })
+  await lb.start()
+  t.teardown(() => lb.shutdown(200))
+  return { lb, cap, port: lb.listener('test')!.address()!.port }
+}
+type Test = { teardown(fn: () => unknown): void }
+
+const closed = (cap: ReturnType<typeof captureLog>) => cap.lines.filter((l) => l.msg === 'connection closed')
+
+t.test('idle timeout ends a silent connection', async (t) => {
+  const be = await startBackend('quiet', 'silent')
+  t.teardown(() => be.close())
+  const { cap, port } = await withLog(t, 'timeouts: { connect: 1s, idle: 300ms, half-closed: 5s }', [be])
+  const sock = await connect(port)
+  const t0 = Date.now()
+  await readAll(sock)
+  t.ok(Date.now() - t0 >= 250, 'not before the idle timeout')
+  await until(() => closed(cap).length === 1)
+  t.equal(closed(cap)[0].reason, 'idle-timeout')
+  const closedToo = (): boolean => [...be.sockets].every((s) => s.readableEnded)
+  await until(closedToo)
+  t.ok(closedToo(), 'the backend side was closed too (it got our FIN)')
+})
+
+t.test('half-closed timeout ends a lingering half-open connection', async (t) => {
+  const be = await startBackend('quiet', 'silent')
+  t.teardown(() => be.close())
+  const { cap, port } = await withLog(t, 'timeouts: { connect: 1s, idle: 10s, half-closed: 300ms }', [be])
+  const sock = await connect(port)
+  await until(() => be.sockets.size === 1)
+  sock.end() // FIN; the silent backend never closes its side
+  await readAll(sock)
+  await until(() => closed(cap).length === 1)
+  t.equal(closed(cap)[0].reason, 'half-closed-timeout')
+})
+
+t.test('a connection log line carries bytes, backend and reason, never payload', async (t) => {
+  const be = await startBackend('be', 'name')
+  t.teardown(() => be.close())
+  const { cap, port } = await withLog(t, '', [be])
+  const sock = await connect(port)
+  sock.end('secret-payload-xyz')
+  await readAll(sock)
+  await until(() => closed(cap).length === 1)
+  const line = closed(cap)[0]
+  t.match(line, { listener: 'test', pool: 'pool', backend: 'be', bytesIn: 18, reason: 'client-closed', flags: 'CD' })
+  t.equal(line.bytesOut, 'be\n'.length + 18, 'the echo came back')
+  t.notMatch(JSON.stringify(cap.lines), /secret-payload/, 'no payload bytes in logs')
+})
+
+t.test('server close is reported as such', async (t) => {
+  const be = await startBackend('closer', 'close')
+  t.teardown(() => be.close())
+  const { cap, port } = await withLog(t, '', [be])
+  await readAll(await connect(port))
+  await until(() => closed(cap).length === 1)
+  t.equal(closed(cap)[0].reason, 'server-closed')
+})
+
+t.test('server reset after connect is reported as such', async (t) => {
+  const be = await startBackend('resetter', 'reset')
+  t.teardown(() => be.close())
+  const { cap, port } = await withLog(t, '', [be], { retries: 0 })
+  await readAll(await connect(port))
+  await until(() => closed(cap).length === 1)
+  t.equal(closed(cap)[0].reason, 'server-reset')
+})
+
+t.test('PROXY: accepted from a trusted source, forwarded as v2 with the real client', async (t) => {
+  const be = await startBackend('pp', 'name')
+  t.teardown(() => be.close())
+  const cfg = configFor([be], { extra: '    send-proxy: v2' }).listeners[0]
+  t.equal(cfg.proxyProtocol.enabled, false)
+  const cap = captureLog()
+  const base = configFor([be], { extra: '    send-proxy: v2' })
+  const lb = new Balancer(
+    { ...base, listeners: [{ ...base.listeners[0], proxyProtocol: { enabled: true, trusted: ['127.0.0.0/8'], timeoutMs: 500 } }] },
+    { log: cap.log },
+  )
+  await lb.start()
+  t.teardown(() => lb.shutdown(200))
+  const port = lb.listener('test')!.address()!.port
+  const sock = await connect(port)
+  sock.write(encodeProxyV1('198.18.7.7', 40000, '198.18.0.1', 80))
+  sock.end('hello')
+  const got = (await readAll(sock)).toString()
+  // The fixture echoes everything, the v2 header it received included.
+  t.ok(got.startsWith('pp\n') && got.endsWith('hello'), 'served, payload after the header intact')
+  const first = be.firstBytes[0]
+  t.equal(first.subarray(0, 12).toString('hex'), '0d0a0d0a000d0a515549540a', 'v2 signature sent to the backend')
+  t.equal([...first.subarray(16, 20)].join('.'), '198.18.7.7', 'with the real client address')
+  t.equal(first.readUInt16BE(24), 40000, 'and port')
+
+  // A malformed header closes that connection, counted.
+  const bad = await connect(port)
+  bad.write('PROXY TCP4 1.2.3 nonsense\r\n')
+  await readAll(bad)
+  // A client that never sends a header is closed after the header timeout.
+  const mute = await connect(port)
+  await readAll(mute)
+  await until(() => lb.stats().listeners[0].proxyErrors === 2)
+  t.equal(lb.stats().listeners[0].proxyErrors, 2, 'malformed and late headers counted')
+  t.ok(cap.lines.some((l) => l.code === 'PROXY_TIMEOUT'), 'timeout logged with its reason')
+  t.ok(cap.lines.some((l) => typeof l.code === 'string' && l.code !== 'PROXY_TIMEOUT'), 'malformed logged with its reason')
+})
+
+t.test('PROXY from an untrusted source is refused', async (t) => {
+  const be = await startBackend('pp', 'name')
+  t.teardown(() => be.close())
+  const base = configFor([be])
+  const lb = new Balancer(
+    { ...base, listeners: [{ ...base.listeners[0], proxyProtocol: { enabled: true, trusted: ['10.0.0.0/8'], timeoutMs: 500 } }] },
+    { log: captureLog().log },
+  )
+  await lb.start()
+  t.teardown(() => lb.shutdown(200))
+  const sock = net.connect({ port: lb.listener('test')!.address()!.port, host: '127.0.0.1' })
+  sock.write(encodeProxyV1('198.18.7.7', 40000, '198.18.0.1', 80))
+  await readAll(sock)
+  t.equal(be.accepted, 0, 'never reached a backend')
+  t.equal(lb.stats().listeners[0].proxyErrors, 1)
+})
