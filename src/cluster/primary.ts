@@ -11,6 +11,7 @@ import type { AdminState, BackendHealth } from '../health/types.ts'
 import { child } from '../log.ts'
 import { type Decision, decide, key, sameDecision } from './decide.ts'
 import { type HealthSnapshot } from './snapshot.ts'
+import { resolveEphemeralPorts } from './ports.ts'
 import { WorkerSet } from './workers.ts'
 
 export interface PrimaryOptions {
@@ -44,7 +45,8 @@ export class Primary {
     this.configPath = opts.configPath
     this.log = opts.log ?? child('primary')
     this.health = new HealthChecker({ pools: this.config.pools, onChange: (c) => {
-      this.log.warn({ pool: c.pool, backend: c.id, change: c.kind, from: c.from, to: c.to, detail: c.detail }, 'backend health changed')
+      const level = c.from === 'unknown' && c.to === 'up' ? 'info' : 'warn'
+      this.log[level]({ pool: c.pool, backend: c.id, change: c.kind, from: c.from, to: c.to, detail: c.detail }, 'backend health changed')
       this.publish()
     } })
     this.snap = this.decide().snapshot
@@ -68,6 +70,7 @@ export class Primary {
 
   /** Fork the workers and start checking; resolves when every worker listens. */
   async start(): Promise<void> {
+    this.config = await resolveEphemeralPorts(this.config)
     const ready = new Promise<void>((r) => this.readyWaiters.push(r))
     this.workers.resize(this.config.workers)
     this.health.start()
@@ -100,7 +103,7 @@ export class Primary {
       this.log.error({ code: 'LB_ERR_RELOAD_REJECTED', errors }, 'reload rejected; the running config keeps serving')
       return { ok: false, errors }
     }
-    const next = result.config
+    const next = await resolveEphemeralPorts(result.config, this.config)
     this.config = next
     this.loadedAt = Date.now()
     this.lastReloadError = null

@@ -1,0 +1,139 @@
+// The contract between the admin surface (HTTP API, /metrics, status page, CLI)
+// and the cluster PRIMARY that owns config, health and the workers' counters.
+// The primary implements AdminModel; src/admin/server.ts and src/metrics/*
+// only read it. Every document here is plain JSON (no Dates, Maps or
+// undefined): /status returns StatusDoc verbatim, and the CLI and the status
+// page parse the same shape.
+//
+// Conventions:
+// - times are epoch milliseconds (number) or null for "never";
+// - counters (`...Total`) are monotonic since the primary started, summed
+//   over all workers, including workers that have since died (the primary
+//   keeps a dead worker's last report);
+// - a backend is identified by (pool, id); the same id may appear in several
+//   pools, which is why mutations take an optional pool.
+import type { AdminState, BackendState, CheckStatus, HealthVerdict } from '../health/types.ts'
+import type { PolicyName } from '../config/types.ts'
+
+export interface ListenerStatus {
+  readonly name: string
+  readonly bind: string // "host:port" ("[v6]:port" for IPv6)
+  readonly pool: string
+  readonly up: boolean // listening in every live worker
+  readonly active: number // open client connections, all workers
+  readonly acceptedTotal: number
+}
+
+export interface BackendStatus {
+  readonly id: string
+  readonly host: string
+  readonly port: number
+  readonly state: BackendState // effective state (what pickers use)
+  readonly adminState: AdminState // what the operator (or config) set
+  readonly health: HealthVerdict // what the checks concluded
+  readonly weight: number // configured or operator-set weight, 0..256
+  readonly effectiveWeight: number // after slow start; equals weight when not ramping
+  readonly backup: boolean
+  readonly active: number // open connections to this backend, all workers
+  readonly total: number // connections opened to it since start, all workers
+  readonly check: CheckStatus // last active check result and its time
+}
+
+export interface PoolStatus {
+  readonly name: string
+  readonly policy: PolicyName
+  readonly backends: readonly BackendStatus[]
+}
+
+export interface WorkerStatus {
+  readonly id: number // cluster worker id (stable across its life, new for a replacement)
+  readonly pid: number
+  readonly up: boolean
+  readonly restarts: number // replacements made for this worker slot
+  readonly lastReportAt: number | null // last counters message over IPC
+}
+
+export interface ConfigStatus {
+  readonly path: string | null // file the config was read from; null when built in (demo)
+  readonly loadedAt: number // when the config in force was applied
+  /** Last rejected reload; cleared by the next successful one. */
+  readonly lastError: { readonly at: number; readonly errors: readonly string[] } | null
+}
+
+export interface StatusDoc {
+  readonly version: string // l4lb package version
+  readonly pid: number // primary's pid
+  readonly startedAt: number
+  readonly generatedAt: number // when this document was built (the page computes rates from it)
+  readonly healthVersion: number // version of the last health snapshot published to workers
+  readonly config: ConfigStatus
+  readonly listeners: readonly ListenerStatus[]
+  readonly pools: readonly PoolStatus[]
+  readonly workers: readonly WorkerStatus[]
+}
+
+export interface BackendStats {
+  readonly pool: string
+  readonly id: string
+  readonly state: BackendState
+  readonly active: number
+  readonly connectionsTotal: number
+  readonly connectFailuresTotal: number // connect errors and connect timeouts
+  readonly bytesReceivedTotal: number // read from the backend (flows to clients)
+  readonly bytesSentTotal: number // written to the backend (from clients)
+  readonly checkDurationSeconds: number | null // last active check; null before any, or checks off
+}
+
+export interface ListenerStats {
+  readonly name: string
+  readonly acceptedTotal: number
+  readonly rejectedTotal: number // refused: maxconn, no backend available, untrusted PROXY peer
+  readonly proxyErrorsTotal: number // bad, incomplete or timed-out PROXY protocol headers
+  readonly active: number
+}
+
+export interface WorkerStats {
+  readonly id: number
+  readonly pid: number
+  readonly up: boolean
+  readonly restartsTotal: number
+  readonly residentMemoryBytes: number | null // last reported RSS; null before the first report
+  readonly cpuSecondsTotal: number | null // user + system, last reported
+}
+
+export interface AggregatedStats {
+  readonly backends: readonly BackendStats[]
+  readonly listeners: readonly ListenerStats[]
+  readonly workers: readonly WorkerStats[]
+  readonly healthVersion: number
+  readonly configReloadsTotal: number // successful reloads since start
+  readonly configReloadFailuresTotal: number // rejected reloads since start
+}
+
+/** Outcome of a runtime change; the server maps it to 200 / 404 / 409. */
+export type MutationResult = 'ok' | 'not-found' | 'ambiguous'
+
+export type ReloadResult = { readonly ok: true } | { readonly ok: false; readonly errors: readonly string[] }
+
+export interface HealthzResult {
+  readonly ok: boolean
+  readonly reason: string // human text, e.g. "ok", "no listener up", "pool web: no backend can take traffic"
+}
+
+export interface AdminModel {
+  /** Whole status document; cheap enough to call every second per open status page. */
+  status(): StatusDoc
+  /** ok only when every listener is up and at least one backend (per pool) can take traffic. */
+  healthz(): HealthzResult
+  /**
+   * Set the operator state of backend `backendId`. With `pool` undefined the id must be
+   * unique across pools ('ambiguous' otherwise). 'not-found' if no such backend (or pool).
+   */
+  setState(backendId: string, state: AdminState, pool?: string): MutationResult
+  /** Set the weight (integer 0..256, already validated by the server). Same lookup as setState. */
+  setWeight(backendId: string, weight: number, pool?: string): MutationResult
+  /** Re-read and validate the config file; apply it when valid, else keep the old one. Never rejects. */
+  reload(): Promise<ReloadResult>
+  /** Counters and gauges summed across workers, for /metrics. */
+  stats(): AggregatedStats
+}

@@ -1,0 +1,34 @@
+// Listeners on port 0 (tests, demos): every worker opens its own socket with
+// SO_REUSEPORT, so they must agree on one port. The primary picks a free one
+// for each such listener before forking and writes it into the config.
+import net from 'node:net'
+import type { Config } from '../config/types.ts'
+import { deepFreeze } from './snapshot.ts'
+
+function freePort(host: string): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = net.createServer()
+    s.once('error', reject)
+    s.listen({ host, port: 0, exclusive: true }, () => {
+      const port = (s.address() as net.AddressInfo).port
+      s.close(() => resolve(port))
+    })
+  })
+}
+
+/** The same config with every listener port 0 replaced by a free port; unchanged if none. */
+export async function resolveEphemeralPorts(config: Config, previous?: Config): Promise<Config> {
+  if (!config.listeners.some((l) => l.bind.port === 0)) return config
+  const listeners = []
+  for (const l of config.listeners) {
+    if (l.bind.port !== 0) {
+      listeners.push(l)
+      continue
+    }
+    // On reload keep the port a same-named port-0 listener already has.
+    const kept = previous?.listeners.find((p) => p.name === l.name && p.bind.host === l.bind.host)
+    const port = kept ? kept.bind.port : await freePort(l.bind.host)
+    listeners.push({ ...l, bind: { host: l.bind.host, port } })
+  }
+  return deepFreeze({ ...config, listeners })
+}

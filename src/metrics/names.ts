@@ -1,0 +1,146 @@
+// Every metric name l4lb exports, declared once (docs/metrics.md describes
+// each). Prometheus conventions: `l4lb_` prefix, base units (seconds, bytes),
+// `_total` on counters. Labels: `pool` + `backend` on backend series,
+// `listener` on listener series, `worker` on worker series, `state` on
+// l4lb_backend_state. Values are summed across workers by the primary.
+
+export interface MetricName {
+  readonly name: string
+  readonly type: 'counter' | 'gauge'
+  readonly help: string
+  readonly labels: readonly string[]
+}
+
+const BACKEND = ['pool', 'backend'] as const
+
+export const METRICS = {
+  backendActive: {
+    name: 'l4lb_backend_active_connections',
+    type: 'gauge',
+    help: 'Open connections to the backend, all workers.',
+    labels: BACKEND,
+  },
+  backendConnections: {
+    name: 'l4lb_backend_connections_total',
+    type: 'counter',
+    help: 'Connections established to the backend.',
+    labels: BACKEND,
+  },
+  backendConnectFailures: {
+    name: 'l4lb_backend_connect_failures_total',
+    type: 'counter',
+    help: 'Connect attempts to the backend that failed or timed out.',
+    labels: BACKEND,
+  },
+  backendBytesReceived: {
+    name: 'l4lb_backend_bytes_received_total',
+    type: 'counter',
+    help: 'Bytes read from the backend (towards clients).',
+    labels: BACKEND,
+  },
+  backendBytesSent: {
+    name: 'l4lb_backend_bytes_sent_total',
+    type: 'counter',
+    help: 'Bytes written to the backend (from clients).',
+    labels: BACKEND,
+  },
+  backendState: {
+    name: 'l4lb_backend_state',
+    type: 'gauge',
+    help: 'Effective backend state: 1 for the current state, 0 for the others.',
+    labels: [...BACKEND, 'state'],
+  },
+  backendCheckDuration: {
+    name: 'l4lb_backend_check_duration_seconds',
+    type: 'gauge',
+    help: 'Duration of the last active health check of the backend.',
+    labels: BACKEND,
+  },
+  listenerAccepted: {
+    name: 'l4lb_listener_accepted_total',
+    type: 'counter',
+    help: 'Client connections accepted by the listener.',
+    labels: ['listener'],
+  },
+  listenerRejected: {
+    name: 'l4lb_listener_rejected_total',
+    type: 'counter',
+    help: 'Client connections refused by the listener (maxconn, no backend, untrusted PROXY peer).',
+    labels: ['listener'],
+  },
+  listenerProxyErrors: {
+    name: 'l4lb_listener_proxy_errors_total',
+    type: 'counter',
+    help: 'Client connections dropped for a bad, incomplete or late PROXY protocol header.',
+    labels: ['listener'],
+  },
+  listenerActive: {
+    name: 'l4lb_listener_active_connections',
+    type: 'gauge',
+    help: 'Open client connections on the listener, all workers.',
+    labels: ['listener'],
+  },
+  workerRestarts: {
+    name: 'l4lb_worker_restarts_total',
+    type: 'counter',
+    help: 'Times the worker slot was replaced after its process died.',
+    labels: ['worker'],
+  },
+  workerUp: {
+    name: 'l4lb_worker_up',
+    type: 'gauge',
+    help: '1 when the worker process is running and reporting, else 0.',
+    labels: ['worker'],
+  },
+  workerResidentMemory: {
+    name: 'l4lb_worker_resident_memory_bytes',
+    type: 'gauge',
+    help: 'Resident set size last reported by the worker.',
+    labels: ['worker'],
+  },
+  workerCpuSeconds: {
+    name: 'l4lb_worker_cpu_seconds_total',
+    type: 'counter',
+    help: 'User plus system CPU time last reported by the worker.',
+    labels: ['worker'],
+  },
+  healthSnapshotVersion: {
+    name: 'l4lb_health_snapshot_version',
+    type: 'gauge',
+    help: 'Version of the last health snapshot the primary published to workers.',
+    labels: [],
+  },
+  configReloads: {
+    name: 'l4lb_config_reloads_total',
+    type: 'counter',
+    help: 'Configuration reloads applied.',
+    labels: [],
+  },
+  configReloadFailures: {
+    name: 'l4lb_config_reload_failures_total',
+    type: 'counter',
+    help: 'Configuration reloads rejected (the previous config kept serving).',
+    labels: [],
+  },
+} as const satisfies Record<string, MetricName>
+
+/**
+ * Prefix for prom-client's default process metrics of the primary
+ * (l4lb_process_cpu_user_seconds_total, l4lb_process_resident_memory_bytes,
+ * l4lb_nodejs_eventloop_lag_seconds, ...). Workers' resource use is exported
+ * through the l4lb_worker_* series above.
+ */
+export const PROCESS_METRICS_PREFIX = 'l4lb_'
+
+/** Default process metrics we document and test for (a subset of prom-client's). */
+export const PROCESS_METRICS = [
+  'l4lb_process_cpu_user_seconds_total',
+  'l4lb_process_cpu_system_seconds_total',
+  'l4lb_process_resident_memory_bytes',
+  'l4lb_process_start_time_seconds',
+  'l4lb_process_open_fds',
+  'l4lb_nodejs_eventloop_lag_seconds',
+  'l4lb_nodejs_heap_size_used_bytes',
+] as const
+
+export const BACKEND_STATES = ['ready', 'drain', 'maint', 'down'] as const

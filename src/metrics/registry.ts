@@ -1,0 +1,107 @@
+// Renders the primary's AggregatedStats as Prometheus text with prom-client.
+// Each metric has a collect() callback that reads the stats at scrape time,
+// so values are always current and nothing has to be pushed into prom-client
+// between scrapes. Workers' totals arrive pre-summed from the model; a
+// counter is therefore reset and set to the model's total on each scrape
+// (prom-client counters only `inc`). One registry per admin server: tests
+// can run several side by side.
+import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client'
+import type { AdminModel, AggregatedStats } from '../admin/model.ts'
+import { BACKEND_STATES, METRICS, PROCESS_METRICS_PREFIX, type MetricName } from './names.ts'
+
+type Labels = Record<string, string>
+type Sample = readonly [Labels, number]
+type Extract = (s: AggregatedStats) => Sample[]
+
+const be = (s: AggregatedStats, f: (b: AggregatedStats['backends'][number]) => number | null): Sample[] =>
+  s.backends.flatMap((b) => {
+    const v = f(b)
+    return v === null ? [] : [[{ pool: b.pool, backend: b.id }, v] as const]
+  })
+const li = (s: AggregatedStats, f: (l: AggregatedStats['listeners'][number]) => number): Sample[] =>
+  s.listeners.map((l) => [{ listener: l.name }, f(l)] as const)
+const wo = (s: AggregatedStats, f: (w: AggregatedStats['workers'][number]) => number | null): Sample[] =>
+  s.workers.flatMap((w) => {
+    const v = f(w)
+    return v === null ? [] : [[{ worker: String(w.id) }, v] as const]
+  })
+
+/** How each declared metric is read from the stats; the type forces one entry per name. */
+const EXTRACT: Record<keyof typeof METRICS, Extract> = {
+  backendActive: (s) => be(s, (b) => b.active),
+  backendConnections: (s) => be(s, (b) => b.connectionsTotal),
+  backendConnectFailures: (s) => be(s, (b) => b.connectFailuresTotal),
+  backendBytesReceived: (s) => be(s, (b) => b.bytesReceivedTotal),
+  backendBytesSent: (s) => be(s, (b) => b.bytesSentTotal),
+  backendState: (s) =>
+    s.backends.flatMap((b) =>
+      BACKEND_STATES.map((st) => [{ pool: b.pool, backend: b.id, state: st }, b.state === st ? 1 : 0] as const),
+    ),
+  backendCheckDuration: (s) => be(s, (b) => b.checkDurationSeconds),
+  listenerAccepted: (s) => li(s, (l) => l.acceptedTotal),
+  listenerRejected: (s) => li(s, (l) => l.rejectedTotal),
+  listenerProxyErrors: (s) => li(s, (l) => l.proxyErrorsTotal),
+  listenerActive: (s) => li(s, (l) => l.active),
+  workerRestarts: (s) => wo(s, (w) => w.restartsTotal),
+  workerUp: (s) => wo(s, (w) => (w.up ? 1 : 0)),
+  workerResidentMemory: (s) => wo(s, (w) => w.residentMemoryBytes),
+  workerCpuSeconds: (s) => wo(s, (w) => w.cpuSecondsTotal),
+  healthSnapshotVersion: (s) => [[{}, s.healthVersion]],
+  configReloads: (s) => [[{}, s.configReloadsTotal]],
+  configReloadFailures: (s) => [[{}, s.configReloadFailuresTotal]],
+}
+
+export interface MetricsRenderer {
+  readonly contentType: string
+  /** Prometheus text exposition of the current stats plus process metrics. */
+  render(): Promise<string>
+}
+
+/** Build a registry bound to `model`. `processMetrics: false` leaves out prom-client's defaults. */
+export function createMetrics(model: AdminModel, opts: { processMetrics?: boolean } = {}): MetricsRenderer {
+  const registry = new Registry()
+  // One stats() call per scrape: render() takes a snapshot that every collect() reads.
+  let snapshot: AggregatedStats | null = null
+  const current = (): AggregatedStats => snapshot ?? model.stats()
+
+  for (const [key, def] of Object.entries(METRICS) as [keyof typeof METRICS, MetricName][]) {
+    const extract = EXTRACT[key]
+    const labelNames = [...def.labels]
+    if (def.type === 'counter') {
+      new Counter({
+        name: def.name,
+        help: def.help,
+        labelNames,
+        registers: [registry],
+        collect() {
+          this.reset()
+          for (const [labels, v] of extract(current())) this.inc(labels, Math.max(0, v))
+        },
+      })
+    } else {
+      new Gauge({
+        name: def.name,
+        help: def.help,
+        labelNames,
+        registers: [registry],
+        collect() {
+          this.reset()
+          for (const [labels, v] of extract(current())) this.set(labels, v)
+        },
+      })
+    }
+  }
+  if (opts.processMetrics !== false) collectDefaultMetrics({ register: registry, prefix: PROCESS_METRICS_PREFIX })
+
+  return {
+    contentType: registry.contentType,
+    async render(): Promise<string> {
+      snapshot = model.stats()
+      try {
+        return await registry.metrics()
+      } finally {
+        snapshot = null
+      }
+    },
+  }
+}

@@ -1,0 +1,114 @@
+// Fork a real l4lb primary (`l4lb run -c FILE`) with its workers, talk to its
+// admin API, and always stop it (by PID) in teardown.
+import { type ChildProcess, spawn } from 'node:child_process'
+import { mkdtempSync, writeFileSync, rmSync } from 'node:fs'
+import net from 'node:net'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import type { StatusDoc } from '../../src/admin/model.ts'
+import type { FixtureBackend } from '../fixtures/backend.ts'
+
+const MAIN = fileURLToPath(new URL('../../src/cli/main.ts', import.meta.url))
+
+export async function freePort(): Promise<number> {
+  const s = net.createServer()
+  await new Promise<void>((r) => s.listen(0, '127.0.0.1', () => r()))
+  const port = (s.address() as net.AddressInfo).port
+  await new Promise<void>((r) => s.close(() => r()))
+  return port
+}
+
+export interface ClusterSpec {
+  workers: number
+  policy?: string
+  health?: string // YAML flow map for pool health
+  extraPool?: string // more pool keys, YAML, indented 4
+  extraTop?: string
+  backends: readonly FixtureBackend[]
+}
+
+export function clusterYaml(spec: ClusterSpec, port: number, adminPort: number): string {
+  return `
+workers: ${spec.workers}
+listeners:
+  - { name: main, bind: 127.0.0.1:${port} }
+pools:
+  - name: pool
+    policy: ${spec.policy ?? 'maglev'}
+    hash-key: src-ip
+    retries: 2
+${spec.extraPool ?? ''}
+    backends:
+${spec.backends.map((b) => `      - { id: ${b.name}, host: 127.0.0.1, port: ${b.port} }`).join('\n')}
+    health: ${spec.health ?? '{ type: tcp, interval: 200ms, timeout: 200ms, fall: 2, rise: 2, jitter: 0 }'}
+admin: { enabled: true, bind: 127.0.0.1:${adminPort} }
+shutdown: { drain: 2s, hard-stop-after: 2s }
+log: { level: warn, connections: false }
+${spec.extraTop ?? ''}
+`
+}
+
+export interface RunningCluster {
+  readonly child: ChildProcess
+  readonly port: number
+  readonly adminPort: number
+  readonly configPath: string
+  output(): string
+  status(): Promise<StatusDoc>
+  admin(method: string, path: string, body?: string): Promise<{ status: number; body: string }>
+  writeConfig(yaml: string): void
+  stop(): Promise<number | null>
+}
+
+export async function startCluster(spec: ClusterSpec): Promise<RunningCluster> {
+  const dir = mkdtempSync(join(tmpdir(), 'l4lb-test-'))
+  const configPath = join(dir, 'l4lb.yaml')
+  const port = await freePort()
+  const adminPort = await freePort()
+  writeFileSync(configPath, clusterYaml(spec, port, adminPort))
+  const child = spawn(process.execPath, [MAIN, 'run', '-c', configPath], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, LOG_LEVEL: 'warn' } })
+  let out = ''
+  child.stdout!.on('data', (d) => (out += d))
+  child.stderr!.on('data', (d) => (out += d))
+  let exited: number | null | undefined
+  const exit = new Promise<number | null>((r) => child.on('exit', (code) => r((exited = code))))
+  const admin = async (method: string, path: string, body?: string) => {
+    const res = await fetch(`http://127.0.0.1:${adminPort}${path}`, { method, body, headers: body ? { 'content-type': 'application/json' } : {} })
+    return { status: res.status, body: await res.text() }
+  }
+  const c: RunningCluster = {
+    child,
+    port,
+    adminPort,
+    configPath,
+    output: () => out,
+    status: async () => JSON.parse((await admin('GET', '/status')).body) as StatusDoc,
+    admin,
+    writeConfig: (yaml) => writeFileSync(configPath, yaml),
+    stop: async () => {
+      if (exited === undefined) {
+        child.kill('SIGTERM')
+        const t = setTimeout(() => child.kill('SIGKILL'), 8000)
+        await exit
+        clearTimeout(t)
+      }
+      rmSync(dir, { recursive: true, force: true })
+      return exited ?? null
+    },
+  }
+  // Ready when the admin API says every listener is up.
+  const deadline = Date.now() + 20_000
+  while (Date.now() < deadline) {
+    if (exited !== undefined) throw new Error(`l4lb exited (${exited}) during start:\n${out}`)
+    try {
+      const s = await c.status()
+      if (s.listeners.every((l) => l.up) && s.workers.length === spec.workers && s.workers.every((w) => w.up)) return c
+    } catch {
+      // not up yet
+    }
+    await new Promise((r) => setTimeout(r, 50))
+  }
+  await c.stop()
+  throw new Error(`l4lb did not come up:\n${out}`)
+}
