@@ -22,7 +22,16 @@ export interface PickerOptions {
   readonly tableSize: number // maglev: prime M >= 100 x backends (default 65537)
   readonly balanceFactor: number // hashing pickers: 0 = off, else > 1 (bounded load)
   readonly p2cLatency: boolean // p2c: weigh choices by connect-latency EWMA
-  readonly random: () => number // [0,1); injectable for tests
+  readonly random: () => number // [0,1); injectable for tests (random, p2c seed their generator from it at build)
+  /**
+   * Pool-wide live counters (optional, added for bounded load). `active` is the
+   * number of connections open to ALL backends of the pool (primaries and
+   * backups, this worker); the data path increments/decrements it alongside
+   * each backend's `load`. Only the hashing pickers read it, and only when
+   * balanceFactor > 1. When absent they sum the backends' `active` per pick
+   * instead (correct, O(n)); pass it to keep pick O(1).
+   */
+  readonly poolLoad?: BackendLoad
 }
 
 export interface Picker<B extends PickerBackend = PickerBackend> {

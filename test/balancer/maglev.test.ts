@@ -1,0 +1,147 @@
+// Maglev: golden vectors, order independence, spread, disruption, weights,
+// deterministic fallback, table sizing.
+import t from 'tap'
+import { createMaglevPicker } from '../../src/balancer/maglev.ts'
+import { buildMaglevTable, maglevTableSize, nextPrime } from '../../src/balancer/maglev-table.ts'
+import { hashFlow } from '../../src/balancer/hash.ts'
+import { backend, clientHashes, fleet, NONE, options, shuffled, type TestBackend } from './helpers.ts'
+
+const FIVE = ['proxy-a:3128', 'proxy-b:3128', 'proxy-c:3128', 'proxy-d:3128', 'proxy-e:3128']
+const KEYS = Array.from({ length: 16 }, (_, i) => `198.51.100.${i * 13 + 1}`)
+
+// Golden vectors: computed once with M = 65537 and reviewed (every backend
+// appears; the weighted set favours w3), then pinned. If this test fails, every
+// client of every deployed balancer would move: change it only on purpose.
+const GOLDEN = [
+  'proxy-e:3128', 'proxy-d:3128', 'proxy-b:3128', 'proxy-a:3128', 'proxy-a:3128', 'proxy-e:3128', 'proxy-e:3128', 'proxy-d:3128',
+  'proxy-a:3128', 'proxy-e:3128', 'proxy-b:3128', 'proxy-c:3128', 'proxy-d:3128', 'proxy-a:3128', 'proxy-e:3128', 'proxy-d:3128',
+]
+const GOLDEN_FALLBACK = [
+  'proxy-b:3128', 'proxy-b:3128', 'proxy-a:3128', 'proxy-b:3128', 'proxy-d:3128', 'proxy-c:3128', 'proxy-a:3128', 'proxy-e:3128',
+  'proxy-e:3128', 'proxy-a:3128', 'proxy-a:3128', 'proxy-b:3128', 'proxy-e:3128', 'proxy-b:3128', 'proxy-a:3128', 'proxy-c:3128',
+]
+const GOLDEN_WEIGHTED = ['w1', 'w2', 'w3', 'w1', 'w3', 'w2', 'w3', 'w3', 'w3', 'w1', 'w3', 'w3', 'w1', 'w2', 'w3', 'w3']
+
+function ids(p: { pick(h: number, tried: readonly TestBackend[]): TestBackend | undefined }, tried = false): string[] {
+  return KEYS.map((k) => {
+    const h = hashFlow('src-ip', k, 0)
+    const first = p.pick(h, NONE)!
+    return tried ? p.pick(h, [first])!.id : first.id
+  })
+}
+
+t.test('golden vectors', async (t) => {
+  const p = createMaglevPicker(FIVE.map((id) => backend(id)), options())
+  t.equal(p.tableSize, 65537)
+  t.same(ids(p), GOLDEN, 'first choice per key')
+  t.same(ids(p, true), GOLDEN_FALLBACK, 'fallback when the first choice was tried')
+  const w = createMaglevPicker([backend('w1', 1), backend('w2', 2), backend('w3', 3)], options())
+  t.same(ids(w), GOLDEN_WEIGHTED, 'weighted set')
+})
+
+t.test('order-independent: shuffled backends give the same table and picks', async (t) => {
+  const base = fleet(50)
+  const hashes = clientHashes(20000)
+  const a = createMaglevPicker(base, options())
+  for (const seed of [1, 2, 3]) {
+    const b = createMaglevPicker(shuffled(base, seed), options())
+    let diff = 0
+    let diffFallback = 0
+    for (const h of hashes) {
+      const x = a.pick(h, NONE)!
+      const y = b.pick(h, NONE)!
+      if (x !== y) diff++
+      if (a.pick(h, [x]) !== b.pick(h, [y])) diffFallback++
+    }
+    t.equal(diff, 0, `seed ${seed}: same first choice`)
+    t.equal(diffFallback, 0, `seed ${seed}: same fallback`)
+  }
+})
+
+t.test('spread: table shares within 1% of fair at N=100, M=65537', async (t) => {
+  const p = createMaglevPicker(fleet(100), options())
+  const counts = [...p.slotCounts().values()]
+  const mean = p.tableSize / 100
+  t.ok(Math.max(...counts) / mean <= 1.01, `max/mean ${(Math.max(...counts) / mean).toFixed(4)}`)
+  t.ok(Math.min(...counts) / mean >= 0.99, `min/mean ${(Math.min(...counts) / mean).toFixed(4)}`)
+  // sampled: 200k keys over 100 backends, 2000 each, sd ~45 (2.2%): allow 6 sd
+  const sampled = new Map<TestBackend, number>()
+  for (const h of clientHashes(200000)) {
+    const b = p.pick(h, NONE)!
+    sampled.set(b, (sampled.get(b) ?? 0) + 1)
+  }
+  t.equal(sampled.size, 100)
+  t.ok(Math.max(...sampled.values()) / 2000 < 1.14, 'sampled max/mean')
+})
+
+t.test('disruption: removing one of N moves about 1/N; others mostly stay', async (t) => {
+  const n = 20
+  const all = fleet(n)
+  const m = maglevTableSize(0, n)
+  const before = createMaglevPicker(all, options({ tableSize: m }))
+  const gone = all[7]
+  const after = createMaglevPicker(all.filter((b) => b !== gone), options({ tableSize: m }))
+  const hashes = clientHashes(100000)
+  let moved = 0
+  let collateral = 0
+  let toGone = 0
+  for (const h of hashes) {
+    const x = before.pick(h, NONE)!
+    const y = after.pick(h, NONE)!
+    if (y === gone) toGone++
+    if (x !== y) {
+      moved++
+      if (x !== gone) collateral++
+    }
+  }
+  t.equal(toGone, 0, 'nothing maps to the removed backend')
+  const frac = moved / hashes.length
+  t.ok(frac >= 0.04 && frac <= 0.06, `moved ${frac} near 1/N = 0.05`)
+  t.ok(collateral / hashes.length < 0.01, `collateral ${collateral / hashes.length} < 1%`)
+})
+
+t.test('weights: table share proportional to weight', async (t) => {
+  const set = [backend('a', 1), backend('b', 2), backend('c', 3), backend('d', 4)]
+  const p = createMaglevPicker(set, options())
+  const counts = p.slotCounts()
+  for (const b of set) {
+    const share = counts.get(b)! / p.tableSize
+    const want = b.weight / 10
+    t.ok(Math.abs(share - want) < 0.005, `${b.id}: ${share.toFixed(4)} vs ${want}`)
+  }
+})
+
+t.test('fallback when the first choice is unavailable spreads over the others', async (t) => {
+  const set = fleet(5)
+  const p = createMaglevPicker(set, options())
+  const counts = new Map<TestBackend | undefined, number>()
+  let onFirst = 0
+  for (const h of clientHashes(50000)) {
+    if (p.pick(h, NONE) !== set[0]) continue
+    onFirst++
+    const b = p.pick(h, [set[0]])
+    counts.set(b, (counts.get(b) ?? 0) + 1)
+  }
+  t.notOk(counts.has(set[0]) || counts.has(undefined), 'never the tried one, never none')
+  t.equal(counts.size, 4, 'every other backend takes a part')
+  // ~2500 keys per backend: 25% +- 2.5 points is about 3 sd
+  for (const [b, c] of counts) t.ok(Math.abs(c / onFirst - 0.25) < 0.025, `${b!.id} share ${(c / onFirst).toFixed(3)}`)
+  set[0].maxconn = 1
+  set[0].load.active = 1
+  let chosen = 0
+  for (const h of clientHashes(2000)) if (p.pick(h, NONE) === set[0]) chosen++
+  t.equal(chosen, 0, 'at maxconn: skipped')
+})
+
+t.test('table sizing', async (t) => {
+  t.equal(nextPrime(100000), 100003)
+  t.equal(nextPrime(65537), 65537)
+  t.equal(maglevTableSize(0, 3), 65537)
+  t.equal(maglevTableSize(65537, 1000), 100003, 'raised to >= 100 x N')
+  t.equal(maglevTableSize(65536, 10), 65537, 'a non-prime is rounded up')
+  t.equal(createMaglevPicker(fleet(3), options({ tableSize: 1009 })).tableSize, 1009)
+  t.same([...buildMaglevTable([], [], 7)], [-1, -1, -1, -1, -1, -1, -1])
+  const table = buildMaglevTable(['x'], [1], 7)
+  t.same([...table], [0, 0, 0, 0, 0, 0, 0], 'one backend owns every slot')
+  t.equal(createMaglevPicker(NONE, options()).pick(123, NONE), undefined)
+})
