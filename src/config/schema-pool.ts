@@ -1,0 +1,137 @@
+// Schema of a pool: policy, backends, active health checks, passive ejection.
+// Defaults sit beside each key; cross-field rules sit in each object's check.
+import type { BackendConfig, HealthConfig, HostPort, HttpCheckConfig, PassiveConfig, PoolConfig } from './types.ts'
+import { list, map, nullable, obj, refine, type Loose, type Report } from './dsl.ts'
+import { bool, duration, host, hostPort, int, num, oneOf, statusRange, str } from './scalars.ts'
+import { formatHostPort, isPrime, nextPrime } from './values.ts'
+
+export const POLICIES = ['maglev', 'ring', 'round-robin', 'weighted-round-robin', 'least-conn', 'random', 'p2c'] as const
+const SEND_PROXY = ['none', 'v1', 'v2'] as const
+export const NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$/
+const ID = /^[A-Za-z0-9_.:[\]-]{1,128}$/ // room for the default "[v6]:port"
+const MAX_TABLE = 16_777_216 // 2^24 entries is far past any fleet; also bounds the primality test
+
+const backend = obj<BackendConfig>({
+  host: { to: 'host', node: host(), doc: 'Address of the backend: IPv4 or IPv6 literal (no brackets) or a host name resolved at connect time.', seeAlso: ['pools[].backends[].id', 'pools[].backends[].port'] },
+  port: { to: 'port', node: int(1, 65535), doc: 'TCP port of the backend.', seeAlso: ['pools[].backends[].host'] },
+  id: {
+    to: 'id', node: str(ID, 'id (letters, digits, _ . : - [ ])'), contextDefault: '`host:port` (`[v6]:port`)',
+    doc: 'Stable identity used by the hashing policies, health state and metrics. Keep it when the address changes so flows keep their backend; ids are unique within a pool.',
+    seeAlso: ['pools[].policy'],
+  },
+  weight: { to: 'weight', node: int(0, 256), default: 1, doc: 'Relative share of new flows. 0 keeps the backend in the pool but gives it no new flows.', seeAlso: ['pools[].slowstart', 'pools[].policy'] },
+  backup: { to: 'backup', node: bool(), default: false, doc: 'Only used when no non-backup backend is available.', seeAlso: ['pools[].backends[].weight'] },
+  maxconn: { to: 'maxconn', node: int(0), default: 0, doc: 'Maximum concurrent connections to this backend; 0 = unlimited.', seeAlso: ['listeners[].maxconn'] },
+  'send-proxy': {
+    to: 'sendProxy', node: oneOf(SEND_PROXY), contextDefault: "the pool's `send-proxy`",
+    doc: 'PROXY protocol header sent to this backend before the client bytes; overrides the pool setting.',
+    seeAlso: ['pools[].send-proxy'],
+  },
+}, (b) => {
+  // With a bad host or port the backend is rejected anyway; nothing to default.
+  if (b.id === undefined && b.host !== undefined && b.port !== undefined) b.id = formatHostPort(b.host, b.port)
+})
+
+const http = obj<HttpCheckConfig>({
+  method: { to: 'method', node: str(/^[A-Z]{1,16}$/, 'HTTP method in capitals'), default: 'GET', doc: 'Request method of the HTTP check.', seeAlso: ['pools[].health.http.path'] },
+  path: { to: 'path', node: str(/^\/\S*$/, 'path starting with /'), default: '/', doc: 'Request path of the HTTP check.', seeAlso: ['pools[].health.http.method'] },
+  host: { to: 'host', node: nullable(str()), default: null, doc: 'Host header; null sends the backend address.', seeAlso: ['pools[].health.http.path'] },
+  'expect-status': {
+    to: 'expectStatus', node: statusRange(), default: '200-399',
+    doc: 'Status code, or inclusive range, that counts as a pass.',
+    seeAlso: ['pools[].health.type'],
+  },
+})
+
+const connect = map(obj<{ target: HostPort | null }>({
+  target: {
+    to: 'target', node: nullable(hostPort(1)), default: null,
+    doc: 'host:port the check asks the backend (a forward proxy) to CONNECT to; a 2xx answer is a pass. Required when `type` is `connect`.',
+    seeAlso: ['pools[].health.type'],
+  },
+}), (c) => c.target)
+
+const health = obj<HealthConfig>({
+  type: {
+    to: 'type', node: oneOf(['none', 'tcp', 'http', 'connect'] as const), default: 'tcp',
+    doc: '`none` (always up), `tcp` (connect succeeds), `http` (request on the backend port) or `connect` (HTTP CONNECT through the backend to `connect.target`).',
+    seeAlso: ['pools[].health.connect.target', 'pools[].health.http', 'pools[].passive'],
+  },
+  interval: { to: 'intervalMs', node: duration(1), default: '2s', doc: 'Time between checks of one backend while its state is stable.', seeAlso: ['pools[].health.fast-interval', 'pools[].health.jitter'] },
+  'fast-interval': { to: 'fastIntervalMs', node: duration(1), default: '500ms', doc: 'Time between checks while a backend is changing state (between the first and the `rise`-th or `fall`-th result).', seeAlso: ['pools[].health.interval'] },
+  timeout: { to: 'timeoutMs', node: duration(1), default: '1s', doc: 'A check not finished in this time fails.', seeAlso: ['pools[].health.interval'] },
+  fall: { to: 'fall', node: int(1, 100), default: 3, doc: 'Consecutive failed checks that mark an up backend down.', seeAlso: ['pools[].health.rise'] },
+  rise: { to: 'rise', node: int(1, 100), default: 2, doc: 'Consecutive passed checks that mark a down backend up.', seeAlso: ['pools[].health.fall'] },
+  jitter: { to: 'jitter', node: num(0, 1), default: 0.1, doc: 'Random spread of each interval, as a fraction of it, so checks do not arrive in bursts.', seeAlso: ['pools[].health.interval'] },
+  http: { to: 'http', node: http, default: {}, doc: 'Settings of the `http` check type.', seeAlso: ['pools[].health.type'] },
+  connect: { to: 'connectTarget', node: connect, default: {}, doc: 'Settings of the `connect` check type.', seeAlso: ['pools[].health.type'] },
+}, (h, report) => {
+  if (h.type === 'connect' && h.connectTarget === null) report('connect.target', 'required when type is connect')
+})
+
+const passive = obj<PassiveConfig>({
+  consecutive: { to: 'consecutive', node: int(0, 1000), default: 5, doc: 'Consecutive failed connects that eject a backend; 0 turns passive ejection off.', seeAlso: ['pools[].health'] },
+  'base-ejection': { to: 'baseEjectionMs', node: duration(1), default: '30s', doc: 'First ejection time; each further ejection in a row doubles it.', seeAlso: ['pools[].passive.max-ejection'] },
+  'max-ejection': { to: 'maxEjectionMs', node: duration(1), default: '300s', doc: 'Upper bound of an ejection time.', seeAlso: ['pools[].passive.base-ejection'] },
+  'max-ejection-percent': { to: 'maxEjectionPercent', node: int(0, 100), default: 50, doc: 'At most this percentage of the pool is ejected at once, so a client-side fault cannot empty it.', seeAlso: ['pools[].passive.consecutive'] },
+}, (p, report) => {
+  if (p.baseEjectionMs !== undefined && p.maxEjectionMs !== undefined && p.maxEjectionMs < p.baseEjectionMs) {
+    report('max-ejection', `${p.maxEjectionMs}ms is shorter than base-ejection (${p.baseEjectionMs}ms)`)
+  }
+})
+
+const tableSize = refine(int(2, MAX_TABLE), (n) => (isPrime(n) ? undefined : `${n} is not prime (try ${nextPrime(n)})`), 'prime integer <= 16777216')
+
+export const pool = obj<PoolConfig>({
+  name: { to: 'name', node: str(NAME, 'name (letters, digits, _ . -)'), doc: 'Name listeners use to refer to the pool; unique.', seeAlso: ['listeners[].pool'] },
+  policy: {
+    to: 'policy', node: oneOf(POLICIES), default: 'maglev',
+    doc: 'How a backend is chosen for a new flow. `maglev` and `ring` hash `hash-key` onto backend ids (consistent: a client keeps its backend while the set is stable); `round-robin`, `weighted-round-robin`, `least-conn`, `random` and `p2c` (power of two choices on active connections) do not hash.',
+    seeAlso: ['pools[].hash-key', 'pools[].balance-factor', 'pools[].maglev-table-size'],
+  },
+  'hash-key': { to: 'hashKey', node: oneOf(['src-ip', 'src-ip-port'] as const), default: 'src-ip', doc: 'What the hashing policies hash: the client address, or the client address and port.', seeAlso: ['pools[].policy'] },
+  'balance-factor': {
+    to: 'balanceFactor', node: refine(num(0, 100), (f) => (f === 0 || f > 1 ? undefined : `${f} must be 0 (off) or greater than 1`), 'number: 0 or > 1'), default: 0,
+    doc: 'Bounded load for `maglev` and `ring`: no backend takes more than this factor times the mean active connections (e.g. 1.25); 0 turns it off.',
+    seeAlso: ['pools[].policy'],
+  },
+  'maglev-table-size': {
+    to: 'maglevTableSize', node: tableSize, default: 65537,
+    doc: 'Size of the Maglev lookup table: a prime, at least 100 times the number of backends (a smaller table spreads flows unevenly).',
+    seeAlso: ['pools[].policy', 'pools[].backends'],
+  },
+  'p2c-latency': { to: 'p2cLatency', node: bool(), default: false, doc: 'For `p2c`: compare the two candidates by connect-latency EWMA times active connections instead of active connections.', seeAlso: ['pools[].policy'] },
+  retries: { to: 'retries', node: int(0, 10), default: 2, doc: 'Further backends tried, never the same twice, when a connect fails or times out.', seeAlso: ['timeouts.connect'] },
+  slowstart: { to: 'slowstartMs', node: duration(), default: '0s', doc: 'A backend coming up ramps its weight from 0 to full over this time; 0 = off.', seeAlso: ['pools[].backends[].weight'] },
+  'send-proxy': { to: 'sendProxy', node: oneOf(SEND_PROXY), default: 'none', doc: 'PROXY protocol header (`v1` text, `v2` binary) sent to backends so they see the client address; `none` sends none.', seeAlso: ['pools[].backends[].send-proxy', 'listeners[].proxy-protocol'] },
+  backends: { to: 'backends', node: list(backend, 1, 'a pool needs at least one backend'), doc: 'The backends of the pool.', seeAlso: ['pools[].backends[].id'] },
+  health: { to: 'health', node: health, default: {}, doc: 'Active health checks, shared by all workers.', seeAlso: ['pools[].passive'] },
+  passive: { to: 'passive', node: passive, default: {}, doc: 'Passive ejection of backends whose connects keep failing.', seeAlso: ['pools[].health'] },
+}, checkPool)
+
+function checkPool(p: Loose<PoolConfig>, report: Report): void {
+  const backends = p.backends
+  if (backends !== undefined) {
+    const seen = new Map<string, number>()
+    backends.forEach((b, i) => {
+      if (b === undefined) return
+      if (p.sendProxy !== undefined && b.sendProxy === undefined) b.sendProxy = p.sendProxy
+      if (b.id === undefined) return
+      const first = seen.get(b.id)
+      if (first === undefined) seen.set(b.id, i)
+      else report(`backends[${i}].id`, `duplicate backend id "${b.id}" (also backends[${first}])`)
+    })
+  }
+  if (p.policy === 'maglev' && backends !== undefined && p.maglevTableSize !== undefined) {
+    const min = 100 * backends.length
+    if (p.maglevTableSize < min) {
+      report('maglev-table-size', `${p.maglevTableSize} is too small for ${backends.length} backends (minimum ${min}; ${nextPrime(min)} is the next prime)`)
+    }
+  }
+  if (p.balanceFactor !== undefined && p.balanceFactor !== 0 && p.policy !== undefined && p.policy !== 'maglev' && p.policy !== 'ring') {
+    report('balance-factor', `only applies to policies maglev and ring (policy is ${p.policy})`)
+  }
+  if (p.p2cLatency === true && p.policy !== undefined && p.policy !== 'p2c') {
+    report('p2c-latency', `only applies to policy p2c (policy is ${p.policy})`)
+  }
+}
