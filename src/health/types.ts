@@ -1,4 +1,5 @@
 // Health vocabulary shared by the checker (primary), snapshots and the admin API.
+import type { BackendConfig, HealthConfig } from '../config/types.ts'
 
 /** Operator-set state of a backend (admin API, config). */
 export type AdminState = 'ready' | 'drain' | 'maint'
@@ -25,4 +26,51 @@ export interface ProbeResult {
 export interface CheckStatus {
   readonly result: ProbeResult | null
   readonly at: number | null // epoch ms of the last check
+}
+
+/**
+ * A health probe: dial `backend` once and judge it by `health` (type-specific).
+ * Contract: resolves within `health.timeoutMs` (hard timeout), never rejects,
+ * destroys its socket in every case. An aborted `signal` ends it at once with
+ * `{ ok: false, detail: 'aborted' }`.
+ */
+export type ProbeFn = (
+  backend: BackendConfig,
+  health: HealthConfig,
+  signal?: AbortSignal,
+) => Promise<ProbeResult>
+
+/** One row of HealthChecker.table(), for snapshots and /status. */
+export interface BackendHealth {
+  readonly pool: string
+  readonly id: string
+  readonly verdict: HealthVerdict
+  /** Passive ejection: epoch ms when the backend returns, null when not ejected. */
+  readonly ejectedUntil: number | null
+  readonly check: CheckStatus
+  /** Epoch ms of the last verdict change, ejection or un-ejection (creation time at first). */
+  readonly changedAt: number
+  /** Times passively ejected since the backend was first seen. */
+  readonly ejections: number
+  /**
+   * Epoch ms when the backend last came back into service (down -> up, or
+   * un-ejected while up); null if it never left. Feed to slowstart.effectiveWeight.
+   */
+  readonly slowstartSince: number | null
+}
+
+/** What changed, passed to HealthChecker's onChange. */
+export type HealthChangeKind = 'up' | 'down' | 'eject' | 'uneject'
+
+export interface HealthChange {
+  readonly pool: string
+  readonly id: string
+  readonly kind: HealthChangeKind
+  /** Verdict before and after (equal for eject/uneject). 'up' from 'unknown' is the first verdict. */
+  readonly from: HealthVerdict
+  readonly to: HealthVerdict
+  readonly ejectedUntil: number | null
+  readonly at: number
+  /** Last probe detail ("L4CON ECONNREFUSED") or the passive reason. */
+  readonly detail: string
 }

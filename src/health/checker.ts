@@ -1,0 +1,231 @@
+// The one health checker of a machine: it runs in the primary only (workers
+// never probe), so each backend gets one probe per interval whatever the worker
+// count. Probe -> pure dampener -> transition event: the checker only keeps
+// state and calls `onChange`; publishing snapshots to workers is the caller's job.
+//
+// Contract:
+// - start() schedules probes (first one spread over an interval); stop() clears
+//   every timer and aborts in-flight probes (their results are dropped). Timers
+//   are unref'd. start() after stop() resumes with the state kept.
+// - update(pools) on reload: backends with the same pool name + id keep their
+//   verdict, counters and timers; removed ones stop being probed; new ones start
+//   `unknown` (type none: `up`) and are probed if started.
+// - reportPassive(pool, id, ok) from workers feeds passive ejection (passive.ts);
+//   ignored while stopped or for unknown backends.
+// - onChange fires on every verdict change (including unknown -> up), ejection and
+//   un-ejection; a throwing onChange is logged, never breaks the checker.
+// - Health type `none`: verdict `up`, never probed; passive ejection still applies.
+import type { BackendConfig, PoolConfig } from '../config/types.ts'
+import { child } from '../log.ts'
+import { changing, next } from './dampener.ts'
+import { ALWAYS_UP, keyOf, newEntry, toRow, type Entry } from './entry.ts'
+import { expire, report } from './passive.ts'
+import { probeFor } from './probes/registry.ts'
+import { firstDelay, KeyedTimers, nextDelay, realTimers, type Timers } from './scheduler.ts'
+import type { BackendHealth, HealthChange, HealthVerdict, ProbeFn, ProbeResult } from './types.ts'
+
+const log = child('health')
+
+export interface HealthCheckerOptions {
+  readonly pools: readonly PoolConfig[]
+  readonly onChange: (change: HealthChange) => void
+  readonly now?: () => number // epoch ms; default Date.now
+  readonly probe?: ProbeFn // replaces the registry's probe for every type but `none` (tests)
+  readonly random?: () => number // [0, 1); default Math.random
+  readonly timers?: Timers // default realTimers (unref'd)
+}
+
+export class HealthChecker {
+  #entries = new Map<string, Entry>()
+  #byPool = new Map<string, Entry[]>()
+  #started = false
+  #probesSent = 0
+  readonly #onChange: (change: HealthChange) => void
+  readonly #now: () => number
+  readonly #probe: ProbeFn | undefined
+  readonly #random: () => number
+  readonly #timers: KeyedTimers
+
+  constructor(options: HealthCheckerOptions) {
+    this.#onChange = options.onChange
+    this.#now = options.now ?? Date.now
+    this.#probe = options.probe
+    this.#random = options.random ?? Math.random
+    this.#timers = new KeyedTimers(options.timers ?? realTimers)
+    this.#apply(options.pools)
+  }
+
+  /** Probes started since construction (each is one connection attempt). */
+  get probesSent(): number {
+    return this.#probesSent
+  }
+
+  start(): void {
+    if (this.#started) return
+    this.#started = true
+    const now = this.#now()
+    for (const e of this.#entries.values()) {
+      this.#arm(e, firstDelay(e.health.intervalMs, this.#random))
+      if (e.passive.ejectedUntil !== null) this.#armExpiry(e, e.passive.ejectedUntil - now)
+    }
+  }
+
+  stop(): void {
+    this.#started = false
+    this.#timers.clearAll()
+    for (const e of this.#entries.values()) this.#abort(e)
+  }
+
+  update(pools: readonly PoolConfig[]): void {
+    const before = this.#entries
+    this.#apply(pools)
+    for (const [key, e] of before) {
+      if (this.#entries.get(key) === e) continue
+      e.removed = true
+      this.#timers.clear(`probe:${key}`)
+      this.#timers.clear(`eject:${key}`)
+      this.#abort(e)
+    }
+  }
+
+  reportPassive(pool: string, id: string, ok: boolean): void {
+    const e = this.#entries.get(keyOf(pool, id))
+    if (!this.#started || !e) return
+    const others = this.#byPool.get(pool) ?? []
+    const unavailable = others.filter((o) => o !== e && (o.damp.verdict === 'down' || o.passive.ejectedUntil !== null))
+    const now = this.#now()
+    const step = report(e.passive, ok, e.passiveConfig, { size: others.length, unavailable: unavailable.length }, now)
+    e.passive = step.state
+    if (step.denied) log.warn({ pool, id }, 'passive ejection refused: max-ejection-percent reached')
+    if (step.transition !== 'eject' || step.state.ejectedUntil === null) return
+    e.changedAt = now
+    this.#armExpiry(e, step.state.ejectedUntil - now)
+    const detail = `passive: ${e.passiveConfig.consecutive} consecutive connect failures`
+    this.#emit(e, 'eject', e.damp.verdict, detail)
+  }
+
+  table(): readonly BackendHealth[] {
+    return Object.freeze([...this.#entries.values()].map(toRow))
+  }
+
+  /** Build the entry maps for `pools`, reusing entries with the same pool + id. */
+  #apply(pools: readonly PoolConfig[]): void {
+    const entries = new Map<string, Entry>()
+    const byPool = new Map<string, Entry[]>()
+    for (const pool of pools) {
+      const list: Entry[] = []
+      for (const backend of pool.backends) {
+        const key = keyOf(pool.name, backend.id)
+        if (entries.has(key)) continue // duplicate id: config validation rejects it
+        const old = this.#entries.get(key)
+        const e = old ? this.#refresh(old, backend, pool) : this.#create(backend, pool)
+        entries.set(key, e)
+        list.push(e)
+      }
+      byPool.set(pool.name, list)
+    }
+    this.#entries = entries
+    this.#byPool = byPool
+  }
+
+  #create(backend: BackendConfig, pool: PoolConfig): Entry {
+    const e = newEntry(backend, pool, this.#now())
+    if (this.#started) this.#arm(e, firstDelay(e.health.intervalMs, this.#random))
+    return e
+  }
+
+  #refresh(e: Entry, backend: BackendConfig, pool: PoolConfig): Entry {
+    const wasNone = e.health.type === 'none'
+    e.backend = backend
+    e.health = pool.health
+    e.passiveConfig = pool.passive
+    if (pool.health.type === 'none' && !wasNone) {
+      this.#timers.clear(`probe:${e.key}`)
+      this.#abort(e)
+      const from = e.damp.verdict
+      e.damp = ALWAYS_UP
+      if (from !== 'up') this.#transition(e, from, 'up', 'health check disabled')
+    } else if (wasNone && pool.health.type !== 'none' && this.#started) {
+      this.#arm(e, firstDelay(e.health.intervalMs, this.#random))
+    }
+    return e
+  }
+
+  #arm(e: Entry, delayMs: number): void {
+    if (e.health.type === 'none') return
+    this.#timers.set(`probe:${e.key}`, delayMs, () => void this.#runProbe(e))
+  }
+
+  #armExpiry(e: Entry, delayMs: number): void {
+    this.#timers.set(`eject:${e.key}`, Math.max(1, delayMs), () => {
+      const now = this.#now()
+      const step = expire(e.passive, now)
+      if (step.transition !== 'uneject') {
+        if (e.passive.ejectedUntil !== null) this.#armExpiry(e, e.passive.ejectedUntil - now) // timer ran early
+        return
+      }
+      e.passive = step.state
+      e.changedAt = now
+      if (e.damp.verdict !== 'down') e.slowstartSince = now
+      this.#emit(e, 'uneject', e.damp.verdict, 'passive: ejection ended')
+    })
+  }
+
+  async #runProbe(e: Entry): Promise<void> {
+    const probe = this.#probe ?? probeFor(e.health.type)
+    if (!probe || !this.#started || e.removed) return
+    const ac = new AbortController()
+    e.inflight = ac
+    const startedAt = this.#now()
+    this.#probesSent++
+    let result: ProbeResult
+    try {
+      result = await probe(e.backend, e.health, ac.signal)
+    } catch (err) {
+      result = { ok: false, detail: `probe error: ${(err as Error).message}`, durationMs: 0 }
+    }
+    if (e.inflight === ac) e.inflight = null
+    if (ac.signal.aborted || !this.#started || e.removed || e.health.type === 'none') return
+    const now = this.#now()
+    e.check = Object.freeze({ result, at: now })
+    const from = e.damp.verdict
+    const step = next(e.damp, result.ok, e.health.rise, e.health.fall)
+    e.damp = step.state
+    if (step.transition) this.#transition(e, from, step.transition, result.detail)
+    const base = changing(e.damp) ? e.health.fastIntervalMs : e.health.intervalMs
+    this.#arm(e, nextDelay(base, e.health.jitter, this.#random, now - startedAt))
+  }
+
+  #transition(e: Entry, from: HealthVerdict, to: 'up' | 'down', detail: string): void {
+    const now = this.#now()
+    e.changedAt = now
+    if (from === 'down' && to === 'up' && e.passive.ejectedUntil === null) e.slowstartSince = now
+    if (to === 'down') e.passive = { ...e.passive, failures: 0 }
+    this.#emit(e, to, from, detail)
+  }
+
+  #emit(e: Entry, kind: HealthChange['kind'], from: HealthVerdict, detail: string): void {
+    const change: HealthChange = Object.freeze({
+      pool: e.pool,
+      id: e.backend.id,
+      kind,
+      from,
+      to: e.damp.verdict,
+      ejectedUntil: e.passive.ejectedUntil,
+      at: e.changedAt,
+      detail,
+    })
+    // debug: the owner of onChange logs the change (the primary does, at warn)
+    log.debug({ pool: e.pool, backend: e.backend.id, kind, from, to: change.to, detail }, `backend ${kind}`)
+    try {
+      this.#onChange(change)
+    } catch (err) {
+      log.error({ err }, 'health onChange handler threw')
+    }
+  }
+
+  #abort(e: Entry): void {
+    e.inflight?.abort()
+    e.inflight = null
+  }
+}

@@ -1,0 +1,39 @@
+import t from 'tap'
+import { effectiveState, takesNewFlows } from '../../src/health/state.ts'
+import type { AdminState, BackendState, HealthVerdict } from '../../src/health/types.ts'
+
+// The full table: 3 admin states x 3 verdicts x ejected or not (docs/backend-states.md).
+const table: readonly [AdminState, HealthVerdict, boolean, BackendState][] = [
+  ['ready', 'up', false, 'ready'],
+  ['ready', 'unknown', false, 'ready'],
+  ['ready', 'down', false, 'down'],
+  ['ready', 'up', true, 'down'],
+  ['ready', 'unknown', true, 'down'],
+  ['ready', 'down', true, 'down'],
+  ['drain', 'up', false, 'drain'],
+  ['drain', 'unknown', false, 'drain'],
+  ['drain', 'down', false, 'down'],
+  ['drain', 'up', true, 'down'],
+  ['drain', 'unknown', true, 'down'],
+  ['drain', 'down', true, 'down'],
+  ['maint', 'up', false, 'maint'],
+  ['maint', 'unknown', false, 'maint'],
+  ['maint', 'down', false, 'maint'],
+  ['maint', 'up', true, 'maint'],
+  ['maint', 'unknown', true, 'maint'],
+  ['maint', 'down', true, 'maint'],
+]
+
+t.test('effectiveState table', async (t) => {
+  t.equal(table.length, 18, 'every combination listed')
+  for (const [admin, verdict, ejected, want] of table) {
+    t.equal(effectiveState(admin, verdict, ejected), want, `${admin} ${verdict} ejected=${ejected}`)
+  }
+})
+
+t.test('only ready takes new flows', async (t) => {
+  t.equal(takesNewFlows('ready'), true)
+  t.equal(takesNewFlows('drain'), false)
+  t.equal(takesNewFlows('maint'), false)
+  t.equal(takesNewFlows('down'), false)
+})
