@@ -1,0 +1,65 @@
+// Drill 2, lb-crash: SIGKILL l4lb on lb2 under a steady loop of new connections
+// (200/s from 64 client addresses) with 150 long-lived connections open.
+// Measures: time from the kill until the router drops lb2's nexthop (health agent ->
+// birdc disable vip -> BGP withdraw; target <= 1 s); new connections failed meanwhile;
+// established connections lost on the OTHER nodes (the plain ECMP rehash moves some
+// of their flows); stickiness afterwards. Then restarts l4lb and waits for re-announce.
+import { drill, tally, unexplained, viaNode, ms } from './lib/harness.ts'
+import { routeEvent, hasNode, moreConns, connsAfter, mapping, sameMap } from './lib/scenario.ts'
+import { svc } from '../scripts/lib/labctl.ts'
+
+// lb1 by default: with hash-threshold ECMP, dropping the FIRST nexthop shifts other nodes' flows (the middle one does not).
+const VICTIM = process.env.LAB_VICTIM ?? 'lb1'
+
+await drill('02-lb-crash', async (d) => {
+  const vip = d.lab.vips.anycast
+  const before = await mapping(d, vip)
+  const watch = d.routeWatch()
+  await watch.waitFor('route watcher', (e) => e.ev === 'ready', 10_000)
+  const hold = d.load('hold', vip, { count: 150, ping: 100, timeout: 1000, duration: 60_000 })
+  await hold.waitFor('long-lived connections open', (e) => e.ev === 'ready', 20_000)
+  const steady = d.load('steady', vip, { rate: 200, timeout: 1000, duration: 60_000 })
+  await steady.waitFor('steady load', (e) => e.ev === 'ready', 10_000)
+  await moreConns(steady, 200)
+
+  let restarted = false
+  d.cleanup('restart l4lb on ' + VICTIM, async () => { if (!restarted) await svc(d.lab, VICTIM, 'start', 'l4lb') })
+  const tKill = await svc(d.lab, VICTIM, 'kill', 'l4lb')
+  d.mark(`kill l4lb ${VICTIM}`, tKill)
+  const tGone = await routeEvent(watch, `router to drop ${VICTIM}`, tKill, (a) => !hasNode(d, VICTIM)(a) && a.length > 0, 5_000)
+  d.mark('nexthop withdrawn', tGone)
+  await connsAfter(steady, tGone + 1000, 50)
+
+  const tStart = await svc(d.lab, VICTIM, 'start', 'l4lb')
+  restarted = true
+  d.mark(`start l4lb ${VICTIM}`, tStart)
+  const tBack = await routeEvent(watch, `router to re-add ${VICTIM}`, tStart, hasNode(d, VICTIM), 20_000)
+  d.mark('nexthop back', tBack)
+  await connsAfter(steady, tBack + 500, 50)
+  await steady.stop()
+  await hold.stop()
+  await watch.stop()
+  d.conns.push(...steady.of('conn'))
+
+  const conns = steady.of('conn')
+  const during = tally(conns, tKill, tGone)
+  const readd = tally(conns, tBack - 50, tBack + 500)
+  const other = unexplained(conns, [[tKill, tGone + 100], [tBack - 50, tBack + 500]])
+  d.expect('withdrawal after crash', ms(tGone - tKill), '<= 1000 ms', tGone - tKill <= 1000, 'ms')
+  d.report('failed new connections, kill -> withdrawal', `${during.failed}/${during.ok + during.failed}`)
+  d.report('failed new connections around re-add (+-0.5 s)', `${readd.failed}/${readd.ok + readd.failed}`)
+  d.expect('failed new connections outside those windows', other, '0', other === 0)
+  const held = hold.of('held')
+  const lost = hold.of('lost').filter((e) => Number(e.t) >= tKill && Number(e.t) < tBack)
+  const onVictim = held.filter((h) => viaNode(d.lab, h.peer) === VICTIM).length
+  const lostVictim = lost.filter((e) => viaNode(d.lab, e.peer) === VICTIM).length
+  const lostOthers = lost.length - lostVictim
+  d.report(`established on ${VICTIM} lost (its l4lb died)`, `${lostVictim}/${onVictim}`)
+  d.report('established on OTHER nodes lost (ECMP rehash)', `${lostOthers}/${held.length - onVictim}`)
+  d.expect('established lost before the kill', hold.of('lost').filter((e) => Number(e.t) < tKill).length, '0', hold.of('lost').filter((e) => Number(e.t) < tKill).length === 0)
+  d.report('re-announce after restart', ms(tBack - tStart), 'ms')
+  const after = await mapping(d, vip)
+  d.expect('stickiness after (one backend per client)', after.sticky ? '100 %' : 'broken', '100 %', after.sticky && before.sticky)
+  d.expect('clients on the same backend as before', `${sameMap(before.map, after.map)}/${before.map.size}`, 'all', sameMap(before.map, after.map) === before.map.size)
+  d.data.window = { tKill, tGone, tStart, tBack }
+})

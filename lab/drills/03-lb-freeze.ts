@@ -1,0 +1,63 @@
+// Drill 3, lb-freeze: SIGSTOP every process on lb3 (BIRD, l4lb, agent; the kernel
+// still answers, so this is a hung node, not a dead one) under 200 new connections/s.
+// Only BFD can notice: expect the router's BFD session Down within 0.3 s (100 ms x 3)
+// and the nexthop withdrawn right after; count failed connections. Then SIGCONT and
+// wait until BGP is back and lb3 is announced again.
+import { drill, tally, unexplained, ms } from './lib/harness.ts'
+import { routeEvent, hasNode, moreConns, connsAfter } from './lib/scenario.ts'
+import { lbAddr } from '../scripts/lib/labctl.ts'
+
+const VICTIM = process.env.LAB_VICTIM ?? 'lb3'
+
+/** BIRD log time "2026-11-23 09:48:41.648515" (UTC in the containers) -> epoch ms. */
+function birdTime(line: string): number {
+  const m = /^(\d{4}-\d\d-\d\d) (\d\d:\d\d:\d\d\.\d+)/.exec(line)
+  return m ? Date.parse(`${m[1]}T${m[2].slice(0, 12)}Z`) + Number(`0.${m[2].split('.')[1]}`) * 1000 % 1 : NaN
+}
+
+await drill('03-lb-freeze', async (d) => {
+  const vip = d.lab.vips.anycast
+  const addr = lbAddr(d.lab, VICTIM)
+  const watch = d.routeWatch()
+  await watch.waitFor('route watcher', (e) => e.ev === 'ready', 10_000)
+  const steady = d.load('steady', vip, { rate: 200, timeout: 1000, duration: 60_000 })
+  await steady.waitFor('steady load', (e) => e.ev === 'ready', 10_000)
+  await moreConns(steady, 200)
+
+  let thawed = false
+  d.cleanup(`thaw ${VICTIM}`, async () => { if (!thawed) await d.sh(VICTIM, 'kill -CONT -1') })
+  const out = await d.sh(VICTIM, 'date +%s.%N; kill -STOP -1')
+  const tFreeze = Number(out.trim().split('\n')[0]) * 1000
+  d.mark(`SIGSTOP ${VICTIM}`, tFreeze)
+  const tGone = await routeEvent(watch, `router to drop ${VICTIM}`, tFreeze, (a) => !hasNode(d, VICTIM)(a) && a.length > 0, 5_000)
+  d.mark('nexthop withdrawn', tGone)
+  await connsAfter(steady, tGone + 1000, 50)
+
+  const log = await d.sh('router', 'cat /run/lab/bird.log')
+  const bfdLine = log.split('\n').find((l) => l.includes(addr) && /bfd/i.test(l) && /Down/i.test(l) && birdTime(l) >= tFreeze - 1)
+  const tBfd = bfdLine ? birdTime(bfdLine) : NaN
+  if (bfdLine) d.mark('BFD down', tBfd)
+
+  const tThaw = Number((await d.sh(VICTIM, 'date +%s.%N; kill -CONT -1')).trim().split('\n')[0]) * 1000
+  thawed = true
+  d.mark(`SIGCONT ${VICTIM}`, tThaw)
+  const tBack = await routeEvent(watch, `router to re-add ${VICTIM}`, tThaw, hasNode(d, VICTIM), 30_000)
+  d.mark('nexthop back', tBack)
+  await connsAfter(steady, tBack + 500, 50)
+  await steady.stop()
+  await watch.stop()
+  const conns = steady.of('conn')
+  d.conns.push(...conns)
+
+  const during = tally(conns, tFreeze, tGone)
+  const other = unexplained(conns, [[tFreeze, tGone + 100], [tBack - 50, tBack + 500]])
+  const readd = tally(conns, tBack - 50, tBack + 500)
+  d.expect('BFD detection (freeze -> session Down)', bfdLine ? ms(tBfd - tFreeze) : 'not logged', '<= 300 ms', tBfd - tFreeze <= 300, 'ms')
+  d.expect('withdrawal after freeze', ms(tGone - tFreeze), '<= 1000 ms', tGone - tFreeze <= 1000, 'ms')
+  d.report('failed new connections, freeze -> withdrawal', `${during.failed}/${during.ok + during.failed}`)
+  d.report('failed new connections around re-add (+-0.5 s)', `${readd.failed}/${readd.ok + readd.failed}`)
+  d.expect('failed new connections outside those windows', other, '0', other === 0)
+  d.report('re-announce after thaw', ms(tBack - tThaw), 'ms')
+  d.data.window = { tFreeze, tBfd, tGone, tThaw, tBack }
+  d.data.bfdLine = bfdLine
+})

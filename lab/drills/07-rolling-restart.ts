@@ -1,0 +1,43 @@
+// Drill 7, rolling-restart: restart l4lb on every anycast node, one at a time, under
+// 200 new connections/s. Per node: drain first (hold the announcement down with
+// /run/lab/withdraw and wait until the router has dropped the nexthop), SIGTERM l4lb
+// (it finishes what it has and exits), start it, release the hold, wait until the
+// agent has re-announced (healthy) and the router has the nexthop back.
+// Expect: no failed connection in total.
+import { drill, tally, ms } from './lib/harness.ts'
+import { routeEvent, hasNode, moreConns, connsAfter } from './lib/scenario.ts'
+import { svc, lbNames } from '../scripts/lib/labctl.ts'
+import { nowMs } from '../scripts/lib/poll.ts'
+
+await drill('07-rolling-restart', async (d) => {
+  const watch = d.routeWatch()
+  await watch.waitFor('route watcher', (e) => e.ev === 'ready', 10_000)
+  const steady = d.load('steady', d.lab.vips.anycast, { rate: 200, timeout: 1000, duration: 110_000 })
+  await steady.waitFor('steady load', (e) => e.ev === 'ready', 10_000)
+  await moreConns(steady, 200)
+  const per: string[] = []
+  for (const n of lbNames(d.lab)) {
+    d.cleanup(`release ${n}`, async () => { await d.sh(n, 'rm -f /run/lab/withdraw; /l4lb/lab/node/svc.sh start l4lb >/dev/null') })
+    const t0 = nowMs()
+    await d.sh(n, 'touch /run/lab/withdraw')
+    d.mark(`drain ${n}`, t0)
+    const tGone = await routeEvent(watch, `router to drop ${n}`, t0, (a) => !hasNode(d, n)(a) && a.length > 0, 5_000)
+    const tStop = await svc(d.lab, n, 'stop', 'l4lb')
+    const tStopped = nowMs()
+    await svc(d.lab, n, 'start', 'l4lb')
+    await d.sh(n, 'rm -f /run/lab/withdraw')
+    const tBack = await routeEvent(watch, `router to re-add ${n}`, tStopped, hasNode(d, n), 20_000)
+    d.mark(`${n} back`, tBack)
+    await connsAfter(steady, tBack + 300, 50)
+    const f = tally(steady.of('conn'), t0, tBack + 300)
+    per.push(`${n}: ${f.failed}`)
+    d.report(`${n}: withdrawn / SIGTERM exit / back in service`, `${ms(tGone - t0)} / ${ms(tStopped - tStop)} / ${ms(tBack - t0)}`, 'ms')
+  }
+  await steady.stop()
+  await watch.stop()
+  const conns = steady.of('conn')
+  d.conns.push(...conns)
+  const t = tally(conns)
+  d.report('failed per node', per.join(', '))
+  d.expect('failed connections in total', `${t.failed}/${t.ok + t.failed}`, '0', t.failed === 0)
+})

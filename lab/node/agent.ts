@@ -1,0 +1,136 @@
+// Health agent, one per balancer node (started by svc.sh). On anycast nodes it gates the announcement:
+// it polls the local l4lb GET /healthz every --interval ms; after --fall failures
+// it disables BIRD's static protocol "vip" (the router withdraws this node's
+// nexthop), after --rise successes it enables it again. A file /run/lab/withdraw
+// holds the VIP down regardless (drills use it to drain a node or to add one).
+// It also polls GET /status and records backend state changes, so drills can
+// time when this node stopped sending new flows to a dead backend.
+// On VRRP nodes (--announce off --track-file F) it writes 0/1 to F for keepalived's
+// track_file instead, which reacts faster than a track_script can (1 s minimum interval).
+// Every transition is appended as a JSON line to --events: {t, ev, ...}.
+import http from 'node:http'
+import { appendFileSync, existsSync, writeFileSync, renameSync } from 'node:fs'
+import { execFile } from 'node:child_process'
+import { parseArgs } from 'node:util'
+
+const { values: a } = parseArgs({
+  options: {
+    admin: { type: 'string', default: '127.0.0.1:9090' },
+    bird: { type: 'string', default: '/run/lab/bird.ctl' },
+    events: { type: 'string', default: '/run/lab/events.jsonl' },
+    'withdraw-file': { type: 'string', default: '/run/lab/withdraw' },
+    interval: { type: 'string', default: '100' },
+    timeout: { type: 'string', default: '150' },
+    fall: { type: 'string', default: '2' },
+    rise: { type: 'string', default: '2' },
+    announce: { type: 'string', default: 'on' }, // 'off' on VRRP nodes: no BIRD
+    'track-file': { type: 'string' }, // VRRP nodes: keepalived track_file, 0 healthy / 1 not
+  },
+})
+const [host, portS] = (a.admin as string).split(':')
+const port = Number(portS)
+const intervalMs = Number(a.interval)
+const timeoutMs = Number(a.timeout)
+const fall = Number(a.fall)
+const rise = Number(a.rise)
+
+function now(): number { return performance.timeOrigin + performance.now() }
+function emit(ev: Record<string, unknown>): void {
+  const line = JSON.stringify({ t: Math.round(now() * 1000) / 1000, ...ev })
+  appendFileSync(a.events as string, line + '\n')
+  process.stdout.write(line + '\n')
+}
+
+/** GET path on the admin API; resolves { code, body }, code 0 on a transport error or timeout. */
+function get(path: string): Promise<{ code: number; body: string }> {
+  return new Promise((resolve) => {
+    const req = http.get({ host, port, path, timeout: timeoutMs, agent: false }, (res) => {
+      let body = ''
+      res.setEncoding('utf8')
+      res.on('data', (d: string) => { body += d })
+      res.on('end', () => resolve({ code: res.statusCode ?? 0, body }))
+      res.on('error', () => resolve({ code: 0, body: '' }))
+    })
+    req.on('timeout', () => req.destroy(new Error('timeout')))
+    req.on('error', () => resolve({ code: 0, body: '' }))
+  })
+}
+
+function birdc(cmd: string[]): Promise<{ ok: boolean; out: string }> {
+  return new Promise((resolve) => {
+    execFile('birdc', ['-s', a.bird as string, ...cmd], { timeout: 2000 }, (err, stdout) => resolve({ ok: !err, out: stdout }))
+  })
+}
+
+/** Backend id -> state, from whatever shape /status has: any object with an id and a state-like field. */
+export function backendStates(status: unknown, out = new Map<string, string>()): Map<string, string> {
+  if (Array.isArray(status)) { for (const x of status) backendStates(x, out); return out }
+  if (status && typeof status === 'object') {
+    const o = status as Record<string, unknown>
+    const st = o.state ?? o.status ?? (typeof o.healthy === 'boolean' ? (o.healthy ? 'up' : 'down') : undefined)
+    if (typeof o.id === 'string' && (typeof st === 'string')) out.set(o.id, st + (typeof o.healthy === 'boolean' && o.state ? (o.healthy ? '/up' : '/down') : ''))
+    for (const v of Object.values(o)) if (v && typeof v === 'object') backendStates(v, out)
+  }
+  return out
+}
+
+let ok = 0
+let bad = 0
+let healthy = false
+let announced: boolean | null = null // unknown until the first birdc answer
+let busy = false
+let trackWritten: boolean | null = null
+let tick = 0
+const backends = new Map<string, string>()
+
+async function step(): Promise<void> {
+  tick++
+  const h = await get('/healthz')
+  if (h.code === 200) { ok++; bad = 0 } else { bad++; ok = 0 }
+  if (!healthy && ok >= rise) { healthy = true; emit({ ev: 'health', ok: true }) }
+  if (healthy && bad >= fall) { healthy = false; emit({ ev: 'health', ok: false, code: h.code }) }
+  const track = a['track-file']
+  // Re-asserted every 10 ticks too, in case keepalived (re)created the file after us.
+  if (track && (tick % 10 === 1 || healthy !== trackWritten)) {
+    // Write-then-rename, so keepalived's inotify watch never reads a half-written file.
+    writeFileSync(`${track}.tmp`, healthy ? '0\n' : '1\n')
+    renameSync(`${track}.tmp`, track)
+    if (healthy !== trackWritten) emit({ ev: 'track-file', healthy })
+    trackWritten = healthy
+  }
+  const held = existsSync(a['withdraw-file'] as string)
+  const want = healthy && !held
+  // Re-read BIRD's view now and then, so a restarted BIRD is brought back in line.
+  if (a.announce === 'off') { /* record-only */ } else if (announced === null || tick % 20 === 0) {
+    const r = await birdc(['show', 'protocols', 'vip'])
+    if (r.ok) announced = /\bvip\s+Static\s+\S+\s+up\b/.test(r.out)
+  }
+  if (a.announce !== 'off' && announced !== null && want !== announced) {
+    const t0 = now()
+    const r = await birdc([want ? 'enable' : 'disable', 'vip'])
+    if (r.ok) {
+      announced = want
+      emit({ ev: 'announce', on: want, held, birdcMs: Math.round((now() - t0) * 10) / 10 })
+    }
+  }
+  if (h.code !== 0) {
+    const s = await get('/status')
+    if (s.code === 200) {
+      try {
+        for (const [id, st] of backendStates(JSON.parse(s.body))) {
+          if (backends.get(id) !== st) { backends.set(id, st); emit({ ev: 'backend', id, state: st }) }
+        }
+      } catch { /* a partial body: try again next tick */ }
+    }
+  }
+}
+
+async function loop(): Promise<void> {
+  if (busy) return
+  busy = true
+  try { await step() } finally { busy = false }
+}
+
+emit({ ev: 'agent-start', intervalMs, timeoutMs, fall, rise })
+setInterval(() => { void loop() }, intervalMs)
+process.on('SIGTERM', () => process.exit(0))

@@ -1,0 +1,42 @@
+// Lab backend (be1..be4): a tiny stand-in for a forward proxy that names itself.
+// Protocol, line based:
+//   "WHO\n"                  -> {"be":"<name>","peer":"<ip>","port":<n>}\n   (peer = the l4lb node's address)
+//   "PING <x>\n"             -> "PONG <x>\n"                                  (keeps a long-lived flow busy)
+//   "CONNECT h:p HTTP/1.1"   -> "HTTP/1.1 200 Connection established" with X-Backend and X-Peer
+//                               headers, then echoes bytes (a CONNECT proxy that tunnels to itself)
+// Anything else gets the WHO answer and is closed. One process, no dependencies.
+import net from 'node:net'
+import { parseArgs } from 'node:util'
+
+const { values: a } = parseArgs({ options: { name: { type: 'string', default: 'be' }, port: { type: 'string', default: '3128' } } })
+const name = a.name as string
+
+const server = net.createServer((sock) => {
+  sock.setNoDelay(true)
+  const peer = (sock.remoteAddress ?? '').replace(/^::ffff:/, '')
+  const who = JSON.stringify({ be: name, peer, port: sock.remotePort })
+  let buf = ''
+  let tunnel = false
+  sock.on('error', () => sock.destroy())
+  sock.on('data', (d) => {
+    if (tunnel) { sock.write(d); return }
+    buf += d.toString('latin1')
+    let i: number
+    while (!tunnel && (i = buf.indexOf('\n')) >= 0) {
+      const line = buf.slice(0, i).replace(/\r$/, '')
+      buf = buf.slice(i + 1)
+      if (line === 'WHO') sock.write(who + '\n')
+      else if (line.startsWith('PING ')) sock.write('PONG ' + line.slice(5) + '\n')
+      else if (line.startsWith('CONNECT ')) {
+        const end = buf.indexOf('\r\n\r\n')
+        if (end < 0 && !buf.startsWith('\r\n')) { buf = line + '\n' + buf; return }
+        buf = buf.startsWith('\r\n') ? buf.slice(2) : buf.slice(end + 4)
+        tunnel = true
+        sock.write(`HTTP/1.1 200 Connection established\r\nX-Backend: ${name}\r\nX-Peer: ${peer}\r\n\r\n`)
+        if (buf) sock.write(buf)
+      } else if (line !== '') { sock.end(who + '\n') }
+    }
+  })
+})
+server.listen(Number(a.port), '0.0.0.0', () => console.log(`${name} listening on ${a.port}`))
+process.on('SIGTERM', () => { server.close(); process.exit(0) })

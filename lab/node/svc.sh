@@ -1,0 +1,53 @@
+#!/bin/bash
+# Starts, stops and inspects one lab daemon inside a node, by pidfile in /run/lab.
+# Usage: svc.sh start|stop|kill|status|pid NAME
+#   NAME: bird | l4lb | agent | keepalived | responder
+#   stop: SIGTERM, then wait (up to 10 s, polling) for exit; kill: SIGKILL at once.
+# Prints "<epoch.ns> <action> <name> <pid>" so drills know when it happened.
+set -u
+. /etc/lab/node.env
+action=$1 name=$2
+run=/run/lab
+node=/l4lb/node_modules/node/bin/node
+pidf=$run/$name.pid
+mkdir -p $run
+
+alive() { [ -n "${1:-}" ] && [ -r "/proc/$1/stat" ] && ! grep -qE '^[0-9]+ \(.*\) [ZX] ' "/proc/$1/stat"; }
+curpid() { [ -s "$pidf" ] && cat "$pidf"; }
+
+start() {
+  if alive "$(curpid)"; then echo "$(date +%s.%N) running $name $(curpid)"; return 0; fi
+  case "$name" in
+    bird)       bird -c /etc/lab/bird.conf -s $run/bird.ctl -P $run/bird.pid; wait_pidfile ;;
+    l4lb)       setsid ${L4LB_CMD:-$node /l4lb/src/cli/main.ts run -c /etc/lab/l4lb.yaml} >>$run/l4lb.log 2>&1 < /dev/null & echo $! > "$pidf" ;;
+    agent)      setsid $node /l4lb/lab/node/agent.ts --admin "$LAB_ADMIN" --bird $run/bird.ctl --events $run/events.jsonl $LAB_AGENT >>$run/agent.log 2>&1 < /dev/null & echo $! > "$pidf" ;;
+    keepalived) keepalived -n -l -D --vrrp -f $run/keepalived.conf -p $run/keepalived-main.pid -r $run/keepalived-vrrp.pid >>$run/keepalived.log 2>&1 < /dev/null &
+                echo $! > "$pidf" ;;
+    responder)  setsid $node /l4lb/lab/node/responder.ts --name "$LAB_NODE" --port "$LAB_PORT" >>$run/responder.log 2>&1 < /dev/null & echo $! > "$pidf" ;;
+    *) echo "svc: unknown daemon $name" >&2; exit 2 ;;
+  esac
+  echo "$(date +%s.%N) start $name $(curpid)"
+}
+
+# bird daemonizes and writes its own pidfile; poll for it (4 s deadline).
+wait_pidfile() {
+  for _ in $(seq 1 200); do [ -s "$pidf" ] && return 0; sleep 0.02; done
+}
+
+stop() {
+  local pid; pid=$(curpid) || true
+  if ! alive "$pid"; then echo "$(date +%s.%N) stopped $name"; return 0; fi
+  echo "$(date +%s.%N) $1 $name $pid"
+  kill "-$2" "$pid"
+  for _ in $(seq 1 500); do alive "$pid" || { rm -f "$pidf"; return 0; }; sleep 0.02; done
+  echo "svc: $name $pid still alive after SIG$2" >&2; return 1
+}
+
+case "$action" in
+  start)  start ;;
+  stop)   stop stop TERM ;;
+  kill)   stop kill KILL ;;
+  status) if alive "$(curpid)"; then echo "$name running $(curpid)"; else echo "$name stopped"; exit 3; fi ;;
+  pid)    curpid ;;
+  *) echo "usage: svc.sh start|stop|kill|status|pid NAME" >&2; exit 2 ;;
+esac

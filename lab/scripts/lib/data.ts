@@ -1,0 +1,195 @@
+// Loads lab/lab.yaml, the lab's only data file, into typed records.
+// loadLab() throws with the offending key path when the file is malformed;
+// callers never see a half-checked object.
+import { readFileSync } from 'node:fs'
+import { fileURLToPath } from 'node:url'
+import path from 'node:path'
+import YAML from 'yaml'
+
+export const LAB_DIR = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..')
+export const REPO_DIR = path.resolve(LAB_DIR, '..')
+export const STATE_DIR = path.join(LAB_DIR, '.state')
+export const RESULTS_DIR = path.join(LAB_DIR, 'results')
+
+export type Role = 'client' | 'router' | 'lb' | 'ka' | 'backend'
+export type NetName = 'client' | 'lb' | 'ka' | 'be'
+
+export interface Network { subnet: string; bridge: string; hostGw: string }
+export interface Node {
+  name: string
+  role: Role
+  addrs: Partial<Record<NetName, string>>
+  gw?: string
+  asn?: number
+  routerId?: string
+  vrrpPriority?: number
+  port?: number
+  sources?: { from: string; count: number }
+}
+export interface Lab {
+  project: string
+  image: string
+  baseImage: string
+  packages: string[]
+  vips: { anycast: string; vrrp: string; vrrpVrid: number; port: number }
+  networks: Record<NetName, Network>
+  timers: {
+    bgp: { hold: number; keepalive: number; connectRetry: number; errorWait: [number, number] }
+    bfd: { intervalMs: number; multiplier: number }
+    vrrp: { advertInt: number; scriptInterval: number; scriptFall: number; scriptRise: number }
+    agent: { intervalMs: number; timeoutMs: number; fall: number; rise: number }
+  }
+  l4lb: {
+    policy: string; hashKey: string; retries: number; admin: string; drain: string
+    health: { type: string; interval: string; timeout: string; fall: number; rise: number }
+    passive: { consecutive: number; baseEjection: string; maxEjection: string }
+  }
+  nodes: Node[]
+}
+
+type Obj = Record<string, unknown>
+const ROLES: Role[] = ['client', 'router', 'lb', 'ka', 'backend']
+const NETS: NetName[] = ['client', 'lb', 'ka', 'be']
+const IPV4 = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})$/
+
+function obj(v: unknown, at: string): Obj {
+  if (v === null || typeof v !== 'object' || Array.isArray(v)) throw new Error(`lab.yaml: ${at} must be a mapping`)
+  return v as Obj
+}
+function str(v: unknown, at: string): string {
+  if (typeof v !== 'string' || v === '') throw new Error(`lab.yaml: ${at} must be a non-empty string`)
+  return v
+}
+function num(v: unknown, at: string): number {
+  if (typeof v !== 'number' || !Number.isFinite(v)) throw new Error(`lab.yaml: ${at} must be a number`)
+  return v
+}
+function ip(v: unknown, at: string): string {
+  const s = str(v, at)
+  const m = IPV4.exec(s)
+  if (!m || m.slice(1).some((o) => Number(o) > 255)) throw new Error(`lab.yaml: ${at} must be an IPv4 address`)
+  if (!inSubnet(s, '198.18.0.0/15')) throw new Error(`lab.yaml: ${at} (${s}) is outside 198.18.0.0/15`)
+  return s
+}
+
+export function ipToInt(a: string): number {
+  return a.split('.').reduce((n, o) => n * 256 + Number(o), 0)
+}
+export function intToIp(n: number): string {
+  return [24, 16, 8, 0].map((s) => Math.floor(n / 2 ** s) % 256).join('.')
+}
+export function inSubnet(a: string, cidr: string): boolean {
+  const [base, len] = cidr.split('/')
+  const size = 2 ** (32 - Number(len))
+  const start = ipToInt(base) - (ipToInt(base) % size)
+  const x = ipToInt(a)
+  return x >= start && x < start + size
+}
+
+export function loadLab(file = path.join(LAB_DIR, 'lab.yaml')): Lab {
+  const raw = obj(YAML.parse(readFileSync(file, 'utf8')), '(root)')
+  const vips = obj(raw.vips, 'vips')
+  const nets = obj(raw.networks, 'networks')
+  const networks = {} as Record<NetName, Network>
+  for (const n of NETS) {
+    const o = obj(nets[n], `networks.${n}`)
+    const subnet = str(o.subnet, `networks.${n}.subnet`)
+    ip(subnet.split('/')[0], `networks.${n}.subnet`)
+    networks[n] = { subnet, bridge: str(o.bridge, `networks.${n}.bridge`), hostGw: ip(o['host-gw'], `networks.${n}.host-gw`) }
+  }
+  const t = obj(raw.timers, 'timers')
+  const bgp = obj(t.bgp, 'timers.bgp')
+  const bfd = obj(t.bfd, 'timers.bfd')
+  const vrrp = obj(t.vrrp, 'timers.vrrp')
+  const agent = obj(t.agent, 'timers.agent')
+  const ew = bgp['error-wait']
+  if (!Array.isArray(ew) || ew.length !== 2) throw new Error('lab.yaml: timers.bgp.error-wait must be [min, max]')
+  const l = obj(raw.l4lb, 'l4lb')
+  const h = obj(l.health, 'l4lb.health')
+  const pa = obj(l.passive, 'l4lb.passive')
+  const nodes: Node[] = []
+  for (const [name, v] of Object.entries(obj(raw.nodes, 'nodes'))) {
+    const o = obj(v, `nodes.${name}`)
+    const role = str(o.role, `nodes.${name}.role`) as Role
+    if (!ROLES.includes(role)) throw new Error(`lab.yaml: nodes.${name}.role must be one of ${ROLES.join(', ')}`)
+    const addrs: Partial<Record<NetName, string>> = {}
+    for (const [net, a] of Object.entries(obj(o.addrs, `nodes.${name}.addrs`))) {
+      if (!NETS.includes(net as NetName)) throw new Error(`lab.yaml: nodes.${name}.addrs.${net} names no network`)
+      const addr = ip(a, `nodes.${name}.addrs.${net}`)
+      if (!inSubnet(addr, networks[net as NetName].subnet)) throw new Error(`lab.yaml: nodes.${name}.addrs.${net} is outside its subnet`)
+      addrs[net as NetName] = addr
+    }
+    const node: Node = { name, role, addrs }
+    if (o.gw !== undefined) node.gw = ip(o.gw, `nodes.${name}.gw`)
+    if (o.asn !== undefined) node.asn = num(o.asn, `nodes.${name}.asn`)
+    if (o['router-id'] !== undefined) node.routerId = ip(o['router-id'], `nodes.${name}.router-id`)
+    if (o['vrrp-priority'] !== undefined) node.vrrpPriority = num(o['vrrp-priority'], `nodes.${name}.vrrp-priority`)
+    if (o.port !== undefined) node.port = num(o.port, `nodes.${name}.port`)
+    if (o.sources !== undefined) {
+      const s = obj(o.sources, `nodes.${name}.sources`)
+      node.sources = { from: ip(s.from, `nodes.${name}.sources.from`), count: num(s.count, `nodes.${name}.sources.count`) }
+    }
+    nodes.push(node)
+  }
+  return {
+    project: str(raw.project, 'project'),
+    image: str(raw.image, 'image'),
+    baseImage: str(raw['base-image'], 'base-image'),
+    packages: (raw.packages as unknown[]).map((p, i) => str(p, `packages[${i}]`)),
+    vips: {
+      anycast: ip(vips.anycast, 'vips.anycast'), vrrp: ip(vips.vrrp, 'vips.vrrp'),
+      vrrpVrid: num(vips['vrrp-vrid'], 'vips.vrrp-vrid'), port: num(vips.port, 'vips.port'),
+    },
+    networks,
+    timers: {
+      bgp: {
+        hold: num(bgp.hold, 'timers.bgp.hold'), keepalive: num(bgp.keepalive, 'timers.bgp.keepalive'),
+        connectRetry: num(bgp['connect-retry'], 'timers.bgp.connect-retry'),
+        errorWait: [num(ew[0], 'timers.bgp.error-wait[0]'), num(ew[1], 'timers.bgp.error-wait[1]')],
+      },
+      bfd: { intervalMs: num(bfd['interval-ms'], 'timers.bfd.interval-ms'), multiplier: num(bfd.multiplier, 'timers.bfd.multiplier') },
+      vrrp: {
+        advertInt: num(vrrp['advert-int'], 'timers.vrrp.advert-int'),
+        scriptInterval: num(vrrp['script-interval'], 'timers.vrrp.script-interval'),
+        scriptFall: num(vrrp['script-fall'], 'timers.vrrp.script-fall'),
+        scriptRise: num(vrrp['script-rise'], 'timers.vrrp.script-rise'),
+      },
+      agent: {
+        intervalMs: num(agent['interval-ms'], 'timers.agent.interval-ms'), timeoutMs: num(agent['timeout-ms'], 'timers.agent.timeout-ms'),
+        fall: num(agent.fall, 'timers.agent.fall'), rise: num(agent.rise, 'timers.agent.rise'),
+      },
+    },
+    l4lb: {
+      policy: str(l.policy, 'l4lb.policy'), hashKey: str(l['hash-key'], 'l4lb.hash-key'),
+      retries: num(l.retries, 'l4lb.retries'), admin: str(l.admin, 'l4lb.admin'), drain: str(l.drain, 'l4lb.drain'),
+      health: {
+        type: str(h.type, 'l4lb.health.type'), interval: str(h.interval, 'l4lb.health.interval'),
+        timeout: str(h.timeout, 'l4lb.health.timeout'), fall: num(h.fall, 'l4lb.health.fall'), rise: num(h.rise, 'l4lb.health.rise'),
+      },
+      passive: {
+        consecutive: num(pa.consecutive, 'l4lb.passive.consecutive'), baseEjection: str(pa['base-ejection'], 'l4lb.passive.base-ejection'),
+        maxEjection: str(pa['max-ejection'], 'l4lb.passive.max-ejection'),
+      },
+    },
+    nodes,
+  }
+}
+
+export function byRole(lab: Lab, role: Role): Node[] {
+  return lab.nodes.filter((n) => n.role === role)
+}
+export function node(lab: Lab, name: string): Node {
+  const n = lab.nodes.find((x) => x.name === name)
+  if (!n) throw new Error(`lab.yaml has no node ${name}`)
+  return n
+}
+export function container(lab: Lab, name: string): string {
+  return `${lab.project}-${name}`
+}
+/** The client's extra source addresses, in order. */
+export function clientSources(lab: Lab): string[] {
+  const c = byRole(lab, 'client')[0]
+  if (!c?.sources) return []
+  const base = ipToInt(c.sources.from)
+  return Array.from({ length: c.sources.count }, (_, i) => intToIp(base + i))
+}

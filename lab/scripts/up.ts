@@ -1,0 +1,64 @@
+// npm run lab:up — from a bare machine to a running lab, then waits (polling with
+// deadlines) until every BGP session is Established, the router has a nexthop per
+// lb node, every l4lb answers 200 on /healthz and one ka node holds the VRRP VIP.
+// Records each host change in lab/.state/host.json so lab:down can undo it.
+import { existsSync, mkdirSync } from 'node:fs'
+import path from 'node:path'
+import { loadLab, LAB_DIR, REPO_DIR, STATE_DIR, byRole } from './lib/data.ts'
+import { run, must, log } from './lib/exec.ts'
+import { dockerBin, docker, compose } from './lib/docker.ts'
+import { ensurePackages, ensureDockerd, addBridgeAccepts, flushBridgeAddrs, hostRoutesIntoLab } from './lib/host.ts'
+import { updateState } from './lib/state.ts'
+import { renderAll } from './render.ts'
+import { until } from './lib/poll.ts'
+import { birdProtocols, healthz, vipNexthops, vrrpHolder, lbAddr, lbNames, kaNames } from './lib/labctl.ts'
+
+const t0 = performance.now()
+const lab = loadLab()
+const secs = () => ((performance.now() - t0) / 1000).toFixed(1) + ' s'
+
+if (!existsSync(path.join(REPO_DIR, 'src/cli/main.ts'))) {
+  throw new Error('src/cli/main.ts is missing: the lab runs the real l4lb (`l4lb run -c FILE`), which this checkout does not have yet')
+}
+if (!existsSync(path.join(REPO_DIR, 'node_modules/node/bin/node'))) {
+  throw new Error('node_modules/node/bin/node is missing: run `npm ci` first (the containers use this pinned Node)')
+}
+
+ensurePackages()
+await ensureDockerd()
+
+if (run(dockerBin(), ['image', 'inspect', lab.baseImage]).code !== 0) {
+  log(`building base image ${lab.baseImage} offline (debootstrap + docker import)`)
+  const cache = path.join(STATE_DIR, 'cache')
+  mkdirSync(cache, { recursive: true })
+  must('bash', [path.join(LAB_DIR, 'scripts/base-image.sh'), lab.baseImage, ...lab.packages], { env: { ...process.env, LAB_CACHE: cache }, timeoutMs: 900_000 })
+}
+log(`building ${lab.image}`)
+docker(['build', '-q', '-t', lab.image, '--build-arg', `BASE=${lab.baseImage}`, '--build-arg', `PACKAGES=${lab.packages.join(' ')}`, LAB_DIR], 600_000)
+
+renderAll(lab)
+log('starting the topology')
+updateState((s) => { s.composeUp = true })
+const up = compose(lab, ['up', '-d', '--remove-orphans'], 300_000)
+if (up.code !== 0) throw new Error(`compose up failed: ${up.stderr}`)
+flushBridgeAddrs(lab)
+addBridgeAccepts(lab)
+const leaks = hostRoutesIntoLab()
+if (leaks.length) throw new Error(`the host has routes into the lab: ${leaks.join('; ')}`)
+
+log('waiting for BGP, /healthz, ECMP nexthops and VRRP')
+const lbs = lbNames(lab)
+const bgp = await until('BGP Established to every lb node', async () => {
+  const ps = await birdProtocols(lab, 'router')
+  return lbs.every((n) => ps.some((p) => p.name === n && p.info.startsWith('Established')))
+}, { deadlineMs: 60_000, intervalMs: 250 })
+log(`BGP Established after ${(bgp.elapsedMs / 1000).toFixed(1)} s of waiting`)
+await until('/healthz 200 on every l4lb node', async () => {
+  const all = await Promise.all([...lbs, ...kaNames(lab)].map((n) => healthz(lab, n)))
+  return all.every(Boolean)
+}, { deadlineMs: 60_000, intervalMs: 250 })
+const want = lbs.map((n) => lbAddr(lab, n)).sort().join(',')
+await until('a router nexthop for the VIP per lb node', async () => (await vipNexthops(lab)).active.join(',') === want, { deadlineMs: 30_000, intervalMs: 200 })
+const master = [...byRole(lab, 'ka')].sort((x, y) => (y.vrrpPriority ?? 0) - (x.vrrpPriority ?? 0))[0].name
+const holder = await until(`the VRRP VIP on ${master} (highest priority)`, async () => (await vrrpHolder(lab)) === master && master, { deadlineMs: 30_000, intervalMs: 200 })
+log(`lab up in ${secs()}: ${lbs.length} lb nodes announcing ${lab.vips.anycast}, VRRP VIP ${lab.vips.vrrp} on ${holder.value}, ${byRole(lab, 'backend').length} backends`)
