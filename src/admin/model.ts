@@ -51,6 +51,9 @@ export interface WorkerStatus {
   readonly up: boolean
   readonly restarts: number // replacements made for this worker slot
   readonly lastReportAt: number | null // last counters message over IPC
+  readonly snapshotVersion: number // health snapshot version the worker applied (0 before any report)
+  readonly acceptedTotal: number // connections this worker process accepted (all listeners)
+  readonly active: number // connections open in this worker now
 }
 
 export interface ConfigStatus {

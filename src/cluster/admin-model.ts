@@ -71,7 +71,16 @@ export function adminModel(primary: Primary): AdminModel {
             }
           }),
         })),
-        workers: slots.map((w) => ({ id: w.worker?.id ?? 0, pid: w.pid, up: w.ready, restarts: w.restarts, lastReportAt: w.lastReportAt })),
+        workers: slots.map((w) => ({
+          id: w.worker?.id ?? 0,
+          pid: w.pid,
+          up: w.ready,
+          restarts: w.restarts,
+          lastReportAt: w.lastReportAt,
+          snapshotVersion: w.snapshotVersion,
+          acceptedTotal: w.stats?.listeners.reduce((n, l) => n + l.accepted, 0) ?? 0,
+          active: w.stats?.listeners.reduce((n, l) => n + l.active, 0) ?? 0,
+        })),
       }
     },
 
@@ -120,7 +129,7 @@ export function adminModel(primary: Primary): AdminModel {
           }),
         ),
         listeners: totals.listeners.map((l) => ({ name: l.name, acceptedTotal: l.accepted, rejectedTotal: l.rejected + l.noBackend, proxyErrorsTotal: l.proxyErrors, active: l.active })),
-        workers: primary.workers.slots.map((w) => ({ id: w.worker?.id ?? 0, pid: w.pid, up: w.ready, restartsTotal: w.restarts, residentMemoryBytes: null, cpuSecondsTotal: null })),
+        workers: primary.workers.slots.map((w) => ({ id: w.worker?.id ?? 0, pid: w.pid, up: w.ready, restartsTotal: w.restarts, residentMemoryBytes: w.ready ? w.rss : null, cpuSecondsTotal: w.ready ? w.cpuSeconds : null })),
         healthVersion: primary.snapshot.version,
         configReloadsTotal: primary.reloadsOk,
         configReloadFailuresTotal: primary.reloadsFailed,

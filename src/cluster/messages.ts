@@ -18,7 +18,7 @@ export type ToPrimary =
   | { type: 'ready'; listeners: { name: string; port: number }[] }
   | { type: 'listen-failed'; error: string }
   | { type: 'passive'; pool: string; id: string; ok: boolean; timedOut: boolean }
-  | { type: 'stats'; stats: WorkerStats; healthy: boolean; snapshotVersion: number }
+  | { type: 'stats'; stats: WorkerStats; healthy: boolean; snapshotVersion: number; rss: number; cpuSeconds: number }
   | { type: 'config-applied'; generation: number; error: string | null }
 
 export type Envelope<M> = M & { readonly l4lb: typeof PROTOCOL; readonly seq: number }

@@ -16,7 +16,16 @@ export function runWorker(): void {
   let statsTimer: NodeJS.Timeout | null = null
 
   const reportStats = (): void => {
-    if (balancer) send({ type: 'stats', stats: balancer.stats(), healthy: balancer.healthy(), snapshotVersion: balancer.snapshot.version })
+    if (!balancer) return
+    const cpu = process.cpuUsage()
+    send({
+      type: 'stats',
+      stats: balancer.stats(),
+      healthy: balancer.healthy(),
+      snapshotVersion: balancer.snapshot.version,
+      rss: process.memoryUsage.rss(),
+      cpuSeconds: (cpu.user + cpu.system) / 1e6,
+    })
   }
 
   process.on('message', async (raw) => {

@@ -20,6 +20,9 @@ export interface WorkerSlot {
   backoffMs: number
   stats: WorkerStats | null
   healthy: boolean
+  rss: number | null
+  cpuSeconds: number | null
+  snapshotVersion: number
   lastReportAt: number | null
   send: ((m: ToWorker) => void) | null
 }
@@ -50,7 +53,7 @@ export class WorkerSet {
   /** Grow or shrink to `n` workers. */
   resize(n: number): void {
     while (this.slots.length < n) {
-      const slot: WorkerSlot = { slot: this.slots.length, worker: null, pid: 0, ready: false, startedAt: 0, restarts: 0, backoffMs: 0, stats: null, healthy: false, lastReportAt: null, send: null }
+      const slot: WorkerSlot = { slot: this.slots.length, worker: null, pid: 0, ready: false, startedAt: 0, restarts: 0, backoffMs: 0, stats: null, healthy: false, rss: null, cpuSeconds: null, snapshotVersion: 0, lastReportAt: null, send: null }
       this.slots.push(slot)
       this.fork(slot)
     }
@@ -127,6 +130,9 @@ export class WorkerSet {
       case 'stats':
         slot.stats = msg.stats
         slot.healthy = msg.healthy
+        slot.rss = msg.rss
+        slot.cpuSeconds = msg.cpuSeconds
+        slot.snapshotVersion = msg.snapshotVersion
         slot.lastReportAt = Date.now()
         return
       case 'config-applied':

@@ -89,8 +89,8 @@ export function fakeModel(): FakeModel {
         listeners: [{ name: 'main', bind: '127.0.0.1:8080', pool: 'web', up: m.listenersUp, active: 4, acceptedTotal: 108 }],
         pools,
         workers: [
-          { id: 1, pid: 1001, up: true, restarts: 0, lastReportAt: Date.now() },
-          { id: 2, pid: 1002, up: true, restarts: 2, lastReportAt: Date.now() },
+          { id: 1, pid: 1001, up: true, restarts: 0, lastReportAt: Date.now(), snapshotVersion: 3, acceptedTotal: 60, active: 2 },
+          { id: 2, pid: 1002, up: true, restarts: 2, lastReportAt: Date.now(), snapshotVersion: 3, acceptedTotal: 48, active: 2 },
         ],
       }
     },
