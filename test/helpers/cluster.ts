@@ -112,3 +112,49 @@ export async function startCluster(spec: ClusterSpec): Promise<RunningCluster> {
   await c.stop()
   throw new Error(`l4lb did not come up:\n${out}`)
 }
+
+/** Through the balancer, ask a forward-proxy fixture for a CONNECT tunnel; resolve with the backend's name. */
+export function connectVia(port: number, localAddress = '127.0.0.1', timeoutMs = 5000): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const sock = net.connect({ port, host: '127.0.0.1', localAddress })
+    let buf = ''
+    const timer = setTimeout(() => {
+      sock.destroy()
+      reject(new Error('timed out'))
+    }, timeoutMs)
+    const fail = (e: Error): void => {
+      clearTimeout(timer)
+      reject(e)
+    }
+    sock.setEncoding('latin1')
+    sock.write('CONNECT client.invalid:443 HTTP/1.1\r\nHost: client.invalid:443\r\n\r\n')
+    sock.on('data', (d: string) => {
+      buf += d
+      const head = buf.indexOf('\r\n\r\n')
+      const nl = head === -1 ? -1 : buf.indexOf('\n', head + 4)
+      if (nl !== -1) {
+        clearTimeout(timer)
+        sock.destroy()
+        if (!buf.startsWith('HTTP/1.1 200')) return reject(new Error(buf.slice(0, 40)))
+        resolve(buf.slice(head + 4, nl))
+      }
+    })
+    sock.on('error', fail)
+    sock.on('close', () => fail(new Error(`closed early: ${JSON.stringify(buf)}`)))
+  })
+}
+
+/** Client connections (not health probes) a CONNECT fixture received: they ask for client.invalid. */
+export function clientConnects(b: FixtureBackend): number {
+  return b.firstBytes.filter((x) => x.includes('client.invalid')).length
+}
+
+/** Poll an async condition every 25 ms; resolve with the time it took, or null at the deadline. */
+export async function waitFor(cond: () => Promise<boolean>, ms: number): Promise<number | null> {
+  const t0 = Date.now()
+  while (Date.now() - t0 < ms) {
+    if (await cond().catch(() => false)) return Date.now() - t0
+    await new Promise((r) => setTimeout(r, 25))
+  }
+  return null
+}

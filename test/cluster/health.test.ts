@@ -1,0 +1,66 @@
+// Health decided once per machine, on a real forked primary with workers:
+// a proxy that accepts TCP but cannot CONNECT onward is marked down within
+// fall × interval + timeout and gets no new flows from any worker; it returns
+// after rise × interval; probes per interval equal the number of backends,
+// whatever the worker count.
+import t from 'tap'
+import { startBackend } from '../fixtures/backend.ts'
+import { clientConnects, connectVia, startCluster, waitFor } from '../helpers/cluster.ts'
+import { countBy, pooled } from '../helpers/lb.ts'
+
+const INTERVAL = 200
+const TIMEOUT = 200
+const FALL = 2
+const RISE = 2
+const health = `{ type: connect, connect: { target: probe.invalid:443 }, interval: ${INTERVAL}ms, fast-interval: ${INTERVAL}ms, timeout: ${TIMEOUT}ms, fall: ${FALL}, rise: ${RISE}, jitter: 0 }`
+
+t.test('a failing proxy is marked down in time, gets no new flows, and returns', async (t) => {
+  const bes = await Promise.all(['a', 'b', 'c'].map((n) => startBackend(n, 'connect')))
+  t.teardown(() => Promise.all(bes.map((b) => b.close())))
+  const lb = await startCluster({ workers: 2, backends: bes, health })
+  t.teardown(() => lb.stop())
+  const state = async (id: string) => (await lb.status()).pools[0].backends.find((b) => b.id === id)!
+  t.ok(await waitFor(async () => (await state('b')).health === 'up', 3000), 'b up first')
+
+  bes[1].connectStatus = 502 // accepts TCP, cannot reach onward
+  const took = await waitFor(async () => (await state('b')).state === 'down', 5000)
+  const bound = FALL * INTERVAL + TIMEOUT
+  t.ok(took !== null, 'b marked down')
+  t.comment(`marked down after ${took} ms (bound fall x interval + timeout = ${bound} ms, plus the probe in flight and status polling)`)
+  t.ok(took !== null && took <= bound + INTERVAL + 150, `within the bound: ${took} ms`)
+  t.match((await state('b')).check.result, { ok: false, detail: /502/ }, 'last check result shown')
+
+  const before = clientConnects(bes[1])
+  const clients = Array.from({ length: 60 }, (_, i) => `127.0.6.${i + 1}`)
+  const names = await pooled(120, 12, (i) => connectVia(lb.port, clients[i % 60]))
+  t.notOk(countBy(names).b, `no flow went to b: ${JSON.stringify(countBy(names))}`)
+  t.equal(clientConnects(bes[1]), before, 'b received no client connection from any worker')
+
+  bes[1].connectStatus = 200
+  const back = await waitFor(async () => (await state('b')).state === 'ready', 5000)
+  t.comment(`back after ${back} ms (rise x interval = ${RISE * INTERVAL} ms)`)
+  t.ok(back !== null && back <= RISE * INTERVAL + INTERVAL + 150, `returns after about rise x interval: ${back} ms`)
+  const again = countBy(await pooled(120, 12, (i) => connectVia(lb.port, clients[i % 60])))
+  t.ok(again.b > 0, `b takes flows again: ${JSON.stringify(again)}`)
+})
+
+t.test('probes per interval equal the number of backends, whatever the worker count', async (t) => {
+  const counts: Record<number, number[]> = {}
+  for (const workers of [1, 3]) {
+    const bes = await Promise.all(['a', 'b', 'c'].map((n) => startBackend(n, 'connect')))
+    const lb = await startCluster({ workers, backends: bes, health })
+    const start = bes.map((b) => b.accepted)
+    const t0 = Date.now()
+    await new Promise((r) => setTimeout(r, 2000))
+    const elapsed = Date.now() - t0
+    counts[workers] = bes.map((b, i) => b.accepted - start[i])
+    await lb.stop()
+    await Promise.all(bes.map((b) => b.close()))
+    const most = Math.ceil(elapsed / INTERVAL) + 1
+    for (const [i, n] of counts[workers].entries()) {
+      t.ok(n >= 3 && n <= most, `${workers} worker(s): backend ${i} probed ${n} times in ${elapsed} ms (one per ${INTERVAL} ms at most ${most})`)
+    }
+  }
+  const sum = (xs: number[]) => xs.reduce((a, b) => a + b, 0)
+  t.ok(Math.abs(sum(counts[3]) - sum(counts[1])) <= 6, `3 workers probe as often as 1: ${sum(counts[3])} vs ${sum(counts[1])}`)
+})
