@@ -1,0 +1,119 @@
+// Every worker maps a client to the same backend, before and after a health
+// change; and a worker killed under load is replaced, with only the
+// connections it held failing.
+import net from 'node:net'
+import t from 'tap'
+import { startBackend } from '../fixtures/backend.ts'
+import { startCluster, waitFor } from '../helpers/cluster.ts'
+import { countBy, pooled, whoServes } from '../helpers/lb.ts'
+
+t.test('all workers pick alike, before and after a health change', async (t) => {
+  const bes = await Promise.all(['a', 'b', 'c', 'd'].map((n) => startBackend(n)))
+  t.teardown(() => Promise.all(bes.map((b) => b.close())))
+  const lb = await startCluster({ workers: 3, backends: bes })
+  t.teardown(() => lb.stop())
+  const clients = Array.from({ length: 40 }, (_, i) => `127.0.7.${i + 1}`)
+  // Eight connections per client from different source ports: the kernel spreads them over the workers.
+  const round = async () => {
+    const names = await pooled(320, 16, (i) => whoServes(lb.port, clients[i % 40]))
+    const per = new Map<string, Set<string>>()
+    names.forEach((n, i) => {
+      const c = clients[i % 40]
+      if (!per.has(c)) per.set(c, new Set())
+      per.get(c)!.add(n)
+    })
+    return per
+  }
+  const before = await round()
+  t.ok([...before.values()].every((s) => s.size === 1), 'each client saw exactly one backend')
+  const st = await lb.status()
+  t.ok(st.workers.every((w) => w.acceptedTotal > 0) || (await waitFor(async () => (await lb.status()).workers.every((w) => w.acceptedTotal > 0), 2000)) !== null, 'every worker took part')
+  await bes[2].refuse()
+  t.ok(await waitFor(async () => (await lb.status()).pools[0].backends[2].state === 'down', 5000), 'c down')
+  t.ok(await waitFor(async () => {
+    const s = await lb.status()
+    return s.workers.every((w) => w.snapshotVersion === s.healthVersion)
+  }, 3000), 'every worker applied the same snapshot version')
+  const after = await round()
+  let moved = 0
+  let kept = 0
+  for (const c of clients) {
+    const [b0] = [...before.get(c)!]
+    const s = after.get(c)!
+    t.equal(s.size, 1, `${c}: one backend after the change`)
+    const [b1] = [...s]
+    if (b0 === 'c') moved++
+    else if (b0 === b1) kept++
+  }
+  t.equal(kept + moved, 40, `clients on a/b/d kept their backend (${kept}), clients of c moved (${moved})`)
+  t.notOk([...after.values()].some((s) => s.has('c')), 'nobody on c')
+})
+
+t.test('SIGKILL one worker under load: replaced; only its connections fail', async (t) => {
+  const bes = await Promise.all(['a', 'b', 'c'].map((n) => startBackend(n, 'echo')))
+  t.teardown(() => Promise.all(bes.map((b) => b.close())))
+  const lb = await startCluster({ workers: 2, backends: bes, policy: 'round-robin' })
+  t.teardown(() => lb.stop())
+  // Long-lived connections spread over both workers.
+  const long: net.Socket[] = []
+  for (let i = 0; i < 20; i++) {
+    const s = net.connect({ port: lb.port, host: '127.0.0.1' })
+    s.on('error', () => {})
+    await new Promise((r) => s.once('connect', r))
+    long.push(s)
+  }
+  await new Promise((r) => setTimeout(r, 700)) // let the workers report
+  const victim = (await lb.status()).workers[0]
+  const held = victim.active
+  // A bounded load loop: 8 clients, each doing echo round trips on new connections for 3 s.
+  let ok = 0
+  let failed = 0
+  const stopAt = Date.now() + 3000
+  const loop = Promise.all(
+    Array.from({ length: 8 }, async () => {
+      while (Date.now() < stopAt) {
+        const good = await new Promise<boolean>((resolve) => {
+          const s = net.connect({ port: lb.port, host: '127.0.0.1' })
+          const tm = setTimeout(() => (s.destroy(), resolve(false)), 2000)
+          s.on('error', () => (clearTimeout(tm), resolve(false)))
+          s.on('connect', () => s.write('ping'))
+          s.on('data', (d) => {
+            clearTimeout(tm)
+            s.destroy()
+            resolve(d.toString() === 'ping')
+          })
+        })
+        if (good) ok++
+        else failed++
+      }
+    }),
+  )
+  await new Promise((r) => setTimeout(r, 800))
+  process.kill(victim.pid, 'SIGKILL')
+  await loop
+  const replaced = await waitFor(async () => {
+    const w = (await lb.status()).workers[0]
+    return w.up && w.pid !== victim.pid && w.restarts === 1
+  }, 8000)
+  t.ok(replaced !== null, `worker replaced after ${replaced} ms`)
+  // Which long-lived connections still echo?
+  const alive = await Promise.all(
+    long.map(
+      (s) =>
+        new Promise<boolean>((resolve) => {
+          if (s.destroyed) return resolve(false)
+          const tm = setTimeout(() => resolve(false), 1500)
+          s.once('data', (d) => (clearTimeout(tm), resolve(d.toString() === 'still?')))
+          s.once('close', () => (clearTimeout(tm), resolve(false)))
+          s.write('still?')
+        }),
+    ),
+  )
+  const lost = alive.filter((x) => !x).length
+  for (const s of long) s.destroy()
+  t.comment(`load loop: ${ok} ok, ${failed} failed; long-lived lost ${lost}/20; the killed worker held ${held}`)
+  t.ok(ok > 50, 'the loop kept being served')
+  t.ok(lost <= held, `only the killed worker's long-lived connections were lost (${lost} <= ${held})`)
+  t.ok(lost < 20, 'the other worker kept its connections')
+  t.ok(failed <= 8, `at most the in-flight loop connections failed (${failed})`)
+})
