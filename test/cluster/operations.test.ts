@@ -1,0 +1,152 @@
+// Operations on a forked primary: reload under load without a failed
+// connection, a bad reload that changes nothing, drain, the admin API's
+// errors, and SIGTERM draining established connections.
+import net from 'node:net'
+import t from 'tap'
+import { startBackend } from '../fixtures/backend.ts'
+import { clusterYaml, startCluster, waitFor } from '../helpers/cluster.ts'
+import { countBy, pooled, whoServes } from '../helpers/lb.ts'
+
+function echoOnce(port: number, msg: string): Promise<boolean> {
+  return new Promise((resolve) => {
+    const s = net.connect({ port, host: '127.0.0.1' })
+    const tm = setTimeout(() => (s.destroy(), resolve(false)), 3000)
+    let got = ''
+    s.on('error', () => (clearTimeout(tm), resolve(false)))
+    s.on('data', (d) => {
+      got += d.toString()
+      if (got.endsWith(msg)) {
+        clearTimeout(tm)
+        s.destroy()
+        resolve(true)
+      }
+    })
+    s.write(msg)
+  })
+}
+
+async function longLived(port: number): Promise<{ ask: (m: string) => Promise<string>; close: () => void }> {
+  const s = net.connect({ port, host: '127.0.0.1' })
+  s.on('error', () => {})
+  await new Promise((r) => s.once('connect', r))
+  return {
+    ask: (m) =>
+      new Promise((resolve) => {
+        const tm = setTimeout(() => resolve('(nothing)'), 2000)
+        let got = ''
+        const on = (d: Buffer) => {
+          got += d.toString()
+          if (got.includes(m)) {
+            clearTimeout(tm)
+            s.off('data', on)
+            resolve(got)
+          }
+        }
+        s.on('data', on)
+        s.write(m)
+      }),
+    close: () => s.destroy(),
+  }
+}
+
+t.test('reload under load: zero failed connections, long-lived ones carry on', async (t) => {
+  const bes = await Promise.all(['a', 'b', 'c'].map((n) => startBackend(n, 'echo')))
+  t.teardown(() => Promise.all(bes.map((b) => b.close())))
+  const spec = { workers: 2, backends: bes.slice(0, 2), policy: 'round-robin' }
+  const lb = await startCluster(spec)
+  t.teardown(() => lb.stop())
+  const conn = await longLived(lb.port)
+  t.teardown(() => conn.close())
+  t.match(await conn.ask('before'), /before/)
+  let ok = 0
+  let failed = 0
+  const stopAt = Date.now() + 2500
+  const loop = Promise.all(
+    Array.from({ length: 6 }, async (_, k) => {
+      for (let i = 0; Date.now() < stopAt; i++) (await echoOnce(lb.port, `m${k}-${i};`)) ? ok++ : failed++
+    }),
+  )
+  await new Promise((r) => setTimeout(r, 500))
+  // New backend c, new weights: a reload through the admin API...
+  lb.writeConfig(clusterYaml({ ...spec, backends: bes }, lb.port, lb.adminPort))
+  const r1 = await lb.admin('POST', '/reload')
+  t.equal(r1.status, 200, 'reload accepted')
+  await new Promise((r) => setTimeout(r, 500))
+  // ...and one by SIGHUP.
+  lb.child.kill('SIGHUP')
+  await loop
+  t.comment(`load loop during two reloads: ${ok} ok, ${failed} failed`)
+  t.equal(failed, 0, 'no connection failed')
+  t.ok(ok > 50)
+  t.match(await conn.ask('after'), /after/, 'the connection opened before the reloads still carries data')
+  const st = await lb.status()
+  t.equal(st.pools[0].backends.length, 3, 'the new backend is in')
+  t.ok(bes[2].accepted > 0, 'and takes connections')
+})
+
+t.test('a bad config on reload: the old one keeps serving, /status shows why', async (t) => {
+  const bes = await Promise.all(['a', 'b'].map((n) => startBackend(n)))
+  t.teardown(() => Promise.all(bes.map((b) => b.close())))
+  const lb = await startCluster({ workers: 1, backends: bes })
+  t.teardown(() => lb.stop())
+  lb.writeConfig('listeners:\n  - { bind: "1.2.3:80" }\npools: []\n')
+  const r = await lb.admin('POST', '/reload')
+  t.equal(r.status, 422)
+  t.match(r.body, /listeners\[0\]\.bind/)
+  const st = await lb.status()
+  t.match(st.config.lastError?.errors.join('\n'), /listeners\[0\]\.bind: "1\.2\.3:80" is not host:port/)
+  t.ok((await whoServes(lb.port)).length > 0, 'still serving')
+  lb.child.kill('SIGHUP')
+  await new Promise((r) => setTimeout(r, 300))
+  t.ok((await whoServes(lb.port)).length > 0, 'still serving after a bad SIGHUP')
+  t.equal(lb.child.exitCode, null, 'the primary is alive')
+})
+
+t.test('drain: established connections continue, new ones go elsewhere; admin errors', async (t) => {
+  const bes = await Promise.all(['a', 'b'].map((n) => startBackend(n)))
+  t.teardown(() => Promise.all(bes.map((b) => b.close())))
+  const lb = await startCluster({ workers: 2, backends: bes, policy: 'round-robin' })
+  t.teardown(() => lb.stop())
+  // Find a long-lived connection on a.
+  let onA: Awaited<ReturnType<typeof longLived>> | null = null
+  for (let i = 0; i < 10 && !onA; i++) {
+    const c = await longLived(lb.port)
+    if ((await c.ask('\n')).startsWith('a\n')) onA = c
+    else c.close()
+  }
+  t.ok(onA, 'a connection on a')
+  t.teardown(() => onA?.close())
+  const r = await lb.admin('POST', '/backends/a/drain')
+  t.equal(r.status, 200)
+  await waitFor(async () => (await lb.status()).pools[0].backends[0].state === 'drain', 2000)
+  await new Promise((r) => setTimeout(r, 100))
+  const seen = countBy(await pooled(40, 8, () => whoServes(lb.port)))
+  t.same(seen, { b: 40 }, 'new connections all go to b')
+  t.match(await onA!.ask('still there?'), /still there\?/, 'the established connection on a carries on')
+  t.equal((await lb.admin('POST', '/backends/nope/drain')).status, 404, 'unknown backend: 404')
+  t.equal((await lb.admin('POST', '/backends/a/weight', '{"weight": "heavy"}')).status, 400, 'bad body: 400')
+  t.equal((await lb.admin('POST', '/backends/a/weight', '{not json')).status, 400, 'malformed JSON: 400')
+  t.equal((await lb.admin('POST', '/backends/a/ready')).status, 200)
+  await new Promise((r) => setTimeout(r, 100))
+  t.ok(countBy(await pooled(40, 8, () => whoServes(lb.port))).a > 0, 'ready again: a takes flows')
+})
+
+t.test('SIGTERM drains: established connections finish, then the process exits 0', async (t) => {
+  const bes = await Promise.all(['a'].map((n) => startBackend(n, 'echo')))
+  t.teardown(() => Promise.all(bes.map((b) => b.close())))
+  const lb = await startCluster({ workers: 2, backends: bes })
+  const conn = await longLived(lb.port)
+  lb.child.kill('SIGTERM')
+  await new Promise((r) => setTimeout(r, 300))
+  t.match(await conn.ask('during drain'), /during drain/, 'an established connection still works while draining')
+  const refused = await new Promise<boolean>((resolve) => {
+    const s = net.connect({ port: lb.port, host: '127.0.0.1' })
+    s.on('error', () => resolve(true))
+    s.on('connect', () => (s.destroy(), resolve(false)))
+  })
+  t.ok(refused, 'no new connections accepted')
+  conn.close()
+  const code = await new Promise<number | null>((r) => (lb.child.exitCode !== null ? r(lb.child.exitCode) : lb.child.on('exit', (c) => r(c))))
+  t.equal(code, 0, 'exited 0 once the connection closed')
+  await lb.stop()
+})
