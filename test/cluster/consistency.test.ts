@@ -5,7 +5,7 @@ import net from 'node:net'
 import t from 'tap'
 import { startBackend } from '../fixtures/backend.ts'
 import { startCluster, waitFor } from '../helpers/cluster.ts'
-import { countBy, pooled, whoServes } from '../helpers/lb.ts'
+import { pooled, whoServes } from '../helpers/lb.ts'
 
 t.test('all workers pick alike, before and after a health change', async (t) => {
   const bes = await Promise.all(['a', 'b', 'c', 'd'].map((n) => startBackend(n)))

@@ -63,7 +63,10 @@ t.test('reload under load: zero failed connections, long-lived ones carry on', a
   const stopAt = Date.now() + 2500
   const loop = Promise.all(
     Array.from({ length: 6 }, async (_, k) => {
-      for (let i = 0; Date.now() < stopAt; i++) (await echoOnce(lb.port, `m${k}-${i};`)) ? ok++ : failed++
+      for (let i = 0; Date.now() < stopAt; i++) {
+        if (await echoOnce(lb.port, `m${k}-${i};`)) ok++
+        else failed++
+      }
     }),
   )
   await new Promise((r) => setTimeout(r, 500))
