@@ -13,6 +13,8 @@ export interface Overrides {
   readonly weights: ReadonlyMap<string, number>
 }
 
+const HASHING: ReadonlySet<string> = new Set(['maglev', 'ring'])
+
 export const key = (pool: string, id: string): string => `${pool}/${id}`
 
 export interface Decision {
@@ -37,7 +39,10 @@ export function decide(
       const admin = overrides.states.get(k) ?? 'ready'
       const ejected = h?.ejectedUntil != null && h.ejectedUntil > now
       const weight = overrides.weights.get(k) ?? b.weight
-      const since = h?.slowstartSince ?? null
+      // Hashing policies do not ramp: every weight step would rebuild the table and move
+      // keys again and again; the returning backend takes its keys back at once, and
+      // balance-factor (bounded load) keeps it from being overloaded meanwhile.
+      const since = HASHING.has(p.policy) ? null : (h?.slowstartSince ?? null)
       const at = nextWeightChangeAt(weight, since, p.slowstartMs, now)
       if (at !== null && (nextChangeAt === null || at < nextChangeAt)) nextChangeAt = at
       return {

@@ -1,0 +1,53 @@
+// The primary's pure decision: admin state × health × ejection → state;
+// slow start ramps weights for weighted policies but not for hashing ones.
+import t from 'tap'
+import { decide } from '../../src/cluster/decide.ts'
+import { parseConfig } from '../../src/config/load.ts'
+import type { BackendHealth } from '../../src/health/types.ts'
+
+function config(policy: string) {
+  const r = parseConfig(`
+listeners: [ { bind: 127.0.0.1:0 } ]
+pools:
+  - name: p
+    policy: ${policy}
+    slowstart: 10s
+    backends: [ { id: a, host: 127.0.0.1, port: 1, weight: 100 }, { id: b, host: 127.0.0.1, port: 2, weight: 100 } ]
+`)
+  if (!r.ok) throw new Error(JSON.stringify(r.errors))
+  return r.config
+}
+
+const health = (id: string, over: Partial<BackendHealth>): BackendHealth => ({
+  pool: 'p', id, verdict: 'up', ejectedUntil: null, check: { result: null, at: null }, changedAt: 0, ejections: 0, slowstartSince: null, ...over,
+})
+
+t.test('states', async (t) => {
+  const h = new Map([
+    ['p/a', health('a', { verdict: 'down' })],
+    ['p/b', health('b', { ejectedUntil: 2000 })],
+  ])
+  const none = { states: new Map(), weights: new Map() }
+  let d = decide(config('round-robin'), h, none, 1, 1000)
+  t.same(d.snapshot.pools[0].backends.map((b) => b.state), ['down', 'down'])
+  d = decide(config('round-robin'), h, none, 2, 3000)
+  t.same(d.snapshot.pools[0].backends.map((b) => b.state), ['down', 'ready'], 'ejection over')
+  d = decide(config('round-robin'), new Map(), { states: new Map([['p/a', 'drain' as const]]), weights: new Map([['p/b', 7]]) }, 3, 0)
+  t.same(d.snapshot.pools[0].backends, [{ id: 'a', state: 'drain', weight: 100 }, { id: 'b', state: 'ready', weight: 7 }])
+  t.ok(Object.isFrozen(d.snapshot.pools[0].backends[0]), 'snapshots are immutable')
+})
+
+t.test('slow start ramps weighted policies, not hashing ones', async (t) => {
+  const h = new Map([['p/a', health('a', { slowstartSince: 0 })]])
+  const none = { states: new Map(), weights: new Map() }
+  for (const policy of ['round-robin', 'least-conn', 'p2c']) {
+    const d = decide(config(policy), h, none, 1, 2500)
+    t.equal(d.snapshot.pools[0].backends[0].weight, 25, `${policy}: a quarter of the way`)
+    t.ok(d.nextChangeAt !== null, `${policy}: a republish is scheduled`)
+  }
+  for (const policy of ['maglev', 'ring']) {
+    const d = decide(config(policy), h, none, 1, 2500)
+    t.equal(d.snapshot.pools[0].backends[0].weight, 100, `${policy}: full weight at once`)
+    t.equal(d.nextChangeAt, null, `${policy}: nothing to republish`)
+  }
+})
