@@ -116,7 +116,7 @@ async function onRequest(
   // The page shell is public: it holds no state and fetches /status with the token.
   const isPage = match.ok && match.route.kind === 'page'
   if (!isPage && !authorized(req.headers.authorization, token)) {
-    ctx.log.warn({ peer: peerOf(req), method, path: url.pathname }, 'admin: unauthorized request')
+    ctx.log.warn({ code: 'LB_ERR_ADMIN_AUTH', peer: peerOf(req), method, path: url.pathname }, 'admin: unauthorized request')
     sendError(res, 401, 'missing or wrong bearer token', { 'www-authenticate': 'Bearer realm="l4lb"' })
     return
   }

@@ -44,7 +44,8 @@ export async function runCommand(argv: string[]): Promise<number> {
   }
   const result = await loadConfigFile(path)
   if (!result.ok) {
-    process.stderr.write(`${path}: invalid configuration\n${formatErrors(result.errors)}\n`)
+    const code = result.errors.some((e) => /file not found|cannot read/.test(e.message)) ? 'LB_ERR_CONFIG_READ' : 'LB_ERR_CONFIG_INVALID'
+    process.stderr.write(`${path}: invalid configuration (${code})\n${formatErrors(result.errors)}\n`)
     return 1
   }
   try {

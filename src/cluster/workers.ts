@@ -156,7 +156,7 @@ export class WorkerSet {
     slot.restarts++
     const lived = Date.now() - slot.startedAt
     slot.backoffMs = lived < 5000 ? Math.min(Math.max(slot.backoffMs * 2, 100), 10_000) : 0
-    this.hooks.log.error({ slot: slot.slot, pid: slot.pid, code, signal, restartInMs: slot.backoffMs }, 'worker exited; replacing it')
+    this.hooks.log.error({ code: 'LB_ERR_WORKER_EXIT', slot: slot.slot, pid: slot.pid, exitCode: code, signal, restartInMs: slot.backoffMs }, 'worker exited; replacing it')
     // Not unref'd: during the gap nothing else may keep the primary alive.
     setTimeout(() => {
       if (!this.stopping && this.slots[slot.slot] === slot) this.fork(slot)

@@ -197,7 +197,7 @@ export class Listener implements SessionHost, Sweepable {
     const now = this.deps.clock.now
     if (now - this.emfileLogged >= 1000) {
       this.emfileLogged = now
-      this.deps.log.error({ listener: this.config.name, code: err.code, err: err.message }, 'accept failed')
+      this.deps.log.error({ listener: this.config.name, code: err.code === 'EMFILE' || err.code === 'ENFILE' ? 'LB_ERR_EMFILE' : 'LB_ERR_LISTEN', errno: err.code, err: err.message }, 'accept failed')
     }
   }
 }
