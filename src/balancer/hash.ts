@@ -15,7 +15,7 @@
 //   not byte-compatible with murmur3 over a byte string, and need not be:
 //   only this module produces and consumes these hashes.
 import type { HashKeyKind } from '../config/types.ts'
-import { parseIPv4, parseIPv6 } from './addr.ts'
+import { parseIPv4, parseIPv6 } from '../net/ip.ts'
 
 const C1 = 0xcc9e2d51
 const C2 = 0x1b873593
@@ -56,7 +56,9 @@ export function hashFlow(kind: HashKeyKind, address: string, port: number): numb
   const withPort = kind === 'src-ip-port'
   const ip4 = parseIPv4(address, 0, address.length)
   if (ip4 >= 0) return hashV4(ip4, withPort, port)
-  if (parseIPv6(address, v6)) {
+  let end = address.length // a %zone suffix does not change who the client is
+  for (let i = 0; i < end; i++) if (address.charCodeAt(i) === 37) end = i
+  if (parseIPv6(address, v6, end)) {
     if (v6[0] === 0 && v6[1] === 0 && v6[2] === 0 && v6[3] === 0 && v6[4] === 0 && v6[5] === 0xffff) {
       return hashV4(((v6[6] << 16) | v6[7]) >>> 0, withPort, port)
     }

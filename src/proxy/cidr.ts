@@ -8,7 +8,7 @@
 // living in ::ffff:0:0/96, so an IPv4-mapped client address
 // ("::ffff:10.1.2.3", what a dual-stack listener reports) matches IPv4 CIDRs,
 // and "::/0" matches every client.
-import { parseIPv4, parseIPv6 } from './proxy-protocol/ip.ts'
+import { parseIPv4, parseIPv6 } from '../net/ip.ts'
 
 const groups = new Uint16Array(8) // scratch: one parse at a time, no allocation per call
 const words = new Uint32Array(4)

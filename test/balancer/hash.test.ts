@@ -2,7 +2,7 @@
 // address-by-value semantics, src-ip vs src-ip-port.
 import t from 'tap'
 import { hashFlow, hashId } from '../../src/balancer/hash.ts'
-import { parseIPv4, parseIPv6 } from '../../src/balancer/addr.ts'
+import { parseIPv4, parseIPv6 } from '../../src/net/ip.ts'
 
 // Computed once with this implementation, reviewed (distinct, spread over the
 // uint32 range) and pinned: a change here changes every client's backend.

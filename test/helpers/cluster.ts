@@ -7,17 +7,12 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import type { StatusDoc } from '../../src/admin/model.ts'
-import type { FixtureBackend } from '../fixtures/backend.ts'
+import { type FixtureBackend, refusedPort } from '../fixtures/backend.ts'
 
 const MAIN = fileURLToPath(new URL('../../src/cli/main.ts', import.meta.url))
 
-export async function freePort(): Promise<number> {
-  const s = net.createServer()
-  await new Promise<void>((r) => s.listen(0, '127.0.0.1', () => r()))
-  const port = (s.address() as net.AddressInfo).port
-  await new Promise<void>((r) => s.close(() => r()))
-  return port
-}
+/** A free port on 127.0.0.1 (nothing listens there a moment later). */
+export const freePort = refusedPort
 
 export interface ClusterSpec {
   workers: number

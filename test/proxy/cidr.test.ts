@@ -3,7 +3,7 @@
 import t from 'tap'
 import fc from 'fast-check'
 import { compileCidrs, isValidCidr } from '../../src/proxy/cidr.ts'
-import { parseIPv4, parseIPv6 } from '../../src/proxy/proxy-protocol/ip.ts'
+import { parseIPv4, parseIPv6 } from '../../src/net/ip.ts'
 
 t.test('table', async (t) => {
   const m = compileCidrs(['10.0.0.0/8', '192.168.1.7', '2001:db8::/32', '172.16.0.1/12'])

@@ -9,7 +9,7 @@
 import net from 'node:net'
 import t from 'tap'
 import fc from 'fast-check'
-import { formatIPv4, formatIPv6, parseIPv6 } from '../../src/proxy/proxy-protocol/ip.ts'
+import { formatIPv4, formatIPv6, parseIPv6 } from '../../src/net/ip.ts'
 import { ProxyParser } from '../../src/proxy/proxy-protocol/parser.ts'
 import type { ParseResult, ProxyHeader } from '../../src/proxy/proxy-protocol/types.ts'
 import { MAX_HEADER_LENGTH, V2_SIGNATURE } from '../../src/proxy/proxy-protocol/types.ts'

@@ -3,7 +3,7 @@
 import net from 'node:net'
 import t from 'tap'
 import fc from 'fast-check'
-import { canonicalIPv6, formatIPv6, parseIPv4, parseIPv6 } from '../../src/proxy/proxy-protocol/ip.ts'
+import { canonicalIPv6, formatIPv6, parseIPv4, parseIPv6 } from '../../src/net/ip.ts'
 
 /** RFC 5952 by string surgery (a different method from the one under test). */
 function oracle(g: number[]): string {

@@ -4,7 +4,7 @@
 import t from 'tap'
 import fc from 'fast-check'
 import { encodeProxyV1, encodeProxyV2, PROXY_V2_LOCAL } from '../../src/proxy/proxy-protocol/encode.ts'
-import { canonicalIPv6 } from '../../src/proxy/proxy-protocol/ip.ts'
+import { canonicalIPv6 } from '../../src/net/ip.ts'
 import { parseProxyHeader, ProxyParser } from '../../src/proxy/proxy-protocol/parser.ts'
 import type { ParseResult } from '../../src/proxy/proxy-protocol/types.ts'
 import { MAX_HEADER_LENGTH } from '../../src/proxy/proxy-protocol/types.ts'

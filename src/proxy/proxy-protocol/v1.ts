@@ -7,7 +7,7 @@
 // without leading zeros; or "PROXY UNKNOWN" followed by CRLF or by a space and
 // anything up to CRLF (the spec says to ignore it). At most 107 bytes with the
 // CRLF. Offsets in reasons count from the first byte of the header.
-import { formatIPv4, formatIPv6, parseIPv4, parseIPv6 } from './ip.ts'
+import { formatIPv4, formatIPv6, parseIPv4, parseIPv6 } from '../../net/ip.ts'
 import type { ProxyHeader } from './types.ts'
 
 export interface HeaderError {

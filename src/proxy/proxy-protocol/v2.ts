@@ -9,7 +9,7 @@
 // so it is not checked and no address is reported. The length must cover the
 // address block and be at most V2_MAX_PAYLOAD (else PROXY_TOO_LONG). TLVs are
 // skipped, but for TCP4/TCP6 their framing (type, length) must fit exactly.
-import { formatIPv4, formatIPv6 } from './ip.ts'
+import { formatIPv4, formatIPv6 } from '../../net/ip.ts'
 import type { ProxyErrorCode, ProxyHeader } from './types.ts'
 import { V2_FIXED_LENGTH, V2_MAX_PAYLOAD } from './types.ts'
 

@@ -1,5 +1,6 @@
 // Strict IP literal parsing and canonical formatting, shared by the PROXY
-// protocol codec and the CIDR matcher. Pure, never throws.
+// protocol codec, the CIDR matcher and the flow hash. Pure, never throws,
+// never allocates while parsing.
 //
 // Accepted IPv4: exactly four decimal octets 0..255, no leading zeros
 // ("01.2.3.4" is rejected, as glibc inet_pton does, to avoid octal ambiguity).
@@ -53,8 +54,8 @@ function hexValue(c: number): number {
  * leaves `out` in an unspecified state) when s is not a valid IPv6 literal.
  * Does not allocate.
  */
-export function parseIPv6(s: string, out: Uint16Array): boolean {
-  const n = s.length
+export function parseIPv6(s: string, out: Uint16Array, end = s.length): boolean {
+  const n = end
   if (n < 2 || n > 45) return false
   let gap = -1 // index in `out` where "::" stands
   let g = 0
