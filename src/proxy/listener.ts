@@ -91,11 +91,15 @@ export class Listener implements SessionHost, Sweepable {
     })
   }
 
-  /** Stop accepting; established sessions go on. */
+  /**
+   * Stop accepting; established sessions go on. Resolves at once: net.Server's
+   * close callback would wait for every connection to end, which is what
+   * draining must NOT wait for (the listening socket is closed immediately).
+   */
   stopAccepting(): Promise<void> {
     const s = this.server
-    if (!s || !s.listening) return Promise.resolve()
-    return new Promise((resolve) => s.close(() => resolve()))
+    if (s && s.listening) s.close()
+    return Promise.resolve()
   }
 
   /** End every session now (shutdown deadline, hard-stop-after). */
@@ -135,9 +139,11 @@ export class Listener implements SessionHost, Sweepable {
   private accept(sock: net.Socket): void {
     this.counters.accepted++
     this.active++
-    sock.on('error', noop) // until the session installs its own handlers
     const pp = this.config.proxyProtocol
-    if (!pp.enabled) return this.startSession(sock, sock.remoteAddress!, sock.remotePort!, sock.localAddress!, sock.localPort!, null)
+    // No PROXY header: the session starts now. The local address is left to the
+    // session to ask for (getsockname) only if a backend wants a PROXY header.
+    if (!pp.enabled) return this.startSession(sock, sock.remoteAddress!, sock.remotePort!, null, 0, null)
+    sock.on('error', noop) // until the session installs its own handlers
     readProxyHeader(sock, { timeoutMs: pp.timeoutMs, trusted: this.trusted }, (r) => {
       if (!r.ok) {
         this.counters.proxyErrors++
@@ -154,8 +160,9 @@ export class Listener implements SessionHost, Sweepable {
     })
   }
 
-  private startSession(sock: net.Socket, src: string, srcPort: number, dst: string, dstPort: number, early: Buffer | null): void {
-    sock.off('error', noop)
+  /** `dst` null: the address the client connected to is the socket's own (looked up lazily). */
+  private startSession(sock: net.Socket, src: string, srcPort: number, dst: string | null, dstPort: number, early: Buffer | null): void {
+    sock.off('error', noop) // no-op (no listener) on the direct path
     const s = new Session(this, sock, src, srcPort, dst, dstPort)
     s.next = this.head
     if (this.head !== null) this.head.prev = s

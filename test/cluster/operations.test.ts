@@ -153,3 +153,30 @@ t.test('SIGTERM drains: established connections finish, then the process exits 0
   t.equal(code, 0, 'exited 0 once the connection closed')
   await lb.stop()
 })
+
+t.test('SIGTERM with a connection that never ends: cut at the drain deadline; a second signal exits at once', async (t) => {
+  const bes = await Promise.all(['a'].map((n) => startBackend(n, 'echo')))
+  t.teardown(() => Promise.all(bes.map((b) => b.close())))
+  const lb = await startCluster({ workers: 1, backends: bes }) // shutdown.drain: 2s
+  const conn = await longLived(lb.port)
+  const t0 = Date.now()
+  lb.child.kill('SIGTERM')
+  const code = await new Promise<number | null>((r) => lb.child.on('exit', (c) => r(c)))
+  const took = Date.now() - t0
+  conn.close()
+  t.equal(code, 0, 'exited 0')
+  t.ok(took >= 1800 && took < 6000, `after the 2 s drain deadline (${took} ms), not before and not forever`)
+  await lb.stop()
+
+  const lb2 = await startCluster({ workers: 1, backends: bes })
+  const conn2 = await longLived(lb2.port)
+  const t1 = Date.now()
+  lb2.child.kill('SIGTERM')
+  await new Promise((r) => setTimeout(r, 200))
+  lb2.child.kill('SIGTERM')
+  const code2 = await new Promise<number | null>((r) => (lb2.child.exitCode !== null ? r(lb2.child.exitCode) : lb2.child.on('exit', (c) => r(c))))
+  conn2.close()
+  t.equal(code2, 130, 'second signal: exit now')
+  t.ok(Date.now() - t1 < 1800, 'without waiting for the drain deadline')
+  await lb2.stop()
+})
