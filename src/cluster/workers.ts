@@ -35,6 +35,15 @@ export interface WorkerSetHooks {
   onReady(slot: number, listeners: { name: string; port: number }[]): void
 }
 
+/**
+ * Delay before replacing a worker that lived `livedMs`: none after a healthy
+ * life (>= 5 s); otherwise doubling from 100 ms up to 10 s, so a worker that
+ * keeps dying does not spin the machine.
+ */
+export function nextBackoff(previousMs: number, livedMs: number): number {
+  return livedMs < 5000 ? Math.min(Math.max(previousMs * 2, 100), 10_000) : 0
+}
+
 const WORKER_MAIN = fileURLToPath(new URL('./worker-main.ts', import.meta.url))
 
 export class WorkerSet {
@@ -155,7 +164,7 @@ export class WorkerSet {
     slot.ready = false
     slot.restarts++
     const lived = Date.now() - slot.startedAt
-    slot.backoffMs = lived < 5000 ? Math.min(Math.max(slot.backoffMs * 2, 100), 10_000) : 0
+    slot.backoffMs = nextBackoff(slot.backoffMs, lived)
     this.hooks.log.error({ code: 'LB_ERR_WORKER_EXIT', slot: slot.slot, pid: slot.pid, exitCode: code, signal, restartInMs: slot.backoffMs }, 'worker exited; replacing it')
     // Not unref'd: during the gap nothing else may keep the primary alive.
     setTimeout(() => {
