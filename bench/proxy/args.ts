@@ -17,6 +17,7 @@ export interface Options {
   readonly measures: readonly Measure[]
   readonly setup: boolean
   readonly docs: boolean
+  readonly tag: string | null // results file base name instead of latest (no dated copy, no docs)
 }
 
 export const USAGE = `usage: npm run bench -- [flags]
@@ -29,8 +30,10 @@ export const USAGE = `usage: npm run bench -- [flags]
   --workers N          l4lb's N workers (default: number of CPUs, at least 2)
   --only a,b           only these proxies (direct, haproxy-1, haproxy-2, nginx-1, nginx-2, l4lb-1, l4lb-N)
   --skip m,n           skip measures: ${MEASURES.join(', ')}
+  --measure m,n        only these measures (the opposite of --skip)
   --no-setup           do not run bench/setup.sh (the tools must be installed)
-  --no-docs            do not rewrite the table in docs/performance.md (full runs only)`
+  --no-docs            do not rewrite the table in docs/performance.md (full runs only)
+  --tag NAME           write bench/results/NAME.* instead of latest.* (no dated copy, docs untouched)`
 
 function positive(name: string, v: string | undefined, dflt: number, allowZero = false): number {
   if (v === undefined) return dflt
@@ -53,8 +56,10 @@ export function parseOptions(argv: readonly string[]): Options | null {
       workers: { type: 'string' },
       only: { type: 'string' },
       skip: { type: 'string' },
+      measure: { type: 'string' },
       'no-setup': { type: 'boolean', default: false },
       'no-docs': { type: 'boolean', default: false },
+      tag: { type: 'string' },
       help: { type: 'boolean', short: 'h', default: false },
     },
     strict: true,
@@ -63,6 +68,9 @@ export function parseOptions(argv: readonly string[]): Options | null {
   const quick = values.quick === true
   const skip = (values.skip ?? '').split(',').filter(Boolean)
   for (const s of skip) if (!(MEASURES as readonly string[]).includes(s)) throw new Error(`--skip: unknown measure ${s}`)
+  if (values.tag !== undefined && !/^[\w.-]+$/.test(values.tag)) throw new Error(`--tag wants letters, digits, _ . -; got ${values.tag}`)
+  const wanted = values.measure === undefined ? null : values.measure.split(',').filter(Boolean)
+  for (const m of wanted ?? []) if (!(MEASURES as readonly string[]).includes(m)) throw new Error(`--measure: unknown measure ${m}`)
   return {
     quick,
     rounds: Math.round(positive('rounds', values.rounds, quick ? 1 : 3)),
@@ -72,8 +80,9 @@ export function parseOptions(argv: readonly string[]): Options | null {
     idle: Math.round(positive('idle', values.idle, quick ? 1000 : 9000)),
     workers: Math.round(positive('workers', values.workers, Math.max(2, cpus().length))),
     only: values.only ? values.only.split(',').filter(Boolean) : null,
-    measures: MEASURES.filter((m) => !skip.includes(m)),
+    measures: MEASURES.filter((m) => !skip.includes(m) && (wanted === null || wanted.includes(m))),
     setup: !values['no-setup'],
-    docs: !values['no-docs'] && !quick,
+    docs: !values['no-docs'] && !quick && values.tag === undefined,
+    tag: values.tag ?? null,
   }
 }

@@ -146,10 +146,10 @@ async function main(): Promise<number> {
   if (notes.length > 0) say('\nNotes:\n' + notes.map((n) => `- ${n}`).join('\n'))
 
   mkdirSync(RESULTS, { recursive: true })
-  const base = opts.quick ? 'quick' : 'latest'
+  const base = opts.quick ? 'quick' : (opts.tag ?? 'latest')
   const json = { version: 1, date: date.toISOString(), quick: opts.quick, options: opts, machine: mach, proxies: specs, rounds, summary, notes }
   writeJson(join(RESULTS, `${base}.json`), json)
-  if (!opts.quick) writeJson(join(RESULTS, `${date.toISOString().slice(0, 16).replace(/:/g, '')}.json`), json)
+  if (!opts.quick && opts.tag === null) writeJson(join(RESULTS, `${date.toISOString().slice(0, 16).replace(/:/g, '')}.json`), json)
   writeFileSync(join(RESULTS, `${base}.svg`), chartSvg(specs, summary, mlines))
   const block = `Run of ${mlines[0]}; ${mlines[1]}.\n\n${opts.rounds} rounds, wrk ${opts.seconds} s, iperf3 ${opts.iperfSeconds} s, ${opts.idle} idle connections.\n\n${tables}\n`
   writeFileSync(join(RESULTS, `${base}.md`), block + (notes.length ? '\nNotes:\n' + notes.map((n) => `- ${n}`).join('\n') + '\n' : ''))

@@ -49,10 +49,11 @@ export class Session {
   readonly client: Tagged
   readonly clientAddr: string
   readonly clientPort: number
-  readonly dstAddr: string
-  readonly dstPort: number
+  /** null: the client's own socket address, asked for (getsockname) only when a PROXY header needs it. */
+  dstAddr: string | null
+  dstPort: number
 
-  constructor(host: SessionHost, client: Tagged, clientAddr: string, clientPort: number, dstAddr: string, dstPort: number) {
+  constructor(host: SessionHost, client: Tagged, clientAddr: string, clientPort: number, dstAddr: string | null, dstPort: number) {
     this.host = host
     this.client = client
     this.clientAddr = clientAddr
@@ -167,6 +168,10 @@ function onServerConnect(this: Tagged): void {
   }
   if (b.sendProxy !== 'none') {
     const encode = b.sendProxy === 'v1' ? encodeProxyV1 : encodeProxyV2
+    if (s.dstAddr === null) {
+      s.dstAddr = s.client.localAddress ?? '0.0.0.0'
+      s.dstPort = s.client.localPort ?? 0
+    }
     this.write(encode(s.clientAddr, s.clientPort, s.dstAddr, s.dstPort))
   }
   this.on('data', onServerData)
