@@ -25,7 +25,7 @@ export const ERRORS = {
   LB_ERR_CONFIG_INVALID: 'the configuration failed validation; every problem is listed with its key path',
   LB_ERR_CONFIG_READ: 'the configuration file could not be read',
   LB_ERR_LISTEN: 'a listener could not bind its address',
-  LB_ERR_EMFILE: 'out of file descriptors while accepting; the listener backs off and retries',
+  LB_ERR_EMFILE: 'out of file descriptors while accepting: waiting connections are accepted and closed (libuv), logged at most once a second; service resumes when descriptors free up',
   LB_ERR_WORKER_EXIT: 'a worker exited unexpectedly and is being replaced',
   LB_ERR_RELOAD_REJECTED: 'a reload was rejected; the running configuration keeps serving',
   LB_ERR_ADMIN_AUTH: 'the admin API refused a request without a valid token',

@@ -21,7 +21,7 @@ const listener = obj<ListenerConfig>({
   name: { to: 'name', node: str(NAME, 'name (letters, digits, _ . -)'), contextDefault: '`listener-<index>`', doc: 'Name used in logs and metrics; unique.', seeAlso: ['listeners[].pool'] },
   bind: { to: 'bind', node: hostPort(0), doc: 'Address to listen on: `host:port`, IPv6 as `[::1]:8080`. Port 0 picks a free port (tests).', seeAlso: ['admin.bind'] },
   pool: { to: 'pool', node: str(), contextDefault: 'the first pool', doc: 'Name of the pool that receives the connections.', seeAlso: ['pools[].name'] },
-  maxconn: { to: 'maxconn', node: int(0), default: 0, doc: 'Maximum concurrent client connections on this listener (per worker); 0 = unlimited.', seeAlso: ['workers', 'pools[].backends[].maxconn'] },
+  maxconn: { to: 'maxconn', node: int(0), default: 0, doc: 'Maximum concurrent client connections on this listener, split evenly across workers (each takes ceil(maxconn / workers)); past it new connections are refused and counted as rejected; 0 = unlimited.', seeAlso: ['workers', 'pools[].backends[].maxconn'] },
   'proxy-protocol': { to: 'proxyProtocol', node: proxyProtocol, default: {}, doc: 'Accepting a PROXY protocol header from a balancer in front.', seeAlso: ['pools[].send-proxy'] },
 })
 

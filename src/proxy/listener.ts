@@ -6,6 +6,7 @@ import type { Logger } from 'pino'
 import type { ListenerConfig, TimeoutsConfig } from '../config/types.ts'
 import { TERMINATIONS } from '../errors.ts'
 import { compileCidrs } from './cidr.ts'
+import { FD_PROBE_MS, probeDescriptors } from './fd-probe.ts'
 import type { BackendRuntime } from './backend-runtime.ts'
 import type { Clock, Sweepable } from './clock.ts'
 import type { PoolRuntime } from './pool-runtime.ts'
@@ -39,6 +40,7 @@ export class Listener implements SessionHost, Sweepable {
   private server: net.Server | null = null
   private trusted: (addr: string) => boolean = () => false
   private emfileLogged = 0
+  private fdProbedAt = 0
 
   private readonly deps: ListenerDeps
 
@@ -129,6 +131,11 @@ export class Listener implements SessionHost, Sweepable {
       const next = s.next // checkTimeouts may unlink s
       s.checkTimeouts(now)
       s = next
+    }
+    if (now - this.fdProbedAt >= FD_PROBE_MS && this.listening) {
+      this.fdProbedAt = now
+      const err = probeDescriptors()
+      if (err !== null) this.onServerError(err)
     }
   }
 

@@ -11,12 +11,11 @@ import fc from 'fast-check'
 import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { parse, stringify } from 'yaml'
-import { keyPath, type Node } from '../../src/config/dsl.ts'
+import type { Node } from '../../src/config/dsl.ts'
+import { collect, pathText, type Seg, type Site } from '../helpers/config-sites.ts'
 import { parseConfig } from '../../src/config/load.ts'
 import { schema } from '../../src/config/schema.ts'
 
-type Seg = string | number
-interface Site { readonly path: Seg[]; readonly node: Node<unknown>; readonly required: boolean; readonly present: boolean }
 
 const root = join(import.meta.dirname, '..', '..')
 // Fixed so CI is reproducible; FC_SEED=<n> explores other cases.
@@ -27,24 +26,7 @@ const [full, minimal] = ['l4lb.yaml', 'minimal.yaml'].map((f) => parse(readFileS
 full.pools[0].backends = [full.pools[0].backends[0], full.pools[0].backends[2]]
 const bases: unknown[] = [full, minimal]
 
-const pathText = (segs: readonly Seg[]): string =>
-  segs.reduce<string>((p, s) => (typeof s === 'number' ? `${p}[${s}]` : keyPath(p, s)), '')
 
-// Every key of every mapping present in a base document, and every list item.
-function collect(node: Node<unknown>, value: unknown, path: Seg[], required: boolean, out: Site[]): void {
-  out.push({ path, node, required, present: true })
-  const n = node.kind === 'nullable' && node.inner ? node.inner : node
-  if (n.kind === 'object' && value !== null && typeof value === 'object' && !Array.isArray(value)) {
-    for (const [k, f] of Object.entries(n.fields ?? {})) {
-      const req = f.default === undefined && f.contextDefault === undefined
-      const child = (value as Record<string, unknown>)[k]
-      if (child === undefined) out.push({ path: [...path, k], node: f.node, required: req, present: false })
-      else collect(f.node, child, [...path, k], req, out)
-    }
-  } else if (n.kind === 'list' && n.item && Array.isArray(value)) {
-    value.forEach((v, i) => collect(n.item as Node<unknown>, v, [...path, i], false, out))
-  }
-}
 const sitesByBase = bases.map((b) => {
   const out: Site[] = []
   collect(schema as Node<unknown>, b, [], true, out)

@@ -1,0 +1,81 @@
+// File-descriptor exhaustion: a balancer in a child process under
+// `ulimit -n 64` is filled with held connections until it runs out of
+// descriptors. It keeps running, logs LB_ERR_EMFILE ('accept failed'), and
+// serves again once connections are closed.
+import { type ChildProcess, spawn } from 'node:child_process'
+import net from 'node:net'
+import { fileURLToPath } from 'node:url'
+import t from 'tap'
+import { startBackend } from '../fixtures/backend.ts'
+import { until } from '../helpers/lb.ts'
+
+const CHILD = fileURLToPath(new URL('./emfile-child.ts', import.meta.url))
+const LIMIT = 64
+
+/** Connect; resolve with the socket once the backend's name arrives, or null if closed or silent for 3 s. */
+function served(port: number): Promise<net.Socket | null> {
+  return new Promise((resolve) => {
+    const s = net.connect({ port, host: '127.0.0.1' })
+    const timer = setTimeout(() => {
+      s.destroy()
+      resolve(null)
+    }, 3000)
+    s.once('data', () => {
+      clearTimeout(timer)
+      resolve(s)
+    })
+    s.on('error', () => {})
+    s.on('close', () => {
+      clearTimeout(timer)
+      resolve(null)
+    })
+  })
+}
+
+t.test(`EMFILE under ulimit -n ${LIMIT}: keeps running, logs it, recovers`, async (t) => {
+  const be = await startBackend('a')
+  t.teardown(() => be.close())
+  const child: ChildProcess = spawn('bash', ['-c', `ulimit -n ${LIMIT} && exec "${process.execPath}" "${CHILD}" ${be.port}`], { stdio: ['pipe', 'pipe', 'pipe'] })
+  let out = ''
+  child.stdout!.on('data', (d) => (out += d))
+  child.stderr!.on('data', (d) => (out += d))
+  const exited = new Promise<void>((r) => child.once('exit', () => r()))
+  const held: net.Socket[] = []
+  t.teardown(async () => {
+    for (const s of held) s.destroy()
+    child.stdin!.end()
+    const k = setTimeout(() => child.kill('SIGKILL'), 3000)
+    await exited
+    clearTimeout(k)
+  })
+  await until(() => out.includes('\n'), 10_000)
+  const port = (JSON.parse(out.split('\n')[0]) as { port: number }).port
+  const lines = (): Record<string, unknown>[] => out.split('\n').slice(1).filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as Record<string, unknown>)
+
+  // Fill: each served connection costs the child two descriptors (client and backend).
+  let failures = 0
+  for (let i = 0; i < 200 && failures < 5; i++) {
+    const s = await served(port)
+    if (s === null) failures++
+    else held.push(s)
+  }
+  t.equal(failures, 5, `ran out after ${held.length} held connections`)
+  t.ok(held.length > 5 && held.length < LIMIT, 'bounded by the descriptor limit')
+  // Exhaustion lasts while the connections are held; the listener notices within its probe interval.
+  const logged = (): boolean => lines().some((l) => l.msg === 'accept failed' && l.code === 'LB_ERR_EMFILE')
+  await until(logged, 5000)
+  t.ok(logged(), 'logged LB_ERR_EMFILE "accept failed"')
+  t.equal(await served(port), null, 'still no room while the connections are held')
+  t.equal(child.exitCode, null, 'the balancer is still running')
+  t.notOk(/uncaught|Error:.*\n\s+at /i.test(out), 'no crash or stack trace in its output')
+
+  for (const s of held.splice(0)) s.destroy()
+  let again: net.Socket | null = null
+  const deadline = Date.now() + 5000
+  while (again === null && Date.now() < deadline) again = await served(port)
+  t.ok(again !== null, 'serves again once descriptors are free')
+  again?.destroy()
+  t.equal(child.exitCode, null, 'and never stopped')
+  const emfileLines = lines().filter((l) => l.code === 'LB_ERR_EMFILE').length
+  t.ok(emfileLines <= 10, `logged at most once a second (${emfileLines} lines)`)
+})

@@ -1,0 +1,88 @@
+// Overload: a forked primary with 2 workers and `maxconn: 200` on its
+// listener takes a flood of 400 concurrent idle connections. The excess is
+// refused cleanly (closed at once, counted as rejected), memory stays bounded
+// (RSS of primary + workers from /proc), and service recovers at once when
+// the flood stops.
+import { readFileSync } from 'node:fs'
+import net from 'node:net'
+import t from 'tap'
+import { startBackend } from '../fixtures/backend.ts'
+import { startCluster } from '../helpers/cluster.ts'
+import { pooled, until, whoServes } from '../helpers/lb.ts'
+import { mb, metric, rssOf } from './helpers.ts'
+
+const MAXCONN = 200
+const FLOOD = 2 * MAXCONN
+
+/** Connect and wait for the backend's name: the held socket, or null if closed without it (refused). */
+function attempt(port: number, timeoutMs = 10_000): Promise<net.Socket | null> {
+  return new Promise((resolve) => {
+    const s = net.connect({ port, host: '127.0.0.1' })
+    const timer = setTimeout(() => {
+      s.destroy()
+      resolve(null)
+    }, timeoutMs)
+    s.once('data', () => {
+      clearTimeout(timer)
+      resolve(s)
+    })
+    s.on('error', () => {})
+    s.on('close', () => {
+      clearTimeout(timer)
+      resolve(null)
+    })
+  })
+}
+
+t.test(`a flood of ${FLOOD} on maxconn ${MAXCONN}: excess refused and counted, memory bounded, instant recovery`, async (t) => {
+  const bes = await Promise.all(['a', 'b'].map((n) => startBackend(n)))
+  t.teardown(() => Promise.all(bes.map((b) => b.close())))
+  const c = await startCluster({ workers: 2, backends: bes, health: '{ type: none }', extraTop: 'timeouts: { idle: 60s }' })
+  t.teardown(() => c.stop())
+  const held: net.Socket[] = []
+  t.teardown(() => {
+    for (const s of held) s.destroy()
+  })
+  const withMax = readFileSync(c.configPath, 'utf8').replace(`bind: 127.0.0.1:${c.port} }`, `bind: 127.0.0.1:${c.port}, maxconn: ${MAXCONN} }`)
+  t.not(withMax, readFileSync(c.configPath, 'utf8'))
+  c.writeConfig(withMax)
+  t.equal((await c.admin('POST', '/reload')).status, 200, 'maxconn applied by reload')
+
+  const pids = async (): Promise<number[]> => {
+    const s = await c.status()
+    return [s.pid, ...s.workers.map((w) => w.pid)]
+  }
+  const rss = async (): Promise<number> => (await pids()).reduce((sum, p) => sum + rssOf(p), 0)
+  // Warm up (JIT, buffers), then the baseline.
+  await pooled(100, 10, () => whoServes(c.port))
+  const before = await rss()
+
+  const results = await pooled(FLOOD, 100, () => attempt(c.port))
+  for (const s of results) if (s !== null) held.push(s)
+  const refused = FLOOD - held.length
+  t.ok(held.length <= MAXCONN, `at most maxconn held (${held.length})`)
+  t.ok(held.length >= MAXCONN * 0.75, 'and most of maxconn used (the kernel spreads connections over 2 workers)')
+  t.equal(await attempt(c.port), null, 'one more while flooded is refused')
+  let peak = await rss()
+  for (let i = 0; i < 5; i++) peak = Math.max(peak, await rss())
+  t.comment(`flood ${FLOOD}: held ${held.length}, refused ${refused + 1}; RSS primary+workers ${mb(before)} before, ${mb(peak)} peak (+${mb(peak - before)})`)
+  t.ok(peak - before < 64 * 1048576, 'memory bounded: under 64 MB more for the flood')
+
+  const rejected = async (): Promise<number> => metric((await c.admin('GET', '/metrics')).body, 'l4lb_listener_rejected_total')
+  let n = 0
+  const deadline = Date.now() + 10_000
+  while (Date.now() < deadline && (n = await rejected()) < refused + 1) await new Promise((r) => setTimeout(r, 100))
+  t.equal(n, refused + 1, 'every refused connection counted as rejected')
+
+  for (const s of held.splice(0)) s.destroy()
+  let back: net.Socket | null = null
+  for (let i = 0; i < 50 && back === null; i++) back = await attempt(c.port, 2000)
+  t.ok(back !== null, 'served again as soon as the flood stops')
+  back?.destroy()
+  const idle = async (): Promise<boolean> => (await c.status()).listeners.every((l) => l.active === 0)
+  let quiet = false
+  for (let i = 0; i < 100 && !(quiet = await idle()); i++) await new Promise((r) => setTimeout(r, 50))
+  t.ok(quiet, 'every connection closed in the balancer too')
+  t.ok(await until(() => bes.every((b) => b.sockets.size === 0)), 'and on the backends')
+  t.equal(c.child.exitCode, null, 'the primary kept running')
+})
