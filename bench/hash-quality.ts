@@ -19,7 +19,7 @@
 // Bounded in time: about 20-40 s in all on a shared 2-core machine.
 import { hashFlow } from '../src/balancer/hash.ts'
 import { createMaglevPicker } from '../src/balancer/maglev.ts'
-import { DEFAULT_MAGLEV_TABLE_SIZE, maglevTableSize } from '../src/balancer/maglev-table.ts'
+import { defaultMaglevTableSize } from '../src/balancer/maglev-table.ts'
 import { createRingPicker } from '../src/balancer/ring.ts'
 import { DEFAULT_PICKER_OPTIONS } from '../src/balancer/registry.ts'
 import type { Picker, PickerBackend } from '../src/balancer/picker.ts'
@@ -41,7 +41,7 @@ type Builder = (backends: readonly PickerBackend[], full: number, m?: number) =>
 
 const builders: Record<string, Builder> = {
   maglev(backends, full, m) {
-    const tableSize = m ?? maglevTableSize(DEFAULT_MAGLEV_TABLE_SIZE, full)
+    const tableSize = m ?? defaultMaglevTableSize(full) // what a config without maglev-table-size gets
     const p = createMaglevPicker(backends, { ...DEFAULT_PICKER_OPTIONS, tableSize })
     const shares = [...p.slotCounts().values()].map((c) => c / p.tableSize)
     return { picker: p, structure: `M=${p.tableSize}`, shares }
@@ -178,7 +178,7 @@ function main(): void {
   for (const policy of Object.keys(builders)) {
     for (const n of SIZES) rows.push(measure(policy, n, hashes, uniform.get(n)!))
   }
-  for (const m of [100003, 655373]) rows.push(measure('maglev', 100, hashes, uniform.get(100)!, m))
+  for (const m of [65537, 655373]) rows.push(measure('maglev', 100, hashes, uniform.get(100)!, m))
   const pct = (x: number): string => `${(x * 100).toFixed(2)}%`
   console.log(`Hash quality: ${KEYS.toLocaleString('en')} client IPv4 keys, equal weights, node ${process.version}`)
   console.log(`hashFlow('src-ip'): ${nsPerHash.toFixed(0)} ns/key\n`)

@@ -17,6 +17,18 @@ import { hashId, ID_SEED_OFFSET, ID_SEED_SKIP } from './hash.ts'
 
 export const DEFAULT_MAGLEV_TABLE_SIZE = 65537
 
+/**
+ * The table size a pool of `backendCount` gets when the config sets none:
+ * 65537, or the smallest prime >= 1000 × backends when that is larger. Keeping
+ * M/N >= 1000 keeps Maglev's collateral movement (keys of OTHER backends that
+ * move when one leaves) near or below 0.5 % of keys; the table costs 4 bytes a
+ * slot per worker. Sized from the configured set, never the live one, so M
+ * does not change when backends go down.
+ */
+export function defaultMaglevTableSize(backendCount: number): number {
+  return nextPrime(Math.max(DEFAULT_MAGLEV_TABLE_SIZE, 1000 * backendCount))
+}
+
 /** Smallest prime >= n (n >= 2). Trial division; table sizes are ~1e5-1e6. */
 export function nextPrime(n: number): number {
   let p = Math.max(2, Math.ceil(n))

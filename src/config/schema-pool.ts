@@ -4,6 +4,7 @@ import type { BackendConfig, HealthConfig, HostPort, HttpCheckConfig, PassiveCon
 import { list, map, nullable, obj, refine, type Loose, type Report } from './dsl.ts'
 import { bool, duration, host, hostPort, int, num, oneOf, statusRange, str } from './scalars.ts'
 import { formatHostPort, isPrime, nextPrime } from './values.ts'
+import { defaultMaglevTableSize } from '../balancer/maglev-table.ts'
 
 export const POLICIES = ['maglev', 'ring', 'round-robin', 'weighted-round-robin', 'least-conn', 'random', 'p2c'] as const
 const SEND_PROXY = ['none', 'v1', 'v2'] as const
@@ -96,8 +97,8 @@ export const pool = obj<PoolConfig>({
     seeAlso: ['pools[].policy'],
   },
   'maglev-table-size': {
-    to: 'maglevTableSize', node: tableSize, default: 65537,
-    doc: 'Size of the Maglev lookup table: a prime, at least 100 times the number of backends (a smaller table spreads flows unevenly).',
+    to: 'maglevTableSize', node: tableSize, contextDefault: '65537, or the smallest prime ≥ 1000 × backends when larger',
+    doc: 'Size of the Maglev lookup table: a prime, at least 100 times the number of backends (a smaller table spreads flows unevenly; a larger one moves fewer other keys when a backend leaves).',
     seeAlso: ['pools[].policy', 'pools[].backends'],
   },
   'p2c-latency': { to: 'p2cLatency', node: bool(), default: false, doc: 'For `p2c`: compare the two candidates by connect-latency EWMA times active connections instead of active connections.', seeAlso: ['pools[].policy'] },
@@ -122,6 +123,7 @@ function checkPool(p: Loose<PoolConfig>, report: Report): void {
       else report(`backends[${i}].id`, `duplicate backend id "${b.id}" (also backends[${first}])`)
     })
   }
+  if (p.maglevTableSize === undefined && backends !== undefined) p.maglevTableSize = defaultMaglevTableSize(backends.length)
   if (p.policy === 'maglev' && backends !== undefined && p.maglevTableSize !== undefined) {
     const min = 100 * backends.length
     if (p.maglevTableSize < min) {
