@@ -12,7 +12,7 @@ import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { parse, stringify } from 'yaml'
 import type { Node } from '../../src/config/dsl.ts'
-import { collect, pathText, type Seg, type Site } from '../helpers/config-sites.ts'
+import { collect, invalidValues, pathText, type Seg, type Site } from '../helpers/config-sites.ts'
 import { parseConfig } from '../../src/config/load.ts'
 import { schema } from '../../src/config/schema.ts'
 
@@ -33,25 +33,6 @@ const sitesByBase = bases.map((b) => {
   return out.slice(1) // not the root itself
 })
 
-const things = [[], { a: 1 }, true]
-function invalidValues(node: Node<unknown>): unknown[] {
-  const json = node.json as { minimum?: number; maximum?: number }
-  switch (node.kind) {
-    case 'int': return ['1', 'x', null, ...things, (json.minimum ?? 0) - 1, (json.minimum ?? 0) + 0.5, ...(json.maximum === undefined ? [] : [json.maximum + 1])]
-    case 'number': return ['1', null, ...things, (json.minimum ?? 0) - 1, ...(json.maximum === undefined ? [] : [json.maximum + 1])]
-    case 'bool': return ['true', 'yes', 0, 1, null, [], {}]
-    case 'string': return ['', 5, null, ...things]
-    case 'enum': return ['nope', (node.values?.[0] ?? 'x').toUpperCase(), 5, null, ...things]
-    case 'duration': return ['5 s', '1d', '5sec', '5', '', -1, 1.5, null, ...things]
-    case 'hostport': return ['1.2.3:80', 'host', '::1:80', '[::1]80', 'h:99999', 'h:', 80, null, ...things, ...(node.type.includes('1..') ? ['h:0'] : [])]
-    case 'host': return ['1.2.3', 'bad_host!', '', '[::1]', 5, null, ...things]
-    case 'cidr': return ['10.0.0.0/33', 'any', '10.0.0', 5, null, ...things]
-    case 'status': return ['600', '399-200', 'ok', true, null, [], {}]
-    case 'list': return ['x', 5, null, { a: 1 }, true]
-    case 'object': return ['x', 5, [], true] // null is allowed: an empty section takes its defaults
-    case 'nullable': return node.inner ? invalidValues(node.inner).filter((v) => v !== null) : []
-  }
-}
 
 // Sites are referred to by index so a counterexample prints small.
 type Mutation = { kind: 'set'; site: number; value: unknown } | { kind: 'delete'; site: number } | { kind: 'unknown'; site: number; key: string }
