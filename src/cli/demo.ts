@@ -1,29 +1,17 @@
 // `l4lb demo` (`npm start`): three local backends that name themselves and a
 // clustered balancer in front of them on 127.0.0.1, with the admin API and
 // status page on, and instructions for seeing balancing and stickiness.
-import net from 'node:net'
 import { parseConfig } from '../config/load.ts'
 import { formatErrors } from '../config/format.ts'
 import { startDemoBackend } from '../demo/backend.ts'
+import { freePort } from '../cluster/ports.ts'
 import { startPrimary } from './run.ts'
 
-async function freePort(preferred: number): Promise<number> {
-  const tryPort = (p: number) =>
-    new Promise<number | null>((resolve) => {
-      const s = net.createServer()
-      s.once('error', () => resolve(null))
-      s.listen(p, '127.0.0.1', () => {
-        const port = (s.address() as net.AddressInfo).port
-        s.close(() => resolve(port))
-      })
-    })
-  return (await tryPort(preferred)) ?? (await tryPort(0))!
-}
 
 export async function demoCommand(_argv: string[]): Promise<number> {
   const backends = await Promise.all(['proxy-a', 'proxy-b', 'proxy-c'].map((n) => startDemoBackend(n)))
-  const port = await freePort(8080)
-  const adminPort = await freePort(9090)
+  const port = await freePort('127.0.0.1', 8080)
+  const adminPort = await freePort('127.0.0.1', 9090)
   const yaml = `
 workers: 2
 listeners:

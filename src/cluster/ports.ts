@@ -5,15 +5,20 @@ import net from 'node:net'
 import type { Config } from '../config/types.ts'
 import { deepFreeze } from './snapshot.ts'
 
-function freePort(host: string): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = net.createServer()
-    s.once('error', reject)
-    s.listen({ host, port: 0, exclusive: true }, () => {
-      const port = (s.address() as net.AddressInfo).port
-      s.close(() => resolve(port))
+/** A port on `host` nobody listens on now: `preferred` when free, else one the kernel picks. */
+export async function freePort(host: string, preferred = 0): Promise<number> {
+  const tryPort = (port: number): Promise<number | null> =>
+    new Promise((resolve) => {
+      const s = net.createServer()
+      s.once('error', () => resolve(null))
+      s.listen({ host, port, exclusive: true }, () => {
+        const got = (s.address() as net.AddressInfo).port
+        s.close(() => resolve(got))
+      })
     })
-  })
+  const got = (preferred !== 0 ? await tryPort(preferred) : null) ?? (await tryPort(0))
+  if (got === null) throw new Error(`no free port on ${host}`)
+  return got
 }
 
 /** The same config with every listener port 0 replaced by a free port; unchanged if none. */

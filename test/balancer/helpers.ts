@@ -56,3 +56,16 @@ export function shuffled<T>(xs: readonly T[], seed: number): T[] {
 }
 
 export const NONE: readonly TestBackend[] = Object.freeze([])
+
+/** The fixed backend set and client keys of the golden-vector tests. */
+export const FIVE = ['proxy-a:3128', 'proxy-b:3128', 'proxy-c:3128', 'proxy-d:3128', 'proxy-e:3128']
+export const KEYS = Array.from({ length: 16 }, (_, i) => `198.51.100.${i * 13 + 1}`)
+
+/** The backend id each of KEYS gets (with `tried`: the fallback after its first choice). */
+export function goldenIds(p: { pick(h: number, tried: readonly TestBackend[]): TestBackend | undefined }, tried = false): string[] {
+  return KEYS.map((k) => {
+    const h = hashFlow('src-ip', k, 0)
+    const first = p.pick(h, NONE)!
+    return tried ? p.pick(h, [first])!.id : first.id
+  })
+}

@@ -3,11 +3,8 @@
 import t from 'tap'
 import { createRingPicker } from '../../src/balancer/ring.ts'
 import { buildRingTable, RING_VNODES, ringIndex } from '../../src/balancer/ring-table.ts'
-import { hashFlow } from '../../src/balancer/hash.ts'
-import { backend, clientHashes, fleet, NONE, options, shuffled, type TestBackend } from './helpers.ts'
+import { backend, clientHashes, FIVE, fleet, goldenIds, NONE, options, shuffled } from './helpers.ts'
 
-const FIVE = ['proxy-a:3128', 'proxy-b:3128', 'proxy-c:3128', 'proxy-d:3128', 'proxy-e:3128']
-const KEYS = Array.from({ length: 16 }, (_, i) => `198.51.100.${i * 13 + 1}`)
 
 // Golden vectors: computed once (hashring 3.2.0, md5, 160 vnodes x 4 points)
 // and reviewed (every backend appears; each fallback differs from the first
@@ -23,21 +20,14 @@ const GOLDEN_FALLBACK = [
 ]
 const GOLDEN_WEIGHTED = ['w3', 'w2', 'w1', 'w3', 'w3', 'w3', 'w2', 'w2', 'w1', 'w2', 'w3', 'w3', 'w2', 'w3', 'w3', 'w3']
 
-function ids(p: { pick(h: number, tried: readonly TestBackend[]): TestBackend | undefined }, tried = false): string[] {
-  return KEYS.map((k) => {
-    const h = hashFlow('src-ip', k, 0)
-    const first = p.pick(h, NONE)!
-    return tried ? p.pick(h, [first])!.id : first.id
-  })
-}
 
 t.test('golden vectors', async (t) => {
   const p = createRingPicker(FIVE.map((id) => backend(id)), options())
   t.equal(p.size, 5 * RING_VNODES * 4)
-  t.same(ids(p), GOLDEN, 'first choice per key')
-  t.same(ids(p, true), GOLDEN_FALLBACK, 'fallback when the first choice was tried')
+  t.same(goldenIds(p), GOLDEN, 'first choice per key')
+  t.same(goldenIds(p, true), GOLDEN_FALLBACK, 'fallback when the first choice was tried')
   const w = createRingPicker([backend('w1', 1), backend('w2', 2), backend('w3', 3)], options())
-  t.same(ids(w), GOLDEN_WEIGHTED, 'weighted set')
+  t.same(goldenIds(w), GOLDEN_WEIGHTED, 'weighted set')
 })
 
 t.test('points are sorted; the search finds the first point >= hash, wrapping', async (t) => {

@@ -8,29 +8,11 @@ import { fileURLToPath } from 'node:url'
 import t from 'tap'
 import { startBackend } from '../fixtures/backend.ts'
 import { until } from '../helpers/lb.ts'
+import { holdServed } from './helpers.ts'
 
 const CHILD = fileURLToPath(new URL('./emfile-child.ts', import.meta.url))
 const LIMIT = 64
 
-/** Connect; resolve with the socket once the backend's name arrives, or null if closed or silent for 3 s. */
-function served(port: number): Promise<net.Socket | null> {
-  return new Promise((resolve) => {
-    const s = net.connect({ port, host: '127.0.0.1' })
-    const timer = setTimeout(() => {
-      s.destroy()
-      resolve(null)
-    }, 3000)
-    s.once('data', () => {
-      clearTimeout(timer)
-      resolve(s)
-    })
-    s.on('error', () => {})
-    s.on('close', () => {
-      clearTimeout(timer)
-      resolve(null)
-    })
-  })
-}
 
 t.test(`EMFILE under ulimit -n ${LIMIT}: keeps running, logs it, recovers`, async (t) => {
   const be = await startBackend('a')
@@ -55,7 +37,7 @@ t.test(`EMFILE under ulimit -n ${LIMIT}: keeps running, logs it, recovers`, asyn
   // Fill: each served connection costs the child two descriptors (client and backend).
   let failures = 0
   for (let i = 0; i < 200 && failures < 5; i++) {
-    const s = await served(port)
+    const s = await holdServed(port, 3000)
     if (s === null) failures++
     else held.push(s)
   }
@@ -65,14 +47,14 @@ t.test(`EMFILE under ulimit -n ${LIMIT}: keeps running, logs it, recovers`, asyn
   const logged = (): boolean => lines().some((l) => l.msg === 'accept failed' && l.code === 'LB_ERR_EMFILE')
   await until(logged, 5000)
   t.ok(logged(), 'logged LB_ERR_EMFILE "accept failed"')
-  t.equal(await served(port), null, 'still no room while the connections are held')
+  t.equal(await holdServed(port, 3000), null, 'still no room while the connections are held')
   t.equal(child.exitCode, null, 'the balancer is still running')
   t.notOk(/uncaught|Error:.*\n\s+at /i.test(out), 'no crash or stack trace in its output')
 
   for (const s of held.splice(0)) s.destroy()
   let again: net.Socket | null = null
   const deadline = Date.now() + 5000
-  while (again === null && Date.now() < deadline) again = await served(port)
+  while (again === null && Date.now() < deadline) again = await holdServed(port, 3000)
   t.ok(again !== null, 'serves again once descriptors are free')
   again?.destroy()
   t.equal(child.exitCode, null, 'and never stopped')

@@ -9,30 +9,11 @@ import t from 'tap'
 import { startBackend } from '../fixtures/backend.ts'
 import { startCluster } from '../helpers/cluster.ts'
 import { pooled, until, whoServes } from '../helpers/lb.ts'
-import { mb, metric, rssOf } from './helpers.ts'
+import { holdServed, mb, metric, rssOf } from './helpers.ts'
 
 const MAXCONN = 200
 const FLOOD = 2 * MAXCONN
 
-/** Connect and wait for the backend's name: the held socket, or null if closed without it (refused). */
-function attempt(port: number, timeoutMs = 10_000): Promise<net.Socket | null> {
-  return new Promise((resolve) => {
-    const s = net.connect({ port, host: '127.0.0.1' })
-    const timer = setTimeout(() => {
-      s.destroy()
-      resolve(null)
-    }, timeoutMs)
-    s.once('data', () => {
-      clearTimeout(timer)
-      resolve(s)
-    })
-    s.on('error', () => {})
-    s.on('close', () => {
-      clearTimeout(timer)
-      resolve(null)
-    })
-  })
-}
 
 t.test(`a flood of ${FLOOD} on maxconn ${MAXCONN}: excess refused and counted, memory bounded, instant recovery`, async (t) => {
   const bes = await Promise.all(['a', 'b'].map((n) => startBackend(n)))
@@ -57,12 +38,12 @@ t.test(`a flood of ${FLOOD} on maxconn ${MAXCONN}: excess refused and counted, m
   await pooled(100, 10, () => whoServes(c.port))
   const before = await rss()
 
-  const results = await pooled(FLOOD, 100, () => attempt(c.port))
+  const results = await pooled(FLOOD, 100, () => holdServed(c.port))
   for (const s of results) if (s !== null) held.push(s)
   const refused = FLOOD - held.length
   t.ok(held.length <= MAXCONN, `at most maxconn held (${held.length})`)
   t.ok(held.length >= MAXCONN * 0.75, 'and most of maxconn used (the kernel spreads connections over 2 workers)')
-  t.equal(await attempt(c.port), null, 'one more while flooded is refused')
+  t.equal(await holdServed(c.port), null, 'one more while flooded is refused')
   let peak = await rss()
   for (let i = 0; i < 5; i++) peak = Math.max(peak, await rss())
   t.comment(`flood ${FLOOD}: held ${held.length}, refused ${refused + 1}; RSS primary+workers ${mb(before)} before, ${mb(peak)} peak (+${mb(peak - before)})`)
@@ -76,7 +57,7 @@ t.test(`a flood of ${FLOOD} on maxconn ${MAXCONN}: excess refused and counted, m
 
   for (const s of held.splice(0)) s.destroy()
   let back: net.Socket | null = null
-  for (let i = 0; i < 50 && back === null; i++) back = await attempt(c.port, 2000)
+  for (let i = 0; i < 50 && back === null; i++) back = await holdServed(c.port, 2000)
   t.ok(back !== null, 'served again as soon as the flood stops')
   back?.destroy()
   const idle = async (): Promise<boolean> => (await c.status()).listeners.every((l) => l.active === 0)

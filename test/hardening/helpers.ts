@@ -2,6 +2,7 @@
 // timeouts the test chooses (configFor fixes the listener), and readers of
 // /proc for the memory and descriptors of forked processes.
 import { readFileSync, readdirSync } from 'node:fs'
+import net from 'node:net'
 import { parseConfig } from '../../src/config/load.ts'
 import type { Config } from '../../src/config/types.ts'
 import { Balancer } from '../../src/proxy/balancer.ts'
@@ -84,3 +85,23 @@ export function metric(text: string, name: string): number {
 
 export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms))
 export const mb = (n: number): string => `${(n / 1048576).toFixed(1)} MB`
+
+/** Connect and wait for the backend's name: the held socket, or null if closed first or silent for `timeoutMs`. */
+export function holdServed(port: number, timeoutMs = 10_000): Promise<net.Socket | null> {
+  return new Promise((resolve) => {
+    const s = net.connect({ port, host: '127.0.0.1' })
+    const timer = setTimeout(() => {
+      s.destroy()
+      resolve(null)
+    }, timeoutMs)
+    s.once('data', () => {
+      clearTimeout(timer)
+      resolve(s)
+    })
+    s.on('error', () => {})
+    s.on('close', () => {
+      clearTimeout(timer)
+      resolve(null)
+    })
+  })
+}
