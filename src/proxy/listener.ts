@@ -40,6 +40,7 @@ export class Listener implements SessionHost, Sweepable {
   private server: net.Server | null = null
   private trusted: (addr: string) => boolean = () => false
   private emfileLogged = 0
+  private maxActive = Infinity // this worker's share of maxconn
   private fdProbedAt = 0
 
   private readonly deps: ListenerDeps
@@ -62,7 +63,7 @@ export class Listener implements SessionHost, Sweepable {
     this.pool = pool
     this.timeouts = timeouts
     this.trusted = compileCidrs(config.proxyProtocol.trusted)
-    if (this.server) this.server.maxConnections = this.deps.maxconnShare(config.maxconn) || Infinity
+    this.maxActive = this.deps.maxconnShare(config.maxconn) || Infinity
   }
 
   get listening(): boolean {
@@ -76,10 +77,6 @@ export class Listener implements SessionHost, Sweepable {
 
   listen(port = this.config.bind.port): Promise<void> {
     const server = net.createServer({ allowHalfOpen: true, noDelay: true }, (sock) => this.accept(sock))
-    server.maxConnections = this.deps.maxconnShare(this.config.maxconn) || Infinity
-    server.on('drop', () => {
-      this.counters.rejected++
-    })
     server.on('error', (err: NodeJS.ErrnoException) => this.onServerError(err))
     this.server = server
     this.deps.clock.add(this)
@@ -144,6 +141,13 @@ export class Listener implements SessionHost, Sweepable {
   }
 
   private accept(sock: net.Socket): void {
+    // Past maxconn the client is reset, not closed with a FIN that would read
+    // as an empty answer (net.Server's own maxConnections can only close).
+    if (this.active >= this.maxActive) {
+      this.counters.rejected++
+      sock.on('error', noop)
+      return void sock.resetAndDestroy()
+    }
     this.counters.accepted++
     this.active++
     const pp = this.config.proxyProtocol
@@ -155,7 +159,7 @@ export class Listener implements SessionHost, Sweepable {
       if (!r.ok) {
         this.counters.proxyErrors++
         this.active--
-        sock.destroy()
+        if (!sock.destroyed) sock.resetAndDestroy() // a refusal is a reset (docs/errors.md)
         this.deps.log.warn({ client: `${sock.remoteAddress}:${sock.remotePort}`, listener: this.config.name, code: r.code, reason: r.reason }, 'PROXY header rejected')
         return
       }

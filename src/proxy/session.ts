@@ -3,6 +3,12 @@
 // are closed. Hot path: socket handlers are shared module functions that find
 // their session through a symbol on the socket (no closures per connection);
 // timeouts are deadlines checked by the listener's sweep, not timers.
+//
+// Endings (the table is in docs/errors.md): a peer sees a FIN only when the
+// other peer sent one and the balancer forwarded it; every ending the
+// balancer decides itself (timeouts, hard stop, no backend, connect failure)
+// and every reset is passed on as a reset (RST), so a cut-off stream never
+// looks like a complete one. Envoy's tcp_proxy propagates resets the same way.
 import net from 'node:net'
 import { hashFlow } from '../balancer/hash.ts'
 import type { Termination } from '../errors.ts'
@@ -11,11 +17,13 @@ import { type BackendRuntime, recordLatency } from './backend-runtime.ts'
 import type { SessionHost } from './session-host.ts'
 
 const kSession: unique symbol = Symbol('l4lb.session')
-type Tagged = net.Socket & { [kSession]?: Session }
+const kAborting: unique symbol = Symbol('l4lb.aborting')
+type Tagged = net.Socket & { [kSession]?: Session; [kAborting]?: true }
 
 /** Client bytes held while the backend connects; past this the client is paused. */
 export const HOLD_MAX = 64 * 1024
 const NONE: readonly BackendRuntime[] = Object.freeze([]) as readonly BackendRuntime[]
+const EMPTY = Buffer.alloc(0)
 
 const enum_CONNECTING = 0
 const enum_OPEN = 1
@@ -39,8 +47,7 @@ export class Session {
   hash = 0
   readonly started: number
   deadline = 0 // connect deadline while connecting
-  lastActive: number
-  halfClosedAt = 0
+  lastActive: number // last byte or FIN either way (coarse clock ms)
   connectStart = 0
   bytesIn = 0 // from the client
   bytesOut = 0 // to the client
@@ -80,7 +87,12 @@ export class Session {
     connectNext(this)
   }
 
-  /** Called by the sweep with the coarse clock. */
+  /**
+   * Called by the sweep with the coarse clock (ms). Both data timeouts count
+   * inactivity: time since the last byte or FIN in either direction, as
+   * HAProxy's `timeout client-fin`/`server-fin` do; `half-closed` applies
+   * once either side has ended, `idle` always; 0 turns either off.
+   */
   checkTimeouts(now: number): void {
     if (this.phase === enum_CONNECTING) {
       if (this.server !== null && now >= this.deadline) connectFailed(this, true)
@@ -88,18 +100,52 @@ export class Session {
     }
     if (this.phase !== enum_OPEN) return
     const t = this.host.timeouts
-    if (now - this.lastActive >= t.idleMs) return this.kill('idle-timeout')
-    if ((this.clientEnded || this.serverEnded) && now - this.halfClosedAt >= t.halfClosedMs) {
-      this.kill('half-closed-timeout')
+    const quiet = now - this.lastActive
+    if (t.halfClosedMs > 0 && (this.clientEnded || this.serverEnded) && quiet >= t.halfClosedMs) {
+      return this.kill('half-closed-timeout')
     }
+    if (t.idleMs > 0 && quiet >= t.idleMs) this.kill('idle-timeout')
   }
 
-  /** End both sides now with a reason (timeouts, hard stop). */
+  /**
+   * End both sides now with a reason (timeouts, hard stop): both peers get
+   * a reset, since neither asked for the end (what AWS NLB does on its idle
+   * timeout; HAProxy sends a FIN unless `option nolinger`).
+   */
   kill(reason: Termination): void {
     if (this.reason === null) this.reason = reason
-    this.client.destroy()
-    if (this.server !== null) this.server.destroy()
+    abort(this.client, false)
+    if (this.server !== null) abort(this.server, false)
   }
+}
+
+/**
+ * End `sock` with a reset (RST). With `flush`, bytes already queued in Node
+ * for this peer are handed to the kernel first (a reset passed on from the
+ * other side keeps what that side sent before it, as a direct connection
+ * would); the idle sweep bounds a peer that never reads them. A socket still
+ * connecting has no connection to reset: it is destroyed. Idempotent.
+ */
+function abort(sock: Tagged, flush: boolean): void {
+  if (sock.destroyed) return
+  if (sock.connecting) return void sock.destroy()
+  const pending = sock[kAborting] === true
+  if (pending && flush) return // already flushing, then resetting
+  sock[kAborting] = true
+  if (flush && !sock.writableEnded && sock.writableLength > 0) {
+    sock.write(EMPTY, () => resetNow(sock))
+    return
+  }
+  resetNow(sock)
+}
+
+function resetNow(sock: Tagged): void {
+  if (!sock.destroyed) sock.resetAndDestroy()
+}
+
+/** Close a socket whose both directions ended cleanly; never overrides a pending reset. */
+function release(sock: Tagged): void {
+  if (sock[kAborting] !== true) sock.destroy()
 }
 
 function hold(s: Session, chunk: Buffer): void {
@@ -114,7 +160,7 @@ function connectNext(s: Session): void {
   const b = pool.picker.pick(s.hash, s.tried)
   if (b === undefined) {
     s.reason = s.tried.length === 0 ? 'no-backend' : 'connect-failed'
-    s.client.destroy()
+    abort(s.client, false)
     return
   }
   s.backend = b
@@ -148,7 +194,7 @@ function connectFailed(s: Session, timedOut: boolean): void {
   if (s.clientClosed) return finish(s)
   if (tried.length > s.host.pool.config.retries) {
     s.reason = 'connect-failed'
-    s.client.destroy()
+    abort(s.client, false)
     return
   }
   connectNext(s)
@@ -220,7 +266,7 @@ function onClientEnd(this: Tagged): void {
   const s = this[kSession]!
   s.clientEnded = true
   if (s.firstClose === null) s.firstClose = 'client'
-  s.halfClosedAt = s.host.clock.now
+  s.lastActive = s.host.clock.now
   if (s.phase === enum_OPEN) s.server!.end()
 }
 
@@ -228,14 +274,14 @@ function onServerEnd(this: Tagged): void {
   const s = this[kSession]!
   s.serverEnded = true
   if (s.firstClose === null) s.firstClose = 'server'
-  s.halfClosedAt = s.host.clock.now
+  s.lastActive = s.host.clock.now
   s.client.end()
 }
 
 function onClientError(this: Tagged): void {
   const s = this[kSession]!
   if (s.reason === null) s.reason = s.phase === enum_OPEN ? 'client-reset' : 'client-closed-early'
-  if (s.server !== null) s.server.destroy()
+  if (s.server !== null) abort(s.server, true)
 }
 
 function onServerError(this: Tagged): void {
@@ -243,16 +289,20 @@ function onServerError(this: Tagged): void {
   if (s.server !== this) return
   if (s.phase === enum_CONNECTING) return connectFailed(s, false)
   if (s.reason === null) s.reason = 'server-reset'
-  s.client.destroy()
+  abort(s.client, true)
 }
 
 function onClientClose(this: Tagged): void {
   const s = this[kSession]!
   s.clientClosed = true
   if (s.server === null || s.serverClosed) return finish(s)
-  // Gone before a backend answered, or while the server still had work: end it.
-  if (s.phase === enum_CONNECTING && s.reason === null) s.reason = 'client-closed-early'
-  s.server.destroy()
+  // Gone before a backend answered: abandon the connect. Otherwise both
+  // directions ended (or a reset is already on its way): just close.
+  if (s.phase === enum_CONNECTING) {
+    if (s.reason === null) s.reason = 'client-closed-early'
+    return abort(s.server, false)
+  }
+  release(s.server)
 }
 
 function onServerClose(this: Tagged): void {
@@ -266,7 +316,7 @@ function onServerClose(this: Tagged): void {
     return connectFailed(s, false)
   }
   if (!s.serverEnded && s.reason === null) s.reason = 'server-reset'
-  if (!s.serverEnded || !s.clientEnded) s.client.destroy()
+  if (!s.serverEnded || !s.clientEnded) abort(s.client, true)
 }
 
 function finish(s: Session): void {

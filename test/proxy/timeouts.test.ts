@@ -5,7 +5,11 @@ import t from 'tap'
 import { Balancer } from '../../src/proxy/balancer.ts'
 import { encodeProxyV1 } from '../../src/proxy/proxy-protocol/encode.ts'
 import { startBackend } from '../fixtures/backend.ts'
+import { ending, seen } from '../helpers/endings.ts'
 import { captureLog, configFor, connect, readAll, until } from '../helpers/lb.ts'
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
+const firstData = (sock: net.Socket) => new Promise<string>((r) => sock.once('data', (d: Buffer) => r(d.toString())))
 
 async function withLog(t: Test, cfgTop: string, backends: Parameters<typeof configFor>[0], spec: Parameters<typeof configFor>[1] = {}) {
   const cap = captureLog()
@@ -29,9 +33,8 @@ t.test('idle timeout ends a silent connection', async (t) => {
   t.ok(Date.now() - t0 >= 250, 'not before the idle timeout')
   await until(() => closed(cap).length === 1)
   t.equal(closed(cap)[0].reason, 'idle-timeout')
-  const closedToo = (): boolean => [...be.sockets].every((s) => s.readableEnded)
-  await until(closedToo)
-  t.ok(closedToo(), 'the backend side was closed too (it got our FIN)')
+  await until(() => be.ends[0]?.closed === true)
+  t.equal(be.ends[0].error, 'ECONNRESET', 'the backend side was reset too (docs/errors.md, endings)')
 })
 
 t.test('half-closed timeout ends a lingering half-open connection', async (t) => {
@@ -44,6 +47,51 @@ t.test('half-closed timeout ends a lingering half-open connection', async (t) =>
   await readAll(sock)
   await until(() => closed(cap).length === 1)
   t.equal(closed(cap)[0].reason, 'half-closed-timeout')
+})
+
+t.test('idle: 0 never ends a quiet connection', async (t) => {
+  const be = await startBackend('q', 'name')
+  t.teardown(() => be.close())
+  const { lb, cap, port } = await withLog(t, 'timeouts: { connect: 1s, idle: 0, half-closed: 0 }', [be])
+  const sock = await connect(port)
+  t.equal(await firstData(sock), 'q\n')
+  await sleep(600) // a dozen sweeps (50 ms each); 0 used to end it at the first
+  t.equal(lb.activeSessions(), 1, 'still open after 600 ms of silence')
+  sock.write('ping')
+  t.equal(await firstData(sock), 'ping', 'and still carries bytes')
+  t.equal(closed(cap).length, 0, 'no connection ended')
+  sock.destroy()
+})
+
+t.test('half-closed: 0 sets no limit of its own; timeouts.idle still applies', async (t) => {
+  const be = await startBackend('quiet', 'silent')
+  t.teardown(() => be.close())
+  const { cap, port } = await withLog(t, 'timeouts: { connect: 1s, idle: 700ms, half-closed: 0 }', [be])
+  const sock = await connect(port)
+  await until(() => be.sockets.size === 1)
+  const t0 = Date.now()
+  sock.end('request') // half-closed; the silent backend never answers
+  await readAll(sock)
+  t.ok(Date.now() - t0 >= 600, 'not ended before the idle timeout (700 ms, one 50 ms tick of slack below)')
+  await until(() => closed(cap).length === 1)
+  t.equal(closed(cap)[0].reason, 'idle-timeout', 'ended by idle, not by a 0 ms half-closed timeout')
+})
+
+t.test('half-closed counts inactivity, not time since the FIN: a half-closed client gets the whole slow answer', async (t) => {
+  const be = await startBackend('slow', 'trickle')
+  be.trickleMs = 100
+  be.trickleLines = 12 // 1.2 s of answer, a line every 100 ms: never 500 ms quiet
+  t.teardown(() => be.close())
+  const { cap, port } = await withLog(t, 'timeouts: { connect: 1s, idle: 10s, half-closed: 500ms }', [be])
+  const sock = await connect(port)
+  const end = ending(sock)
+  sock.end('GET /stream\n') // the request is complete: the client shuts its write side
+  const got = await end
+  const lines = got.data.toString().split('\n').filter((l) => l !== '')
+  t.equal(lines.length, 12, 'every line arrived (a timer armed at the FIN cut it after 500 ms)')
+  t.equal(seen(got), 'eof', 'then the backend FIN, forwarded')
+  await until(() => closed(cap).length === 1)
+  t.equal(closed(cap)[0].reason, 'client-closed', 'the client closed first and the server finished')
 })
 
 t.test('a connection log line carries bytes, backend and reason, never payload', async (t) => {
