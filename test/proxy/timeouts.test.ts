@@ -9,7 +9,14 @@ import { ending, seen } from '../helpers/endings.ts'
 import { captureLog, configFor, connect, readAll, until } from '../helpers/lb.ts'
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
-const firstData = (sock: net.Socket) => new Promise<string>((r) => sock.once('data', (d: Buffer) => r(d.toString())))
+/** The next chunk read, or "(ended)" when the peer ended or the socket closed first. */
+const firstData = (sock: net.Socket) =>
+  new Promise<string>((r) => {
+    if (sock.destroyed || sock.readableEnded) return r('(ended)')
+    sock.once('data', (d: Buffer) => r(d.toString()))
+    sock.once('end', () => r('(ended)'))
+    sock.once('close', () => r('(ended)'))
+  })
 
 async function withLog(t: Test, cfgTop: string, backends: Parameters<typeof configFor>[0], spec: Parameters<typeof configFor>[1] = {}) {
   const cap = captureLog()
