@@ -10,7 +10,7 @@ export const TERMINATIONS = {
   'client-reset': { flag: 'cR', text: 'the client reset or errored' },
   'server-reset': { flag: 'sR', text: 'the server reset or errored after connecting' },
   'idle-timeout': { flag: 'cT', text: 'no bytes either way for timeouts.idle' },
-  'half-closed-timeout': { flag: 'hT', text: 'one side closed and the other lingered past timeouts.half-closed' },
+  'half-closed-timeout': { flag: 'hT', text: 'one side had half-closed and no byte moved either way for timeouts.half-closed' },
   'connect-failed': { flag: 'sC', text: 'every backend tried refused, failed or timed out' },
   'no-backend': { flag: 'NB', text: 'no backend could take the flow (all down, drained, full or tried)' },
   'client-closed-early': { flag: 'CC', text: 'the client went away before a backend connected' },

@@ -12,7 +12,7 @@ import { formatHostPort, isLoopback, suggest } from './values.ts'
 const proxyProtocol = obj<ProxyAcceptConfig>({
   accept: { to: 'enabled', node: bool(), default: false, doc: 'Accept a PROXY protocol v1 or v2 header from trusted sources and use the address it carries as the client address.', seeAlso: ['pools[].hash-key'] },
   trusted: { to: 'trusted', node: list(cidr()), default: [], doc: 'CIDRs (IPv4 or IPv6) allowed to send a PROXY header; a bare address means just that host. Required non-empty when `accept` is true.', seeAlso: ['listeners[].proxy-protocol.accept'] },
-  timeout: { to: 'timeoutMs', node: duration(1), default: '3s', doc: 'The header must be complete within this time, or the connection is closed.', seeAlso: ['timeouts'] },
+  timeout: { to: 'timeoutMs', node: duration(1), default: '3s', doc: 'The header must be complete within this time, counted from accept (not from the last byte received: a slowloris defence), or the connection is reset (`PROXY_TIMEOUT`).', seeAlso: ['timeouts'] },
 }, (p, report) => {
   if (p.enabled === true && p.trusted !== undefined && p.trusted.length === 0) report('trusted', 'must list at least one CIDR when accept is true')
 })
@@ -21,14 +21,26 @@ const listener = obj<ListenerConfig>({
   name: { to: 'name', node: str(NAME, 'name (letters, digits, _ . -)'), contextDefault: '`listener-<index>`', doc: 'Name used in logs and metrics; unique.', seeAlso: ['listeners[].pool'] },
   bind: { to: 'bind', node: hostPort(0), doc: 'Address to listen on: `host:port`, IPv6 as `[::1]:8080`. Port 0 picks a free port (tests).', seeAlso: ['admin.bind'] },
   pool: { to: 'pool', node: str(), contextDefault: 'the first pool', doc: 'Name of the pool that receives the connections.', seeAlso: ['pools[].name'] },
-  maxconn: { to: 'maxconn', node: int(0), default: 0, doc: 'Maximum concurrent client connections on this listener, split evenly across workers (each takes ceil(maxconn / workers)); past it new connections are refused and counted as rejected; 0 = unlimited.', seeAlso: ['workers', 'pools[].backends[].maxconn'] },
+  maxconn: { to: 'maxconn', node: int(0), default: 0, doc: 'Maximum concurrent client connections on this listener, split evenly across workers (each takes ceil(maxconn / workers)); past it new connections are reset at once (RST) and counted as rejected; 0 = unlimited.', seeAlso: ['workers', 'pools[].backends[].maxconn'] },
   'proxy-protocol': { to: 'proxyProtocol', node: proxyProtocol, default: {}, doc: 'Accepting a PROXY protocol header from a balancer in front.', seeAlso: ['pools[].send-proxy'] },
 })
 
 const timeouts = obj<TimeoutsConfig>({
-  connect: { to: 'connectMs', node: duration(1), default: '5s', doc: 'A connect to a backend not established in this time fails (and is retried elsewhere).', seeAlso: ['pools[].retries'] },
-  idle: { to: 'idleMs', node: duration(), default: '300s', doc: 'A connection with no bytes in either direction for this time is closed; 0 = never.', seeAlso: ['timeouts.half-closed'] },
-  'half-closed': { to: 'halfClosedMs', node: duration(), default: '30s', doc: 'After one side ends its direction, the other has this long to finish; 0 = no limit.', seeAlso: ['timeouts.idle'] },
+  connect: {
+    to: 'connectMs', node: duration(1), default: '5s',
+    doc: 'Each connect attempt to a backend not established in this time fails and is retried on another backend (counted from the start of that attempt). There is no "off": 0 is rejected.',
+    seeAlso: ['pools[].retries'],
+  },
+  idle: {
+    to: 'idleMs', node: duration(), default: '300s',
+    doc: 'An established connection with no byte (and no FIN) in either direction for this time is reset on both sides (RST, as AWS NLB does at its idle timeout; HAProxy `timeout client`/`timeout server`). Applies whether or not a side has half-closed. 0 = never.',
+    seeAlso: ['timeouts.half-closed'],
+  },
+  'half-closed': {
+    to: 'halfClosedMs', node: duration(), default: '30s',
+    doc: 'Once either side has ended its direction (sent FIN), the connection is reset on both sides when no byte moves in either direction for this time. It counts inactivity since the last byte or FIN either way, like HAProxy\'s `timeout client-fin` / `timeout server-fin`, not time since the half-close: a slow answer after a half-closed request keeps flowing as long as bytes keep coming. Unlike HAProxy it does not replace `timeouts.idle`: whichever is reached first ends the connection. There is no absolute cap on a half-closed connection. 0 = no limit of its own (`timeouts.idle` still applies).',
+    seeAlso: ['timeouts.idle'],
+  },
 })
 
 const admin = obj<AdminConfig>({
@@ -42,8 +54,16 @@ const admin = obj<AdminConfig>({
 })
 
 const shutdown = obj<ShutdownConfig>({
-  drain: { to: 'drainMs', node: duration(), default: '30s', doc: 'On SIGTERM, established connections may finish for this long before they are closed.', seeAlso: ['shutdown.hard-stop-after'] },
-  'hard-stop-after': { to: 'hardStopAfterMs', node: duration(), default: '60s', doc: 'On reload, workers still holding drained connections are stopped after this time.', seeAlso: ['shutdown.drain'] },
+  drain: {
+    to: 'drainMs', node: duration(), default: '30s',
+    doc: 'On SIGTERM (and for a worker removed by a reload that lowers `workers`), listeners stop accepting and established connections may finish for this long; those still open then are reset on both sides (`hard-stop`). 0 = no drain: reset at once.',
+    seeAlso: ['shutdown.hard-stop-after'],
+  },
+  'hard-stop-after': {
+    to: 'hardStopAfterMs', node: duration(), default: '60s',
+    doc: 'After a reload, connections still carried by a backend or listener the new config removed may finish for this long; those still open then are reset on both sides (`hard-stop`). Connections on kept backends are never cut. 0 = at once.',
+    seeAlso: ['shutdown.drain'],
+  },
 })
 
 const logSection = obj<LogConfig>({
