@@ -4,13 +4,16 @@
 // on anything else: the backend comes up and never sees a header it rejects
 // (v1 -> "PROXY UNKNOWN\r\n", v2 -> LOCAL, none -> nothing). The probe's
 // connect phase is bounded by the data path's connect timeout.
+import net from 'node:net'
 import t from 'tap'
 import { HealthChecker } from '../../src/health/checker.ts'
 import { probeFor } from '../../src/health/probes/registry.ts'
 import type { DataPathSettings, HealthChange } from '../../src/health/types.ts'
 import type { HealthCheckType, SendProxy } from '../../src/config/types.ts'
 import { setLogLevel } from '../../src/log.ts'
+import type { FixtureBackend } from '../fixtures/backend.ts'
 import { startProxyOnlyBackend } from '../fixtures/proxy-backend.ts'
+import { startCluster, waitFor } from '../helpers/cluster.ts'
 import { startBlackhole } from '../hardening/blackhole.ts'
 import { backendCfg, healthCfg, poolCfg } from './config.ts'
 import { until } from './poll.ts'
@@ -81,4 +84,30 @@ t.test('the connect phase is bounded by the data path connect timeout, not only 
   t.ok(r.durationMs < 3000, `resolved after ${Math.round(r.durationMs)} ms, by timeouts.connect`)
   const longer = await probe(backendCfg(hole.port), healthCfg({ type: 'tcp', timeoutMs: 200 }), undefined, { connectMs: 5000 })
   t.equal(longer.detail, 'L4TOUT', 'the check timeout still bounds the probe when it is the shorter one')
+})
+
+t.test('l4lb run: send-proxy v1 + http check to a v1-only backend: up, and clients are served', async (t) => {
+  const be = await startProxyOnlyBackend('v1')
+  t.teardown(() => be.close())
+  const c = await startCluster({
+    workers: 1,
+    backends: [{ name: 'pp', port: be.port } as FixtureBackend],
+    extraPool: '    send-proxy: v1',
+    health: '{ type: http, interval: 100ms, fast-interval: 50ms, timeout: 500ms, fall: 1, rise: 2, jitter: 0 }',
+  })
+  t.teardown(() => c.stop())
+  const backend = async () => (await c.status()).pools[0].backends[0]
+  t.ok(await waitFor(async () => (await backend()).health === 'up', 5000) !== null, 'the primary marks the backend up')
+  const served = await new Promise<string>((resolve, reject) => {
+    const s = net.connect({ port: c.port, host: '127.0.0.1' }, () => s.write('GET / HTTP/1.1\r\nHost: x\r\n\r\n'))
+    let got = ''
+    s.setEncoding('latin1')
+    s.on('data', (d: string) => (got += d))
+    s.on('error', reject)
+    s.on('close', () => resolve(got))
+  })
+  t.match(served, /^HTTP\/1\.1 200 /, 'a client is served through the v1 data path')
+  t.ok(be.passed.some((h) => h.startsWith('PROXY TCP4 127.0.0.1 ')), 'the data path sent a v1 TCP4 line')
+  t.same(be.rejected, [], 'the backend rejected nothing, probes included')
+  t.match((await backend()).check.result, { ok: true, detail: 'L7OK 200' })
 })
