@@ -44,7 +44,7 @@ export class Primary {
     this.config = opts.config
     this.configPath = opts.configPath
     this.log = opts.log ?? child('primary')
-    this.health = new HealthChecker({ pools: this.config.pools, onChange: (c) => {
+    this.health = new HealthChecker({ pools: this.config.pools, dataPath: () => ({ connectMs: this.config.timeouts.connectMs }), onChange: (c) => {
       const level = c.from === 'unknown' && c.to === 'up' ? 'info' : 'warn'
       this.log[level]({ pool: c.pool, backend: c.id, change: c.kind, from: c.from, to: c.to, detail: c.detail }, 'backend health changed')
       this.publish()

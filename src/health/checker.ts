@@ -22,7 +22,7 @@ import { ALWAYS_UP, keyOf, newEntry, toRow, type Entry } from './entry.ts'
 import { expire, report } from './passive.ts'
 import { probeFor } from './probes/registry.ts'
 import { firstDelay, KeyedTimers, nextDelay, realTimers, type Timers } from './scheduler.ts'
-import type { BackendHealth, HealthChange, HealthVerdict, ProbeFn, ProbeResult } from './types.ts'
+import type { BackendHealth, DataPathSettings, HealthChange, HealthVerdict, ProbeFn, ProbeResult } from './types.ts'
 
 const log = child('health')
 
@@ -31,6 +31,8 @@ export interface HealthCheckerOptions {
   readonly onChange: (change: HealthChange) => void
   readonly now?: () => number // epoch ms; default Date.now
   readonly probe?: ProbeFn // replaces the registry's probe for every type but `none` (tests)
+  /** The data path's connect settings, read at each probe (so a reload applies); default: none (the check's timeout alone). */
+  readonly dataPath?: () => DataPathSettings
   readonly random?: () => number // [0, 1); default Math.random
   readonly timers?: Timers // default realTimers (unref'd)
 }
@@ -43,6 +45,7 @@ export class HealthChecker {
   readonly #onChange: (change: HealthChange) => void
   readonly #now: () => number
   readonly #probe: ProbeFn | undefined
+  readonly #dataPath: (() => DataPathSettings) | undefined
   readonly #random: () => number
   readonly #timers: KeyedTimers
 
@@ -50,6 +53,7 @@ export class HealthChecker {
     this.#onChange = options.onChange
     this.#now = options.now ?? Date.now
     this.#probe = options.probe
+    this.#dataPath = options.dataPath
     this.#random = options.random ?? Math.random
     this.#timers = new KeyedTimers(options.timers ?? realTimers)
     this.#apply(options.pools)
@@ -180,7 +184,7 @@ export class HealthChecker {
     this.#probesSent++
     let result: ProbeResult
     try {
-      result = await probe(e.backend, e.health, ac.signal)
+      result = await probe(e.backend, e.health, ac.signal, this.#dataPath?.())
     } catch (err) {
       result = { ok: false, detail: `probe error: ${(err as Error).message}`, durationMs: 0 }
     }

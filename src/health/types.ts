@@ -29,7 +29,19 @@ export interface CheckStatus {
 }
 
 /**
- * A health probe: dial `backend` once and judge it by `health` (type-specific).
+ * What the data path does when it connects to a backend and a probe must do the
+ * same (the PROXY version comes from the backend's own `sendProxy`).
+ * connectMs: `timeouts.connect`, the longest a client connection waits for the
+ * backend's TCP handshake; a probe's connect phase never waits longer.
+ */
+export interface DataPathSettings {
+  readonly connectMs: number
+}
+
+/**
+ * A health probe: dial `backend` once and judge it by `health` (type-specific),
+ * speaking what the data path speaks to that backend (its PROXY version;
+ * `dataPath.connectMs` bounds the connect phase, L4TOUT past it).
  * Contract: resolves within `health.timeoutMs` (hard timeout), never rejects,
  * destroys its socket in every case. An aborted `signal` ends it at once with
  * `{ ok: false, detail: 'aborted' }`.
@@ -38,6 +50,7 @@ export type ProbeFn = (
   backend: BackendConfig,
   health: HealthConfig,
   signal?: AbortSignal,
+  dataPath?: DataPathSettings,
 ) => Promise<ProbeResult>
 
 /** One row of HealthChecker.table(), for snapshots and /status. */

@@ -1,7 +1,7 @@
 // Every probe type against real fixture backends on 127.0.0.1 port 0.
 import net from 'node:net'
 import t, { type Test } from 'tap'
-import { PROXY_V2_LOCAL } from '../../src/proxy/proxy-protocol/encode.ts'
+import { PROXY_V1_UNKNOWN, PROXY_V2_LOCAL } from '../../src/proxy/proxy-protocol/encode.ts'
 import { connectProbe } from '../../src/health/probes/connect.ts'
 import { httpProbe } from '../../src/health/probes/http.ts'
 import { probeFor } from '../../src/health/probes/registry.ts'
@@ -142,12 +142,12 @@ t.test('connect: 2xx through the proxy is up, 502 is down', async (t) => {
   t.match(be.firstBytes[2].toString('latin1'), /^CONNECT \[::1\]:8443 HTTP\/1\.1\r\n/, 'IPv6 target bracketed')
 })
 
-t.test('connect to a PROXY v1 backend: LOCAL header, then CONNECT', async (t) => {
+t.test('connect to a PROXY v1 backend: "PROXY UNKNOWN" (the v1 the data path speaks), then CONNECT', async (t) => {
   const be = await fixture(t, 'connect')
   await connectProbe(backendCfg(be.port, { sendProxy: 'v1' }), connectHealth)
   t.ok(await until(() => be.firstBytes.length === 1))
-  t.same(be.firstBytes[0].subarray(0, 16), PROXY_V2_LOCAL)
-  t.match(be.firstBytes[0].subarray(16).toString('latin1'), /^CONNECT example\.test:443 HTTP\/1\.1\r\n/)
+  t.same(be.firstBytes[0].subarray(0, PROXY_V1_UNKNOWN.length), PROXY_V1_UNKNOWN)
+  t.match(be.firstBytes[0].subarray(PROXY_V1_UNKNOWN.length).toString('latin1'), /^CONNECT example\.test:443 HTTP\/1\.1\r\n/)
 })
 
 t.test('connect without a target fails without dialling', async (t) => {

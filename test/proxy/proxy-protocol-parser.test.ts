@@ -53,6 +53,24 @@ t.test('valid headers', async (t) => {
     ['v2 LOCAL', PROXY_V2_LOCAL, { version: 2, command: 'LOCAL', family: 'UNKNOWN', srcAddress: null }],
     ['v2 LOCAL ignores family and skips the block', hex(`${SIG} 20 12 0003 aabbcc`), { command: 'LOCAL', family: 'UNKNOWN' }],
     ['v2 PROXY UNSPEC', hex(`${SIG} 21 00 0002 abcd`), { command: 'PROXY', family: 'UNKNOWN', srcAddress: null }],
+    // Issue 9, kind 4: valid but unsupported families/transports fall back to
+    // the real endpoints (spec 2.2: "falls back to the UNSPEC mode"), address
+    // block skipped, TLVs after it still framed.
+    ['v2 UDP4', hex(`${SIG} 21 12 000c 01020304 0a000001 0005 01bb`), { command: 'PROXY', family: 'UNKNOWN', srcAddress: null, srcPort: null }],
+    ['v2 UDP6', hex(`${SIG} 21 22 0024 ${'11'.repeat(36)}`), { command: 'PROXY', family: 'UNKNOWN', dstAddress: null }],
+    ['v2 UNIX stream', hex(`${SIG} 21 31 00d8 ${'2f'.repeat(216)}`), { command: 'PROXY', family: 'UNKNOWN', srcAddress: null }],
+    ['v2 UNIX dgram with a TLV', hex(`${SIG} 21 32 00de ${'00'.repeat(216)} 02 0003 616263`), { family: 'UNKNOWN' }],
+    ['v2 UDP4 with TLVs', hex(`${SIG} 21 12 0017 01020304 0a000001 0005 01bb 04 0002 0000 02 0003 616263`), { family: 'UNKNOWN' }],
+    ['v2 INET, transport UNSPEC', hex(`${SIG} 21 10 0000`), { family: 'UNKNOWN' }],
+    ['v2 UNSPEC family, STREAM', hex(`${SIG} 21 01 0004 01020304`), { family: 'UNKNOWN' }],
+    ['v2 UNIX, transport UNSPEC, no block', hex(`${SIG} 21 30 0000`), { family: 'UNKNOWN' }],
+    ['v2 LOCAL with an invalid family byte', hex(`${SIG} 20 ff 0000`), { command: 'LOCAL', family: 'UNKNOWN' }],
+    ['v2 LOCAL with an address block and TLV', hex(`${SIG} 20 11 0010 01020304 0a000001 0005 01bb 04 0001 00`), { command: 'LOCAL', family: 'UNKNOWN' }],
+    ['v1 UNKNOWN with full TCP6 addresses (107 bytes)',
+      v1(`PROXY UNKNOWN ${'ffff:'.repeat(7)}ffff ${'ffff:'.repeat(7)}ffff 65535 65535\r\n`), { version: 1, family: 'UNKNOWN', srcAddress: null }],
+    ['v1 UNKNOWN with a lone CR in what is ignored', v1('PROXY UNKNOWN a\rb\r\n'), { family: 'UNKNOWN' }],
+    ['v1 TCP6 of 104 bytes', v1(`PROXY TCP6 ${'ffff:'.repeat(7)}ffff ${'ffff:'.repeat(7)}ffff 65535 65535\r\n`), { family: 'TCP6', srcPort: 65535 }],
+    ['v1 TCP4 of 56 bytes', v1('PROXY TCP4 255.255.255.255 255.255.255.255 65535 65535\r\n'), { family: 'TCP4', srcAddress: '255.255.255.255' }],
     ['v2 at the 2048-byte cap', Buffer.concat([hex(`${SIG} 21 11 0800 01020304 0a000001 0005 01bb 04 07f1`), Buffer.alloc(2033)]),
       { family: 'TCP4' }],
   ]
@@ -100,16 +118,21 @@ t.test('malformed headers: code and offset', async (t) => {
     ['port too many digits', v1('PROXY TCP4 1.2.3.4 1.2.3.4 000001 2\r\n'), 'PROXY_BAD_HEADER', /bad source port at byte 27/],
     ['LF without CR', v1('PROXY TCP4 1.2.3.4 1.2.3.4 1 2\n'), 'PROXY_BAD_HEADER', /LF without CR at byte 30/],
     ['CR without LF', v1('PROXY UNKNOWN\rX'), 'PROXY_BAD_HEADER', /CR not followed by LF at byte 13/],
+    ['CR without LF in TCP4', v1('PROXY TCP4 1.2.3.4\r1.2.3.4 1 2\r\n'), 'PROXY_BAD_HEADER', /CR not followed by LF at byte 18/],
+    ['LF alone in the UNKNOWN tail', v1('PROXY UNKNOWN a\nb\r\n'), 'PROXY_BAD_HEADER', /LF without CR at byte 15/],
+    ['UNKNOWN without a space', v1('PROXY UNKNOWNx\r\n'), 'PROXY_BAD_HEADER', /protocol at byte 6/],
     ['v1 too long', v1(`PROXY UNKNOWN ${'x'.repeat(200)}\r\n`), 'PROXY_TOO_LONG', /107/],
     ['v1 108 bytes', v1(`PROXY UNKNOWN ${'x'.repeat(108 - 16)}\r\n`), 'PROXY_TOO_LONG', /107/],
     ['v2 version 1', v4('11 11 000c'), 'PROXY_BAD_HEADER', /version 1 at byte 12/],
     ['v2 command 2', v4('22 11 000c'), 'PROXY_BAD_HEADER', /command 2 at byte 12/],
-    ['v2 UDP4', v4('21 12 000c'), 'PROXY_UNSUPPORTED', /at byte 13/],
-    ['v2 UDP6', v4('21 22 0024'), 'PROXY_UNSUPPORTED', /at byte 13/],
-    ['v2 UNIX stream', v4('21 31 00d8'), 'PROXY_UNSUPPORTED', /at byte 13/],
-    ['v2 UNIX dgram', v4('21 32 00d8'), 'PROXY_UNSUPPORTED', /at byte 13/],
     ['v2 family 0x41', v4('21 41 000c'), 'PROXY_BAD_HEADER', /family 0x41 at byte 13/],
-    ['v2 INET, transport 0', v4('21 10 000c'), 'PROXY_BAD_HEADER', /family 0x10 at byte 13/],
+    ['v2 transport 3', v4('21 13 000c'), 'PROXY_BAD_HEADER', /family 0x13 at byte 13/],
+    ['v2 transport 15', v4('21 0f 0000'), 'PROXY_BAD_HEADER', /family 0x0f at byte 13/],
+    ['v2 short UDP4 block', v4('21 12 0008 0102030405060708'), 'PROXY_BAD_HEADER', /length 8 under the address block \(12\) at byte 14/],
+    ['v2 short UDP6 block', v4('21 22 000c 0102030405060708090a0b0c'), 'PROXY_BAD_HEADER', /under the address block \(36\) at byte 14/],
+    ['v2 short UNIX block', v4('21 31 006c'), 'PROXY_BAD_HEADER', /length 108 under the address block \(216\) at byte 14/],
+    ['v2 UDP4 TLV overrun', v4('21 12 0010 01020304 0a000001 0005 01bb 01 0005 00'), 'PROXY_BAD_HEADER', /TLV overruns the header at byte 28/],
+    ['v2 UNIX TLV stub', hex(`${SIG} 21 31 00da ${'00'.repeat(216)} 0100`), 'PROXY_BAD_HEADER', /truncated TLV at byte 232/],
     ['v2 short INET block', v4('21 11 0008 0102030405060708'), 'PROXY_BAD_HEADER', /length 8 under .* at byte 14/],
     ['v2 short INET6 block', v4('21 21 000c 0102030405060708090a0b0c'), 'PROXY_BAD_HEADER', /at byte 14/],
     ['v2 length 2049', v4('21 11 0801'), 'PROXY_TOO_LONG', /length 2049 over 2048 at byte 14/],
@@ -134,7 +157,8 @@ t.test('decides on the first bytes', async (t) => {
     t.match(parseProxyHeader(v1(first)), { status: 'error', code }, name)
   }
   t.match(parseProxyHeader(hex(`${SIG} 21 11 09`)), { status: 'error', code: 'PROXY_TOO_LONG' }, 'v2 length high byte alone')
-  t.match(parseProxyHeader(hex(`${SIG} 21 12`)), { status: 'error', code: 'PROXY_UNSUPPORTED' }, 'v2 UDP before the length')
+  t.match(parseProxyHeader(hex(`${SIG} 21 12`)), { status: 'need-more' }, 'v2 UDP is not refused (issue 9)')
+  t.match(parseProxyHeader(hex(`${SIG} 21 43`)), { status: 'error', code: 'PROXY_BAD_HEADER' }, 'v2 invalid family before the length')
 })
 
 t.test('truncated input asks for a bounded amount, end() gives PROXY_TRUNCATED', async (t) => {

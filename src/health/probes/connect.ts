@@ -5,7 +5,7 @@
 // dial.ts's L4* details; "CONNECT no target" without health.connectTarget
 // (config validation requires one; nothing is dialled).
 import type { BackendConfig, HealthConfig } from '../../config/types.ts'
-import type { ProbeResult } from '../types.ts'
+import type { DataPathSettings, ProbeResult } from '../types.ts'
 import { authority, dial, parseStatusLine, type Verdict } from './dial.ts'
 
 export function connectRequest(target: string): string {
@@ -22,9 +22,10 @@ export async function connectProbe(
   backend: BackendConfig,
   health: HealthConfig,
   signal?: AbortSignal,
+  dataPath?: DataPathSettings,
 ): Promise<ProbeResult> {
   const target = health.connectTarget
   if (!target) return { ok: false, detail: 'CONNECT no target', durationMs: 0 }
   const exchange = { request: connectRequest(authority(target.host, target.port)), judge: judgeConnect }
-  return dial(backend, health, exchange, signal)
+  return dial(backend, health, exchange, signal, dataPath)
 }

@@ -1,7 +1,15 @@
-// The socket work shared by every probe: dial with a hard timeout, send the
-// PROXY v2 LOCAL header first when the backend expects PROXY (sendProxy v1/v2),
-// optionally send a request and judge the first response line, then destroy
-// the socket. Resolves exactly once, never rejects.
+// The socket work shared by every probe: dial with a hard timeout, send first
+// the PROXY header the data path's version calls for (backend.sendProxy: v1 ->
+// "PROXY UNKNOWN\r\n", v2 -> LOCAL, none -> nothing), optionally send a request
+// and judge the first response line, then destroy the socket. Resolves exactly
+// once, never rejects.
+//
+// Same as the data path (src/proxy/session.ts) for one backend: the address
+// (host as configured, resolved by Node's lookup with the same defaults, no
+// source address bound), the PROXY version, Nagle off, and the connect phase
+// bounded by timeouts.connect (dataPath.connectMs) when that is shorter than
+// the check's own timeout (HAProxy likewise bounds a check's connect by
+// `timeout connect`).
 //
 // Details, in HAProxy's spirit (doc/configuration.txt, "check status"):
 //   L4OK                 connected (tcp probe)
@@ -15,8 +23,8 @@
 import net from 'node:net'
 import { performance } from 'node:perf_hooks'
 import type { BackendConfig, HealthConfig } from '../../config/types.ts'
-import { PROXY_V2_LOCAL } from '../../proxy/proxy-protocol/encode.ts'
-import type { ProbeResult } from '../types.ts'
+import { probeHeader } from '../../proxy/proxy-protocol/encode.ts'
+import type { DataPathSettings, ProbeResult } from '../types.ts'
 
 /** The most we read looking for the first line; a longer line is a bad reply. */
 export const MAX_STATUS_LINE = 1024
@@ -35,26 +43,30 @@ export interface Exchange {
 
 /**
  * Dial `backend` and, with `exchange`, talk; without it, success is the connection
- * itself (plus the PROXY header flushed, when one is due).
+ * itself (plus the PROXY header flushed, when one is due). Resolves within
+ * health.timeoutMs; L4TOUT after min(health.timeoutMs, dataPath.connectMs)
+ * without a connection.
  */
 export function dial(
   backend: BackendConfig,
   health: HealthConfig,
   exchange: Exchange | null,
   signal?: AbortSignal,
+  dataPath?: DataPathSettings,
 ): Promise<ProbeResult> {
   const started = performance.now()
   return new Promise<ProbeResult>((resolve) => {
     let done = false
     let connected = false
     let received = ''
-    const proxyHeader = backend.sendProxy === 'none' ? null : PROXY_V2_LOCAL
+    const proxyHeader = probeHeader(backend.sendProxy)
     const sock = new net.Socket()
 
     const finish = (v: Verdict): void => {
       if (done) return
       done = true
       clearTimeout(timer)
+      clearTimeout(connectTimer)
       signal?.removeEventListener('abort', onAbort)
       sock.destroy()
       resolve({ ok: v.ok, detail: v.detail, durationMs: performance.now() - started })
@@ -64,6 +76,10 @@ export function dial(
       () => finish({ ok: false, detail: connected ? 'L7TOUT' : 'L4TOUT' }),
       Math.max(1, health.timeoutMs),
     )
+    const connectMs = dataPath?.connectMs ?? Infinity
+    const connectTimer = connectMs < health.timeoutMs
+      ? setTimeout(() => finish({ ok: false, detail: 'L4TOUT' }), Math.max(1, connectMs))
+      : undefined
     if (signal?.aborted) return onAbort()
     signal?.addEventListener('abort', onAbort, { once: true })
 
@@ -85,6 +101,7 @@ export function dial(
     })
     sock.on('connect', () => {
       connected = true
+      clearTimeout(connectTimer)
       const payload = exchange ? Buffer.from(exchange.request, 'latin1') : null
       const out = proxyHeader && payload ? Buffer.concat([proxyHeader, payload]) : (proxyHeader ?? payload)
       if (!exchange) {

@@ -4,7 +4,7 @@
 // (inclusive). Details: L7OK <status>, L7STS <status>, L7RSP bad status line,
 // L7TOUT, plus dial.ts's L4* details.
 import type { BackendConfig, HealthConfig } from '../../config/types.ts'
-import type { ProbeResult } from '../types.ts'
+import type { DataPathSettings, ProbeResult } from '../types.ts'
 import { authority, dial, parseStatusLine, type Verdict } from './dial.ts'
 
 export function httpRequest(backend: BackendConfig, health: HealthConfig): string {
@@ -20,10 +20,10 @@ export function judgeHttp(line: string, expect: readonly [number, number]): Verd
   return { ok, detail: `${ok ? 'L7OK' : 'L7STS'} ${status}` }
 }
 
-export function httpProbe(backend: BackendConfig, health: HealthConfig, signal?: AbortSignal): Promise<ProbeResult> {
+export function httpProbe(backend: BackendConfig, health: HealthConfig, signal?: AbortSignal, dataPath?: DataPathSettings): Promise<ProbeResult> {
   const exchange = {
     request: httpRequest(backend, health),
     judge: (line: string) => judgeHttp(line, health.http.expectStatus),
   }
-  return dial(backend, health, exchange, signal)
+  return dial(backend, health, exchange, signal, dataPath)
 }

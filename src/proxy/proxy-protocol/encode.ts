@@ -9,7 +9,7 @@
 import { formatIPv4, formatIPv6, isMappedV4, parseIPv4, parseIPv6 } from '../../net/ip.ts'
 import { V2_SIGNATURE } from './types.ts'
 
-/** The 16-byte v2 LOCAL header health checks send to backends that require PROXY. Do not mutate. */
+/** The 16-byte v2 LOCAL header health checks send to `send-proxy: v2` backends. Do not mutate. */
 export const PROXY_V2_LOCAL: Buffer = Buffer.concat([V2_SIGNATURE, Buffer.from([0x20, 0x00, 0x00, 0x00])])
 
 /**
@@ -17,6 +17,18 @@ export const PROXY_V2_LOCAL: Buffer = Buffer.concat([V2_SIGNATURE, Buffer.from([
  * uses the real endpoints). Health checks to `send-proxy: v1` backends send this. Do not mutate.
  */
 export const PROXY_V1_UNKNOWN: Buffer = Buffer.from('PROXY UNKNOWN\r\n', 'latin1')
+
+/**
+ * The header a health check sends first to a backend, in the version the data
+ * path speaks to it (`send-proxy`): v1 -> "PROXY UNKNOWN\r\n", v2 -> LOCAL,
+ * none -> null (nothing). A v1-only receiver cannot parse a v2 header and a
+ * v2-only one cannot parse v1, so a check in the other version marks down a
+ * backend that serves clients (HAProxy: `check-send-proxy` follows the
+ * server's `send-proxy`/`send-proxy-v2`). Shared buffers: do not mutate.
+ */
+export function probeHeader(version: 'none' | 'v1' | 'v2'): Buffer | null {
+  return version === 'v1' ? PROXY_V1_UNKNOWN : version === 'v2' ? PROXY_V2_LOCAL : null
+}
 const V2_PROXY_UNSPEC: Buffer = Buffer.concat([V2_SIGNATURE, Buffer.from([0x21, 0x00, 0x00, 0x00])])
 
 /** An address reduced to IPv4 (a uint32) or IPv6 (eight groups), or null. */

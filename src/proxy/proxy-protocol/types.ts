@@ -6,7 +6,11 @@ export interface ProxyHeader {
   readonly version: 1 | 2
   /** LOCAL (v2 only): the sender's own connection (health check); use the real endpoints. */
   readonly command: 'PROXY' | 'LOCAL'
-  /** UNKNOWN for v1 "PROXY UNKNOWN", v2 AF_UNSPEC and every LOCAL header. */
+  /**
+   * UNKNOWN for v1 "PROXY UNKNOWN", every v2 LOCAL header, and v2 PROXY with
+   * any valid family/transport other than TCP over IPv4/IPv6 (UNSPEC, UDP,
+   * UNIX, ...): the receiver then uses the connection's own endpoints.
+   */
   readonly family: 'TCP4' | 'TCP6' | 'UNKNOWN'
   /** Canonical text (IPv6 per RFC 5952); null when family is UNKNOWN. */
   readonly srcAddress: string | null
@@ -16,9 +20,10 @@ export interface ProxyHeader {
 }
 
 /**
- * Stable error codes. The parser yields the first four and PROXY_UNSUPPORTED;
- * PROXY_TRUNCATED also comes from the parser's end(); the socket glue adds
- * PROXY_TIMEOUT and PROXY_UNTRUSTED.
+ * Stable error codes. The parser yields the first four; PROXY_TRUNCATED also
+ * comes from the parser's end(); the socket glue adds PROXY_TIMEOUT and
+ * PROXY_UNTRUSTED. PROXY_UNSUPPORTED is retired (never produced, never reused):
+ * valid headers for families we do not decode fall back to the real endpoints.
  */
 export type ProxyErrorCode =
   | 'PROXY_BAD_SIGNATURE' // neither "PROXY " nor the v2 signature
@@ -27,7 +32,7 @@ export type ProxyErrorCode =
   | 'PROXY_TRUNCATED' // peer closed (or errored) before the header was complete
   | 'PROXY_TIMEOUT' // header not complete within the configured time
   | 'PROXY_UNTRUSTED' // a header is required but the source is not trusted
-  | 'PROXY_UNSUPPORTED' // valid v2 but UDP or UNIX family
+  | 'PROXY_UNSUPPORTED' // retired: was valid v2 with a UDP or UNIX family (now accepted)
 
 export const PROXY_ERROR_CODES: readonly ProxyErrorCode[] = [
   'PROXY_BAD_SIGNATURE',

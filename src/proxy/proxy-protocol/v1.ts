@@ -5,8 +5,10 @@
 // with proto TCP4 or TCP6, single spaces, addresses matching the family (see
 // ip.ts: no leading zeros in IPv4, no zone in IPv6), ports decimal 0..65535
 // without leading zeros; or "PROXY UNKNOWN" followed by CRLF or by a space and
-// anything up to CRLF (the spec says to ignore it). At most 107 bytes with the
-// CRLF. Offsets in reasons count from the first byte of the header.
+// any bytes but LF up to the first CRLF (the spec says to ignore them, a lone
+// CR included; the connection's own endpoints are then used). At most 107
+// bytes with the CRLF (the spec's worst case). Offsets in reasons count from
+// the first byte of the header.
 import { formatIPv4, formatIPv6, parseIPv4, parseIPv6 } from '../../net/ip.ts'
 import type { ProxyHeader } from './types.ts'
 
@@ -23,6 +25,7 @@ function bad(reason: string): HeaderError {
 const TCP = 'TCP'
 const UNKNOWN = 'UNKNOWN'
 const PROTO_AT = 6 // first byte after "PROXY "
+const UNKNOWN_TAIL = PROTO_AT + 7 // the byte after "UNKNOWN": CR or SP
 
 // Bytes allowed after "TCPx ": hex digits, '.', ':', ' ', CR, LF.
 const TCP_CHARS = new Uint8Array(256)
@@ -35,9 +38,13 @@ for (const c of '0123456789abcdefABCDEF.: \r\n') TCP_CHARS[c.charCodeAt(0)] = 1
  */
 export function v1ByteError(buf: Buffer, p: number, b: number): HeaderError | null {
   const prev = buf[p - 1]
-  if (prev === 13 && b !== 10) return bad(`CR not followed by LF at byte ${p - 1}`)
-  if (b === 10 && prev !== 13) return bad(`LF without CR at byte ${p}`)
   const first = p === PROTO_AT ? b : buf[PROTO_AT]
+  // After "UNKNOWN " the spec says "the receiver must ignore anything presented
+  // before the CRLF is found": a lone CR there is ignored, a lone LF is not (it
+  // would end the line without CRLF).
+  const unknownTail = first === 0x55 && p > UNKNOWN_TAIL && buf[UNKNOWN_TAIL] === 0x20
+  if (prev === 13 && b !== 10 && !unknownTail) return bad(`CR not followed by LF at byte ${p - 1}`)
+  if (b === 10 && prev !== 13) return bad(`LF without CR at byte ${p}`)
   if (first === 0x54) {
     // "TCP4 " / "TCP6 "
     const k = p - PROTO_AT

@@ -3,12 +3,23 @@
 //
 // Layout: 12-byte signature | ver<<4|cmd | family<<4|transport | length (BE16)
 // | address block | TLVs. Accepted: version 2; command LOCAL (0) or PROXY (1).
-// For PROXY, family/transport 0x00 (UNSPEC), 0x11 (TCP over IPv4) or 0x21
-// (TCP over IPv6); 0x12, 0x22 (UDP), 0x31, 0x32 (UNIX) are PROXY_UNSUPPORTED;
-// any other value is invalid. For LOCAL the spec says the family is ignored,
-// so it is not checked and no address is reported. The length must cover the
-// address block and be at most V2_MAX_PAYLOAD (else PROXY_TOO_LONG). TLVs are
-// skipped, but for TCP4/TCP6 their framing (type, length) must fit exactly.
+// Rules from HAProxy's doc/proxy-protocol.txt, section 2.2:
+// - LOCAL: "discard the protocol block including the family which is ignored";
+//   the family byte is not checked and no address is reported.
+// - PROXY: the family nibble must be 0..3 (UNSPEC, INET, INET6, UNIX) and the
+//   transport nibble 0..2 (UNSPEC, STREAM, DGRAM); other values "must be
+//   rejected as invalid". 0x11 (TCP over IPv4) and 0x21 (TCP over IPv6) carry
+//   the client's address. Every other valid combination (UNSPEC 0x00, UDP 0x12
+//   and 0x22, UNIX 0x31 and 0x32, and the mixed ones such as 0x10) is accepted
+//   as family UNKNOWN: the receiver "automatically falls back to the UNSPEC
+//   mode for the valid combinations ... that it does not support" and uses the
+//   connection's own endpoints (HAProxy: "unsupported protocol, keep local
+//   connection address").
+// - The length must cover the address block of the combination (12 for INET,
+//   36 for INET6, 216 for UNIX; 0 when either nibble is UNSPEC) and be at most
+//   V2_MAX_PAYLOAD (else PROXY_TOO_LONG). The bytes after the address block are
+//   TLVs: skipped, but when the block's size is known their framing (type,
+//   length) must fit the header exactly, as HAProxy checks.
 import { formatIPv4, formatIPv6 } from '../../net/ip.ts'
 import type { ProxyErrorCode, ProxyHeader } from './types.ts'
 import { V2_FIXED_LENGTH, V2_MAX_PAYLOAD } from './types.ts'
@@ -27,12 +38,20 @@ const VER_CMD = 12
 const FAMILY = 13
 const LENGTH = 14
 
-/** Bytes of the address block for a family byte, or -1 when it is not one we accept. */
+/** A PROXY command's family byte is valid when both nibbles are assigned values. */
+function validFamily(fam: number): boolean {
+  return fam >> 4 <= 3 && (fam & 15) <= 2
+}
+
+/**
+ * Bytes of the address block for a valid family byte: 12 (IPv4 + ports), 36
+ * (IPv6 + ports), 216 (two 108-byte UNIX paths), or 0 when the family or the
+ * transport is UNSPEC (the block's size is then unknown: "ignore address information").
+ */
 function addressBlock(fam: number): number {
-  if (fam === 0x00) return 0
-  if (fam === 0x11) return 12
-  if (fam === 0x21) return 36
-  return -1
+  if ((fam & 15) === 0) return 0
+  const family = fam >> 4
+  return family === 1 ? 12 : family === 2 ? 36 : family === 3 ? 216 : 0
 }
 
 /**
@@ -47,11 +66,8 @@ export function v2ByteError(buf: Buffer, p: number, b: number): V2Error | null {
   }
   const local = (buf[VER_CMD] & 15) === 0
   if (p === FAMILY) {
-    if (local || addressBlock(b) >= 0) return null
-    if (b === 0x12 || b === 0x22 || b === 0x31 || b === 0x32) {
-      return fail('PROXY_UNSUPPORTED', `family 0x${b.toString(16)} (UDP/UNIX) at byte ${p}`)
-    }
-    return fail('PROXY_BAD_HEADER', `family 0x${b.toString(16)} at byte ${p}`)
+    if (local || validFamily(b)) return null
+    return fail('PROXY_BAD_HEADER', `family 0x${b.toString(16).padStart(2, '0')} at byte ${p}`)
   }
   if (p === LENGTH && b * 256 > V2_MAX_PAYLOAD) {
     return fail('PROXY_TOO_LONG', `length over ${V2_MAX_PAYLOAD} at byte ${LENGTH}`)
@@ -76,20 +92,24 @@ const groupsB = new Uint16Array(8)
 
 /**
  * Parse a complete header buf[0, total) whose first 16 bytes passed
- * v2ByteError. Returns the header or an error (bad TLV framing).
+ * v2ByteError. Returns the header (family UNKNOWN, no addresses, for LOCAL
+ * and for every PROXY family other than TCP over IPv4/IPv6) or an error (bad
+ * TLV framing, with its byte offset).
  */
 export function parseV2(buf: Buffer, total: number): ProxyHeader | V2Error {
   if ((buf[VER_CMD] & 15) === 0) return { version: 2, command: 'LOCAL', ...UNKNOWN_HEADER }
   const fam = buf[FAMILY]
-  if (fam === 0x00) return { version: 2, command: 'PROXY', ...UNKNOWN_HEADER }
   const at = V2_FIXED_LENGTH
   const block = addressBlock(fam)
-  for (let p = at + block; p < total; ) {
-    if (p + 3 > total) return fail('PROXY_BAD_HEADER', `truncated TLV at byte ${p}`)
-    const next = p + 3 + buf.readUInt16BE(p + 1)
-    if (next > total) return fail('PROXY_BAD_HEADER', `TLV overruns the header at byte ${p}`)
-    p = next
+  if (block > 0) {
+    for (let p = at + block; p < total; ) {
+      if (p + 3 > total) return fail('PROXY_BAD_HEADER', `truncated TLV at byte ${p}`)
+      const next = p + 3 + buf.readUInt16BE(p + 1)
+      if (next > total) return fail('PROXY_BAD_HEADER', `TLV overruns the header at byte ${p}`)
+      p = next
+    }
   }
+  if (fam !== 0x11 && fam !== 0x21) return { version: 2, command: 'PROXY', ...UNKNOWN_HEADER }
   if (fam === 0x11) {
     return {
       version: 2,
