@@ -78,7 +78,9 @@ export class Primary {
         if (this.starting !== null && this.workers.allReady()) this.starting.resolve()
       },
       onStartFailed: (_slot, reason, bindFailed) => {
-        this.starting?.reject(new StartError(bindFailed ? 'LB_ERR_LISTEN' : 'LB_ERR_WORKER_EXIT', reason))
+        if (this.starting === null) return // a replacement after start: logged, retried with backoff
+        this.workers.killAll() // now, so that no worker is replaced
+        this.starting.reject(new StartError(bindFailed ? 'LB_ERR_LISTEN' : 'LB_ERR_WORKER_EXIT', reason))
       },
     })
   }

@@ -5,6 +5,7 @@
 // Real forked l4lb processes on real sockets.
 import net from 'node:net'
 import t from 'tap'
+import { lockName } from '../../src/cluster/bind-claim.ts'
 import { startBackend } from '../fixtures/backend.ts'
 import { clusterYaml, freePort, runToExit, startCluster, waitFor } from '../helpers/cluster.ts'
 import { whoServes } from '../helpers/lb.ts'
@@ -159,4 +160,53 @@ t.test('reload adding a busy and a free listener opens neither; fixing it then o
   t.equal((await lb.admin('POST', '/reload')).status, 200, 'with both addresses free the reload applies')
   for (const p of [free, other, lb.port]) t.equal(await whoServes(p), 'a', `127.0.0.1:${p} serves`)
   t.equal((await lb.status()).config.lastError, null)
+})
+
+// The workers' own binds, past the primary's checks: with --hand-over the
+// primary skips its probe for an address whose lock another l4lb holds. Here
+// the "other l4lb" is this test holding the lock name, while a plain listener
+// (no SO_REUSEPORT) holds the port, so the primary's checks pass and only the
+// workers' binds fail.
+async function fakeOwner(port: number): Promise<{ close: () => Promise<void> }> {
+  const lock = net.createServer((c) => c.end(`${process.pid}\n`))
+  await new Promise<void>((r) => lock.listen({ path: lockName('127.0.0.1', port) }, () => r()))
+  const plain = await occupy(port)
+  return { close: async () => void (await Promise.all([new Promise((r) => lock.close(r)), new Promise((r) => plain.close(r))])) }
+}
+
+t.test('--hand-over onto an address the workers cannot bind: the start fails with the workers\' bind error', async (t) => {
+  const be = await startBackend('a')
+  t.teardown(() => be.close())
+  const port = await freePort()
+  const owner = await fakeOwner(port)
+  t.teardown(() => owner.close())
+  const r = await runToExit(clusterYaml({ workers: 2, backends: [be] }, port, await freePort()), EXIT_BOUND_MS, ['--hand-over'])
+  t.equal(r.code, 1, `exit code 1 (after ${r.ms} ms)`)
+  t.match(r.out, new RegExp(`could not start \\(LB_ERR_LISTEN\\): listener "main" cannot bind 127\\.0\\.0\\.1:${port}: the address is in use by another process \\(EADDRINUSE\\)`))
+  t.notMatch(r.out, /replacing it/, 'no worker was replaced')
+})
+
+t.test('a reload whose new listener binds in no worker is rolled back in every worker', async (t) => {
+  const be = await startBackend('a')
+  t.teardown(() => be.close())
+  const spec = { workers: 2, backends: [be], args: ['--hand-over'] }
+  const lb = await startCluster(spec)
+  t.teardown(() => lb.stop())
+  const port = await freePort()
+  const owner = await fakeOwner(port)
+  t.teardown(() => owner.close())
+  const free = await freePort()
+  lb.writeConfig(
+    clusterYaml(spec, lb.port, lb.adminPort).replace(
+      /listeners:\n/,
+      `listeners:\n  - { name: free, bind: 127.0.0.1:${free}, pool: pool }\n  - { name: taken, bind: 127.0.0.1:${port}, pool: pool }\n`,
+    ),
+  )
+  const r = await lb.admin('POST', '/reload')
+  t.equal(r.status, 422)
+  t.match(r.body, new RegExp(`listener \\\\"taken\\\\" cannot bind 127\\.0\\.0\\.1:${port}: the address is in use by another process \\(EADDRINUSE\\)`))
+  t.ok(await refused(free), 'the listener the workers could bind was closed again')
+  t.equal(await whoServes(lb.port), 'a', 'the old listener serves')
+  t.same((await lb.status()).listeners.map((l) => l.name), ['main'])
+  t.equal(await metric(lb.admin, 'l4lb_config_reload_failures_total'), 1)
 })
