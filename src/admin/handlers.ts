@@ -108,7 +108,7 @@ export async function handle(
         sendJson(res, 200, { ok: true })
       } else {
         ctx.log.warn({ peer, errors: r.errors }, 'admin: reload rejected, previous config kept')
-        sendJson(res, 422, { ok: false, error: 'config rejected; previous config kept', errors: r.errors })
+        sendJson(res, 422, { ok: false, code: 'LB_ERR_RELOAD_REJECTED', error: 'config rejected; previous config kept', errors: r.errors })
       }
       return
     }

@@ -2,12 +2,13 @@
 // health checks, admin API) and serve until a signal says otherwise.
 import { startAdminServer } from '../admin/server.ts'
 import { adminModel } from '../cluster/admin-model.ts'
-import { Primary } from '../cluster/primary.ts'
+import { Primary, StartError } from '../cluster/primary.ts'
 import { installSignals } from '../cluster/signals.ts'
 import { formatErrors } from '../config/format.ts'
 import { loadConfigFile } from '../config/load.ts'
 import type { Config } from '../config/types.ts'
 import { child, flushLog, setLogLevel } from '../log.ts'
+import { ADMIN_LABEL, BindError } from '../proxy/bind-error.ts'
 import { parseArgs } from './args.ts'
 
 const log = child('primary')
@@ -18,12 +19,28 @@ export interface Running {
   stop(): Promise<void>
 }
 
-/** Start a primary for `config` (shared by `run` and `demo`). */
-export async function startPrimary(config: Config, configPath: string | null): Promise<Running> {
+/**
+ * Start a primary for `config` (shared by `run` and `demo`): the admin API
+ * first (nothing is forked when its address is taken), then the listeners and
+ * workers. Rejects with a BindError or StartError after undoing what it
+ * started; the caller exits 1.
+ */
+export async function startPrimary(config: Config, configPath: string | null, opts: { handOver?: boolean } = {}): Promise<Running> {
   setLogLevel(config.log.level)
-  const primary = new Primary({ config, configPath, log })
-  await primary.start()
-  const admin = config.admin.enabled ? await startAdminServer(config.admin, adminModel(primary), child('admin')) : null
+  const primary = new Primary({ config, configPath, log, handOver: opts.handOver })
+  let admin: Awaited<ReturnType<typeof startAdminServer>> | null = null
+  try {
+    if (config.admin.enabled) {
+      const { host, port } = config.admin.bind
+      admin = await startAdminServer(config.admin, adminModel(primary), child('admin')).catch((err: NodeJS.ErrnoException) => {
+        throw typeof err.code === 'string' ? BindError.from(ADMIN_LABEL, host, port, err) : err
+      })
+    }
+    await primary.start()
+  } catch (err) {
+    await admin?.close()
+    throw err
+  }
   const stop = async (): Promise<void> => {
     await admin?.close()
   }
@@ -32,7 +49,7 @@ export async function startPrimary(config: Config, configPath: string | null): P
 }
 
 export async function runCommand(argv: string[]): Promise<number> {
-  const parsed = parseArgs(argv, { config: 'value' }, { '-c': 'config' })
+  const parsed = parseArgs(argv, { config: 'value', 'hand-over': 'bool' }, { '-c': 'config' })
   if (!parsed.ok) {
     process.stderr.write(`l4lb run: ${parsed.error}\n`)
     return 2
@@ -49,11 +66,15 @@ export async function runCommand(argv: string[]): Promise<number> {
     return 1
   }
   try {
-    const r = await startPrimary(result.config, path)
-    log.info({ listeners: Object.fromEntries(r.primary.listenerPorts), admin: r.adminPort, workers: result.config.workers }, 'l4lb running')
+    const r = await startPrimary(result.config, path, { handOver: parsed.args.flags.has('hand-over') })
+    const listeners = Object.fromEntries(r.primary.config.listeners.map((l) => [l.name, l.bind.port]))
+    log.info({ listeners, admin: r.adminPort, workers: result.config.workers }, 'l4lb running')
   } catch (err) {
-    log.fatal({ code: 'LB_ERR_LISTEN', err: (err as Error).message }, 'could not start')
+    const code = err instanceof StartError ? err.code : err instanceof BindError ? 'LB_ERR_LISTEN' : 'LB_ERR_CONFIG_INVALID'
+    const message = (err as Error).message
+    log.fatal({ code, err: message }, 'could not start')
     flushLog()
+    process.stderr.write(`l4lb run: could not start (${code}): ${message}\n`)
     return 1
   }
   return -1 // keep running

@@ -8,17 +8,24 @@ import type { HealthSnapshot } from './snapshot.ts'
 
 export const PROTOCOL = 1
 
+// A reload is two-phase so it is all or nothing across workers: 'config'
+// binds the new listeners (answered by 'config-prepared'); only when every
+// worker prepared does the primary send 'config-commit' (answered by
+// 'config-applied'), else 'config-abort' closes what was bound.
 export type ToWorker =
-  | { type: 'init'; config: Config; snapshot: HealthSnapshot; workers: number }
+  | { type: 'init'; config: Config; snapshot: HealthSnapshot; workers: number; generation: number }
   | { type: 'config'; config: Config; generation: number }
+  | { type: 'config-commit'; generation: number }
+  | { type: 'config-abort'; generation: number }
   | { type: 'snapshot'; snapshot: HealthSnapshot }
   | { type: 'shutdown'; deadlineMs: number }
 
 export type ToPrimary =
-  | { type: 'ready'; listeners: { name: string; port: number }[] }
+  | { type: 'ready'; listeners: { name: string; port: number }[]; generation: number }
   | { type: 'listen-failed'; error: string }
   | { type: 'passive'; pool: string; id: string; ok: boolean; timedOut: boolean }
   | { type: 'stats'; stats: WorkerStats; healthy: boolean; snapshotVersion: number; rss: number; cpuSeconds: number }
+  | { type: 'config-prepared'; generation: number; error: string | null }
   | { type: 'config-applied'; generation: number; error: string | null }
 
 export type Envelope<M> = M & { readonly l4lb: typeof PROTOCOL; readonly seq: number }
@@ -35,8 +42,8 @@ export function open<M extends { type: string }>(raw: unknown): Envelope<M> | nu
   return raw as Envelope<M>
 }
 
-/** A sender with its own sequence numbers. */
-export function sender<M extends { type: string }>(send: (m: Envelope<M>) => void): (msg: M) => void {
+/** A sender with its own sequence numbers; `done` runs once the message is handed to the channel. */
+export function sender<M extends { type: string }>(send: (m: Envelope<M>, done?: () => void) => void): (msg: M, done?: () => void) => void {
   let seq = 0
-  return (msg) => send(envelope(msg, ++seq))
+  return (msg, done) => send(envelope(msg, ++seq), done)
 }

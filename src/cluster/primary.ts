@@ -12,13 +12,28 @@ import { child } from '../log.ts'
 import { type Decision, decide, key, sameDecision } from './decide.ts'
 import { type HealthSnapshot } from './snapshot.ts'
 import { resolveEphemeralPorts } from './ports.ts'
+import { AddressClaims } from './bind-claim.ts'
 import { WorkerSet } from './workers.ts'
 
 export interface PrimaryOptions {
   readonly config: Config
   readonly configPath: string | null // null: built-in config (demo); reload re-applies it
   readonly log?: Logger
+  /** Join listener addresses another l4lb holds (deliberate hand-over); see bind-claim.ts. */
+  readonly handOver?: boolean
 }
+
+/** Why start() failed: `code` is LB_ERR_LISTEN (an address could not be bound) or LB_ERR_WORKER_EXIT. */
+export class StartError extends Error {
+  readonly code: 'LB_ERR_LISTEN' | 'LB_ERR_WORKER_EXIT'
+  constructor(code: StartError['code'], message: string) {
+    super(message)
+    this.name = 'StartError'
+    this.code = code
+  }
+}
+
+export type ReloadOutcome = { ok: true } | { ok: false; errors: string[] }
 
 export class Primary {
   config: Config
@@ -33,12 +48,13 @@ export class Primary {
   readonly health: HealthChecker
   readonly states = new Map<string, AdminState>()
   readonly weights = new Map<string, number>()
-  listenerPorts = new Map<string, number>()
+  private readonly claims: AddressClaims
   private snap: HealthSnapshot
   private version = 0
   private generation = 0
   private slowstartTimer: NodeJS.Timeout | null = null
-  private readyWaiters: (() => void)[] = []
+  private starting: { resolve: () => void; reject: (e: StartError) => void } | null = null
+  private reloads: Promise<unknown> = Promise.resolve()
 
   constructor(opts: PrimaryOptions) {
     this.config = opts.config
@@ -50,16 +66,21 @@ export class Primary {
       this.publish()
     } })
     this.snap = this.decide().snapshot
+    this.claims = new AddressClaims({ handOver: opts.handOver, log: this.log })
     this.workers = new WorkerSet({
       log: this.log,
-      current: () => ({ config: this.config, snapshot: this.snap }),
+      current: () => ({ config: this.config, snapshot: this.snap, generation: this.generation }),
       onPassive: (pool, id, ok) => this.health.reportPassive(pool, id, ok),
       onConfigApplied: (slot, gen, error) => {
         if (error !== null) this.log.error({ slot, generation: gen, err: error }, 'worker failed to apply config')
       },
-      onReady: (_slot, listeners) => {
-        for (const l of listeners) this.listenerPorts.set(l.name, l.port)
-        if (this.workers.allReady()) for (const w of this.readyWaiters.splice(0)) w()
+      onReady: () => {
+        if (this.starting !== null && this.workers.allReady()) this.starting.resolve()
+      },
+      onStartFailed: (_slot, reason, bindFailed) => {
+        if (this.starting === null) return // a replacement after start: logged, retried with backoff
+        this.workers.killAll() // now, so that no worker is replaced
+        this.starting.reject(new StartError(bindFailed ? 'LB_ERR_LISTEN' : 'LB_ERR_WORKER_EXIT', reason))
       },
     })
   }
@@ -68,13 +89,31 @@ export class Primary {
     return this.snap
   }
 
-  /** Fork the workers and start checking; resolves when every worker listens. */
+  /**
+   * Claim every listener address (bind-claim.ts), fork the workers and start
+   * checking; resolves when every worker listens. Rejects with a BindError
+   * (an address is taken, not local, or privileged; nothing was forked) or a
+   * StartError (a worker could not listen or died before it did; the workers
+   * are killed): the caller exits 1.
+   */
   async start(): Promise<void> {
     this.config = await resolveEphemeralPorts(this.config)
-    const ready = new Promise<void>((r) => this.readyWaiters.push(r))
+    await this.claims.claim(this.config.listeners)
+    const started = new Promise<void>((resolve, reject) => {
+      this.starting = { resolve, reject }
+    })
     this.workers.resize(this.config.workers)
     this.health.start()
-    await ready
+    try {
+      await started
+    } catch (err) {
+      this.health.stop()
+      this.workers.killAll()
+      this.claims.releaseAll()
+      throw err
+    } finally {
+      this.starting = null
+    }
   }
 
   /** Recompute the decision; publish a new version only when something changed. */
@@ -91,19 +130,45 @@ export class Primary {
   }
 
   /**
-   * Re-read the config file and apply it if valid. An invalid one changes
-   * nothing: the running config keeps serving and the error is kept for /status.
+   * Re-read the config file and apply it, all or nothing. Rejected, with every
+   * reason, and nothing changed (the running config keeps serving, the error
+   * is kept for /status and counted): an invalid file; a new listener address
+   * that is taken, not local or privileged (checked here first); a worker that
+   * cannot bind a new listener or dies before it did (two-phase: every worker
+   * binds the new listeners, and only when all did do they switch; otherwise
+   * they close them). Reloads run one at a time (SIGHUP and POST /reload).
    */
-  async reload(): Promise<{ ok: true } | { ok: false; errors: string[] }> {
+  reload(): Promise<ReloadOutcome> {
+    const run = this.reloads.then(() => this.reloadNow())
+    this.reloads = run.catch(() => {})
+    return run
+  }
+
+  private rejectReload(errors: string[]): ReloadOutcome {
+    this.lastReloadError = { at: Date.now(), errors }
+    this.reloadsFailed++
+    this.log.error({ code: 'LB_ERR_RELOAD_REJECTED', errors }, 'reload rejected; the running config keeps serving')
+    return { ok: false, errors }
+  }
+
+  private async reloadNow(): Promise<ReloadOutcome> {
     const result = this.configPath === null ? { ok: true as const, config: this.config } : await loadConfigFile(this.configPath)
-    if (!result.ok) {
-      const errors = formatErrors(result.errors).split('\n').filter(Boolean)
-      this.lastReloadError = { at: Date.now(), errors }
-      this.reloadsFailed++
-      this.log.error({ code: 'LB_ERR_RELOAD_REJECTED', errors }, 'reload rejected; the running config keeps serving')
-      return { ok: false, errors }
-    }
+    if (!result.ok) return this.rejectReload(formatErrors(result.errors).split('\n').filter(Boolean))
     const next = await resolveEphemeralPorts(result.config, this.config)
+    let taken: string[]
+    try {
+      taken = await this.claims.claim(next.listeners)
+    } catch (err) {
+      return this.rejectReload([(err as Error).message])
+    }
+    const generation = this.generation + 1
+    const failed = await this.workers.prepare(next, generation)
+    if (failed !== null) {
+      this.workers.abort(generation)
+      this.claims.release(taken)
+      return this.rejectReload([failed])
+    }
+    this.generation = generation
     this.config = next
     this.loadedAt = Date.now()
     this.lastReloadError = null
@@ -115,8 +180,8 @@ export class Primary {
       }
     }
     this.health.update(next.pools)
-    this.generation++
-    this.workers.broadcast({ type: 'config', config: next, generation: this.generation })
+    this.workers.commit(next, generation)
+    this.claims.keepOnly(next.listeners)
     this.workers.resize(next.workers)
     this.publish()
     this.log.info({ generation: this.generation }, 'config reloaded')
@@ -128,6 +193,7 @@ export class Primary {
     this.health.stop()
     if (this.slowstartTimer) clearTimeout(this.slowstartTimer)
     await this.workers.shutdown(this.config.shutdown.drainMs)
+    this.claims.releaseAll() // only now may another instance take the addresses
   }
 
   /** Second signal: no more waiting. */

@@ -2,6 +2,7 @@
 // then listens (SO_REUSEPORT, its own socket) and serves. It never probes
 // backends: it reports connect outcomes and counters to the primary, and
 // applies whatever snapshot the primary publishes.
+import type { Config } from '../config/types.ts'
 import { Balancer } from '../proxy/balancer.ts'
 import { child, flushLog, setLogLevel } from '../log.ts'
 import { type ToPrimary, type ToWorker, open, sender } from './messages.ts'
@@ -9,11 +10,20 @@ import { type ToPrimary, type ToWorker, open, sender } from './messages.ts'
 const log = child('worker')
 
 export function runWorker(): void {
-  const send = sender<ToPrimary>((m) => {
-    if (process.connected) process.send!(m)
+  const send = sender<ToPrimary>((m, done) => {
+    if (process.connected) process.send!(m, undefined, {}, done)
+    else done?.()
   })
   let balancer: Balancer | null = null
   let statsTimer: NodeJS.Timeout | null = null
+  let generation = 0
+  let prepared: { generation: number; config: Config } | null = null
+  // Reload messages run one at a time, in order (a late worker gets 'config'
+  // and 'config-commit' back to back).
+  let reloads: Promise<void> = Promise.resolve()
+  const serially = (fn: () => Promise<void>): void => {
+    reloads = reloads.then(fn)
+  }
 
   const reportStats = (): void => {
     if (!balancer) return
@@ -43,13 +53,16 @@ export function runWorker(): void {
         try {
           await b.start()
         } catch (err) {
-          send({ type: 'listen-failed', error: (err as Error).message })
           flushLog()
-          process.exit(1)
+          // Exit only once the primary has the reason: it decides what to answer.
+          send({ type: 'listen-failed', error: (err as Error).message }, () => process.exit(1))
+          setTimeout(() => process.exit(1), 2000).unref()
+          return
         }
         balancer = b
         const listeners = [...b.listeners.values()].map((l) => ({ name: l.config.name, port: l.address()?.port ?? 0 }))
-        send({ type: 'ready', listeners })
+        generation = msg.generation
+        send({ type: 'ready', listeners, generation })
         statsTimer = setInterval(reportStats, 500)
         statsTimer.unref()
         reportStats()
@@ -58,20 +71,41 @@ export function runWorker(): void {
       case 'snapshot':
         if (balancer?.applySnapshot(msg.snapshot)) reportStats()
         return
-      case 'config': {
-        if (!balancer) return
-        let error: string | null = null
-        try {
-          setLogLevel(msg.config.log.level)
-          await balancer.applyConfig(msg.config)
-        } catch (err) {
-          error = (err as Error).message
-          log.error({ err: error }, 'reload failed in worker')
-        }
-        send({ type: 'config-applied', generation: msg.generation, error })
-        reportStats()
-        return
-      }
+      case 'config':
+        return serially(async () => {
+          if (!balancer) return
+          let error: string | null = null
+          try {
+            await balancer.prepareConfig(msg.config)
+            prepared = { generation: msg.generation, config: msg.config }
+          } catch (err) {
+            error = (err as Error).message
+            log.error({ code: 'LB_ERR_LISTEN', generation: msg.generation, err: error }, 'reload: a new listener cannot bind in this worker')
+          }
+          send({ type: 'config-prepared', generation: msg.generation, error })
+        })
+      case 'config-commit':
+        return serially(async () => {
+          if (!balancer || prepared?.generation !== msg.generation) return
+          let error: string | null = null
+          try {
+            setLogLevel(prepared.config.log.level)
+            balancer.commitConfig(prepared.config)
+            generation = msg.generation
+          } catch (err) {
+            error = (err as Error).message
+            log.error({ err: error }, 'reload failed in worker')
+          }
+          prepared = null
+          send({ type: 'config-applied', generation: msg.generation, error })
+          reportStats()
+        })
+      case 'config-abort':
+        return serially(async () => {
+          if (prepared?.generation !== msg.generation) return
+          balancer?.abortConfig()
+          prepared = null
+        })
       case 'shutdown': {
         if (statsTimer) clearInterval(statsTimer)
         if (balancer) {

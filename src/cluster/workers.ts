@@ -25,15 +25,32 @@ export interface WorkerSlot {
   snapshotVersion: number
   lastReportAt: number | null
   send: ((m: ToWorker) => void) | null
+  /** Config generation this worker runs, and the one it prepared (reload phase 1). */
+  generation: number
+  prepared: number
+  /** Why this worker could not listen (its last 'listen-failed'), until it is ready. */
+  listenError: string | null
 }
 
 export interface WorkerSetHooks {
   readonly log: Logger
-  current(): { config: Config; snapshot: HealthSnapshot }
+  current(): { config: Config; snapshot: HealthSnapshot; generation: number }
   onPassive(pool: string, id: string, ok: boolean, timedOut: boolean): void
   onConfigApplied(slot: number, generation: number, error: string | null): void
-  onReady(slot: number, listeners: { name: string; port: number }[]): void
+  onReady(slot: number): void
+  /** A worker exited before it ever listened; `reason` is its bind error when `bindFailed`. */
+  onStartFailed(slot: number, reason: string, bindFailed: boolean): void
 }
+
+/** Phase 1 of a reload across workers: who still has to answer, and the first error. */
+interface Prepare {
+  readonly generation: number
+  readonly waiting: Set<WorkerSlot>
+  done(error: string | null): void
+}
+
+/** How long a worker may take to bind a reload's new listeners before the reload is rolled back. */
+export const PREPARE_TIMEOUT_MS = 10_000
 
 /**
  * Delay before replacing a worker that lived `livedMs`: none after a healthy
@@ -51,6 +68,7 @@ export class WorkerSet {
   stopping = false
   /** Counters of workers that exited, so totals never go backwards. */
   private retired: WorkerStats = { backends: [], listeners: [] }
+  private preparing: Prepare | null = null
 
   private readonly hooks: WorkerSetHooks
 
@@ -62,7 +80,7 @@ export class WorkerSet {
   /** Grow or shrink to `n` workers. */
   resize(n: number): void {
     while (this.slots.length < n) {
-      const slot: WorkerSlot = { slot: this.slots.length, worker: null, pid: 0, ready: false, startedAt: 0, restarts: 0, backoffMs: 0, stats: null, healthy: false, rss: null, cpuSeconds: null, snapshotVersion: 0, lastReportAt: null, send: null }
+      const slot: WorkerSlot = { slot: this.slots.length, worker: null, pid: 0, ready: false, startedAt: 0, restarts: 0, backoffMs: 0, stats: null, healthy: false, rss: null, cpuSeconds: null, snapshotVersion: 0, lastReportAt: null, send: null, generation: 0, prepared: 0, listenError: null }
       this.slots.push(slot)
       this.fork(slot)
     }
@@ -75,6 +93,46 @@ export class WorkerSet {
 
   broadcast(msg: ToWorker): void {
     for (const s of this.slots) if (s.ready) s.send?.(msg)
+  }
+
+  /**
+   * Reload phase 1: every ready worker binds the new listeners of `config`.
+   * Resolves with null when all of them did, else with the first reason
+   * (a worker's BindError text, a worker that exited, or no answer within
+   * `timeoutMs`). Call commit or abort with the same generation afterwards.
+   */
+  prepare(config: Config, generation: number, timeoutMs = PREPARE_TIMEOUT_MS): Promise<string | null> {
+    const waiting = new Set(this.slots.filter((s) => s.ready))
+    if (waiting.size === 0) return Promise.resolve(null)
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => p.done(`worker ${[...waiting].map((s) => s.slot).join(', ')} did not answer the reload within ${timeoutMs} ms`), timeoutMs)
+      const p: Prepare = {
+        generation,
+        waiting,
+        done: (error) => {
+          if (this.preparing !== p) return
+          this.preparing = null
+          clearTimeout(timer)
+          resolve(error)
+        },
+      }
+      this.preparing = p
+      for (const s of waiting) s.send!({ type: 'config', config, generation })
+    })
+  }
+
+  /** Reload phase 2: switch every worker to `config`; a worker that did not prepare it gets it whole. */
+  commit(config: Config, generation: number): void {
+    for (const s of this.slots) {
+      if (!s.ready) continue // it will get the current config when it is ready
+      if (s.prepared !== generation) s.send!({ type: 'config', config, generation })
+      s.send!({ type: 'config-commit', generation })
+    }
+  }
+
+  /** Roll a prepared reload back: close the listeners it bound. */
+  abort(generation: number): void {
+    for (const s of this.slots) if (s.ready) s.send!({ type: 'config-abort', generation })
   }
 
   allReady(): boolean {
@@ -113,8 +171,8 @@ export class WorkerSet {
     })
     w.on('message', (raw) => this.onMessage(slot, w, raw))
     w.on('online', () => {
-      const { config, snapshot } = this.hooks.current()
-      slot.send!({ type: 'init', config, snapshot, workers: this.slots.length })
+      const { config, snapshot, generation } = this.hooks.current()
+      slot.send!({ type: 'init', config, snapshot, workers: this.slots.length, generation })
     })
     w.on('exit', (code, signal) => this.onExit(slot, w, code, signal))
   }
@@ -124,15 +182,34 @@ export class WorkerSet {
     const msg = open<ToPrimary>(raw)
     if (msg === null) return
     switch (msg.type) {
-      case 'ready':
+      case 'ready': {
         slot.ready = true
-        // A snapshot published while it started may be newer than its init one.
-        slot.send!({ type: 'snapshot', snapshot: this.hooks.current().snapshot })
-        this.hooks.onReady(slot.slot, msg.listeners)
+        slot.listenError = null
+        slot.generation = msg.generation
+        const cur = this.hooks.current()
+        // A snapshot published while it started may be newer than its init one,
+        // and a reload committed meanwhile passed it by.
+        slot.send!({ type: 'snapshot', snapshot: cur.snapshot })
+        if (msg.generation < cur.generation) {
+          slot.send!({ type: 'config', config: cur.config, generation: cur.generation })
+          slot.send!({ type: 'config-commit', generation: cur.generation })
+        }
+        this.hooks.onReady(slot.slot)
         return
+      }
       case 'listen-failed':
-        this.hooks.log.error({ slot: slot.slot, err: msg.error }, 'worker could not listen')
+        slot.listenError = msg.error
+        this.hooks.log.error({ code: 'LB_ERR_LISTEN', slot: slot.slot, pid: slot.pid, err: msg.error }, 'worker could not listen')
         return
+      case 'config-prepared': {
+        const p = this.preparing
+        if (p === null || p.generation !== msg.generation || !p.waiting.has(slot)) return
+        p.waiting.delete(slot)
+        if (msg.error !== null) return p.done(msg.error)
+        slot.prepared = msg.generation
+        if (p.waiting.size === 0) p.done(null)
+        return
+      }
       case 'passive':
         this.hooks.onPassive(msg.pool, msg.id, msg.ok, msg.timedOut)
         return
@@ -145,6 +222,7 @@ export class WorkerSet {
         slot.lastReportAt = Date.now()
         return
       case 'config-applied':
+        if (msg.error === null) slot.generation = msg.generation
         this.hooks.onConfigApplied(slot.slot, msg.generation, msg.error)
         return
     }
@@ -161,6 +239,10 @@ export class WorkerSet {
       slot.stats = null
     }
     if (slot.worker !== w || this.stopping) return
+    const p = this.preparing
+    if (p !== null && p.waiting.has(slot)) p.done(`worker ${slot.slot} (pid ${slot.pid}) exited during the reload`)
+    if (!slot.ready) this.hooks.onStartFailed(slot.slot, slot.listenError ?? `worker ${slot.slot} (pid ${slot.pid}) exited before it listened (exit code ${code}, signal ${signal})`, slot.listenError !== null)
+    if (this.stopping) return
     slot.ready = false
     slot.restarts++
     const lived = Date.now() - slot.startedAt

@@ -28,6 +28,7 @@ export class Balancer {
   private readonly draining = new Set<Listener>() // removed by a reload, finishing their sessions
   private readonly clock: Clock
   private readonly hardStops = new Set<NodeJS.Timeout>()
+  private staged: { config: Config; listeners: Map<string, Listener> } | null = null
 
   private readonly opts: BalancerOptions
 
@@ -38,11 +39,18 @@ export class Balancer {
     this.clock = opts.clock ?? new Clock()
   }
 
+  /** Bind every listener; rejects with the first BindError, after closing those it bound. */
   async start(): Promise<void> {
     this.applyPools()
     for (const lc of this.config.listeners) {
-      const l = this.newListener(lc)
-      await l.listen()
+      const l = this.newListener(lc, this.pools.get(lc.pool)!, this.config)
+      try {
+        await l.listen()
+      } catch (err) {
+        for (const x of this.listeners.values()) x.close()
+        this.listeners.clear()
+        throw err
+      }
       this.listeners.set(bindKey(lc), l)
     }
   }
@@ -59,8 +67,49 @@ export class Balancer {
    * Apply a new, already validated config without cutting established
    * connections: new listeners open, removed ones stop accepting and drain,
    * pools rebuild, sessions on removed backends live at most hard-stop-after.
+   * All or nothing: when a new listener cannot bind, it throws that BindError
+   * and the running config is untouched (prepareConfig, then commitConfig).
    */
   async applyConfig(next: Config): Promise<void> {
+    await this.prepareConfig(next)
+    this.commitConfig(next)
+  }
+
+  /**
+   * A reload's first phase: bind every listener address `next` adds, holding
+   * (not serving) what they accept. Changes nothing else. Throws a BindError
+   * naming the first listener that cannot bind, after closing those this call
+   * bound. A previous prepared-but-uncommitted config is discarded first.
+   */
+  async prepareConfig(next: Config): Promise<void> {
+    this.abortConfig()
+    const staged = new Map<string, Listener>()
+    try {
+      for (const lc of next.listeners) {
+        const key = bindKey(lc)
+        if (this.listeners.has(key)) continue
+        // A placeholder pool until commit: held connections use no pool.
+        const l = this.newListener(lc, this.pools.get(lc.pool) ?? new PoolRuntime(next.pools.find((p) => p.name === lc.pool)!), next)
+        staged.set(key, l)
+        await l.listen(lc.bind.port, true)
+      }
+    } catch (err) {
+      for (const l of staged.values()) l.close()
+      throw err
+    }
+    this.staged = { config: next, listeners: staged }
+  }
+
+  /** Close what prepareConfig bound (the reload was rolled back); no-op when nothing is prepared. */
+  abortConfig(): void {
+    for (const l of this.staged?.listeners.values() ?? []) l.close()
+    this.staged = null
+  }
+
+  /** A reload's second phase: switch to `next` (prepared by prepareConfig). Never fails on binds. */
+  commitConfig(next: Config): void {
+    const staged = this.staged?.config === next ? this.staged.listeners : new Map<string, Listener>()
+    this.staged = null
     const prev = this.config
     this.config = next
     this.applyPools()
@@ -68,16 +117,16 @@ export class Balancer {
     for (const [key, l] of this.listeners) {
       if (wanted.has(key)) continue
       this.listeners.delete(key)
-      await l.stopAccepting()
+      void l.stopAccepting()
       this.draining.add(l)
     }
     for (const [key, lc] of wanted) {
-      const existing = this.listeners.get(key)
-      if (existing) existing.update(lc, this.pools.get(lc.pool)!, next.timeouts)
-      else {
-        const l = this.newListener(lc)
-        await l.listen()
+      const l = this.listeners.get(key) ?? staged.get(key)
+      if (!l) throw new Error(`listener ${lc.name} was not prepared`)
+      l.update(lc, this.pools.get(lc.pool)!, next.timeouts)
+      if (!this.listeners.has(key)) {
         this.listeners.set(key, l)
+        l.release()
       }
     }
     const stillThere = (b: BackendRuntime): boolean =>
@@ -153,9 +202,9 @@ export class Balancer {
     }
   }
 
-  private newListener(lc: Config['listeners'][number]): Listener {
+  private newListener(lc: Config['listeners'][number], pool: PoolRuntime, config: Config): Listener {
     const workers = this.opts.workers ?? 1
-    return new Listener(lc, this.pools.get(lc.pool)!, this.config.timeouts, {
+    return new Listener(lc, pool, config.timeouts, {
       clock: this.clock,
       log: this.opts.log,
       logConnections: () => this.config.log.connections,

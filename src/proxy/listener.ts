@@ -5,6 +5,7 @@ import net from 'node:net'
 import type { Logger } from 'pino'
 import type { ListenerConfig, TimeoutsConfig } from '../config/types.ts'
 import { TERMINATIONS } from '../errors.ts'
+import { BindError, listenerLabel } from './bind-error.ts'
 import { compileCidrs } from './cidr.ts'
 import { FD_PROBE_MS, probeDescriptors } from './fd-probe.ts'
 import type { BackendRuntime } from './backend-runtime.ts'
@@ -38,6 +39,8 @@ export class Listener implements SessionHost, Sweepable {
   active = 0
   private head: Session | null = null
   private server: net.Server | null = null
+  /** Bound by a reload not committed yet: accepted sockets wait here (see listen). */
+  private held: net.Socket[] | null = null
   private trusted: (addr: string) => boolean = () => false
   private emfileLogged = 0
   private maxActive = Infinity // this worker's share of maxconn
@@ -75,19 +78,48 @@ export class Listener implements SessionHost, Sweepable {
     return a && typeof a === 'object' ? a : null
   }
 
-  listen(port = this.config.bind.port): Promise<void> {
-    const server = net.createServer({ allowHalfOpen: true, noDelay: true }, (sock) => this.accept(sock))
-    server.on('error', (err: NodeJS.ErrnoException) => this.onServerError(err))
+  /**
+   * Bind and listen (SO_REUSEPORT). Rejects with a BindError naming this
+   * listener and its address. `hold`: a reload's first phase; connections
+   * accepted before `release()` wait unserved (at most maxconn share or 1024,
+   * beyond that they are closed) so nothing is served by a config that may
+   * still be rolled back.
+   */
+  listen(port = this.config.bind.port, hold = false): Promise<void> {
+    this.held = hold ? [] : null
+    const server = net.createServer({ allowHalfOpen: true, noDelay: true }, (sock) => this.onConnection(sock))
     this.server = server
     this.deps.clock.add(this)
+    const { host } = this.config.bind
     return new Promise((resolve, reject) => {
-      const onError = (err: Error): void => reject(err)
+      const onError = (err: Error): void => {
+        this.deps.clock.delete(this)
+        reject(BindError.from(listenerLabel(this.config.name), host, port, err))
+      }
       server.once('error', onError)
-      server.listen({ host: this.config.bind.host, port, reusePort: true, exclusive: true, backlog: 4096 }, () => {
+      server.listen({ host, port, reusePort: true, exclusive: true, backlog: 4096 }, () => {
         server.off('error', onError)
+        server.on('error', (err: NodeJS.ErrnoException) => this.onServerError(err))
         resolve()
       })
     })
+  }
+
+  /** Serve the connections held since `listen(port, true)` and every later one (reload committed). */
+  release(): void {
+    const held = this.held
+    this.held = null
+    for (const sock of held ?? []) {
+      sock.off('error', noop)
+      if (!sock.destroyed) this.accept(sock)
+    }
+  }
+
+  private onConnection(sock: net.Socket): void {
+    if (this.held === null) return this.accept(sock)
+    if (this.held.length >= Math.min(1024, this.deps.maxconnShare(this.config.maxconn) || 1024)) return void sock.resetAndDestroy() // a refusal is a reset (docs/errors.md)
+    sock.on('error', noop)
+    this.held.push(sock)
   }
 
   /**
@@ -121,6 +153,7 @@ export class Listener implements SessionHost, Sweepable {
   close(): void {
     void this.stopAccepting()
     this.deps.clock.delete(this)
+    for (const sock of this.held?.splice(0) ?? []) sock.resetAndDestroy() // a rolled-back reload's connections: refused, so reset
   }
 
   sweep(now: number): void {

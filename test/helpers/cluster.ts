@@ -21,6 +21,8 @@ export interface ClusterSpec {
   extraPool?: string // more pool keys, YAML, indented 4
   extraTop?: string
   backends: readonly FixtureBackend[]
+  port?: number // listener port (default: a free one)
+  args?: readonly string[] // more `l4lb run` flags
 }
 
 export function clusterYaml(spec: ClusterSpec, port: number, adminPort: number): string {
@@ -46,6 +48,7 @@ ${spec.extraTop ?? ''}
 
 export interface RunningCluster {
   readonly child: ChildProcess
+  readonly exited: Promise<number | null>
   readonly port: number
   readonly adminPort: number
   readonly configPath: string
@@ -59,10 +62,10 @@ export interface RunningCluster {
 export async function startCluster(spec: ClusterSpec): Promise<RunningCluster> {
   const dir = mkdtempSync(join(tmpdir(), 'l4lb-test-'))
   const configPath = join(dir, 'l4lb.yaml')
-  const port = await freePort()
+  const port = spec.port ?? (await freePort())
   const adminPort = await freePort()
   writeFileSync(configPath, clusterYaml(spec, port, adminPort))
-  const child = spawn(process.execPath, [MAIN, 'run', '-c', configPath], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, LOG_LEVEL: 'warn' } })
+  const child = spawn(process.execPath, [MAIN, 'run', '-c', configPath, ...(spec.args ?? [])], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, LOG_LEVEL: 'warn' } })
   let out = ''
   child.stdout!.on('data', (d) => (out += d))
   child.stderr!.on('data', (d) => (out += d))
@@ -74,6 +77,7 @@ export async function startCluster(spec: ClusterSpec): Promise<RunningCluster> {
   }
   const c: RunningCluster = {
     child,
+    exited: exit,
     port,
     adminPort,
     configPath,
@@ -106,6 +110,34 @@ export async function startCluster(spec: ClusterSpec): Promise<RunningCluster> {
   }
   await c.stop()
   throw new Error(`l4lb did not come up:\n${out}`)
+}
+
+/** Run `l4lb run -c` on `yaml` that is expected to fail: its exit code and output, or exit null after `ms` (then killed). */
+export async function runToExit(yaml: string, ms: number, args: readonly string[] = []): Promise<{ code: number | null; out: string; ms: number }> {
+  const dir = mkdtempSync(join(tmpdir(), 'l4lb-test-'))
+  const configPath = join(dir, 'l4lb.yaml')
+  writeFileSync(configPath, yaml)
+  const t0 = Date.now()
+  const child = spawn(process.execPath, [MAIN, 'run', '-c', configPath, ...args], { stdio: ['ignore', 'pipe', 'pipe'] })
+  let out = ''
+  child.stdout!.on('data', (d) => (out += d))
+  child.stderr!.on('data', (d) => (out += d))
+  let code: number | null = null
+  const exited = await new Promise<boolean>((resolve) => {
+    const timer = setTimeout(() => resolve(false), ms)
+    child.on('exit', (c) => {
+      clearTimeout(timer)
+      code = c
+      resolve(true)
+    })
+  })
+  const took = Date.now() - t0
+  if (!exited) {
+    child.kill('SIGKILL')
+    await new Promise((r) => child.once('exit', r))
+  }
+  rmSync(dir, { recursive: true, force: true })
+  return { code, out, ms: took }
 }
 
 /** Through the balancer, ask a forward-proxy fixture for a CONNECT tunnel; resolve with the backend's name. */

@@ -72,3 +72,71 @@ t.test('a listener removed by a reload stops accepting, its connections carry on
   t.equal(echo, 'z', 'an established connection of the old listener still works')
   c.sock.destroy()
 })
+
+const refusedAt = (port: number): Promise<boolean> =>
+  new Promise((resolve) => {
+    const s = net.connect({ port, host: '127.0.0.1' })
+    s.on('error', (e: NodeJS.ErrnoException) => resolve(e.code === 'ECONNREFUSED'))
+    s.on('connect', () => (s.destroy(), resolve(false)))
+  })
+
+t.test('applyConfig is all or nothing: one new listener that cannot bind opens none and changes nothing', async (t) => {
+  const be = await startBackend('a')
+  t.teardown(() => be.close())
+  const busy = net.createServer()
+  await new Promise<void>((r) => busy.listen({ host: '127.0.0.1', port: 0 }, () => r()))
+  t.teardown(() => busy.close())
+  const busyPort = (busy.address() as net.AddressInfo).port
+  const base = configFor([be])
+  const lb = new Balancer(base, { log: captureLog().log })
+  await lb.start()
+  t.teardown(() => lb.shutdown(200))
+  const port = lb.listener('test')!.address()!.port
+  const free = await refusedPort()
+  const next = {
+    ...base,
+    listeners: [
+      { ...base.listeners[0], name: 'moved', bind: { host: '127.0.0.1', port: free } },
+      { ...base.listeners[0], name: 'busy', bind: { host: '127.0.0.1', port: busyPort } },
+    ],
+  }
+  await t.rejects(lb.applyConfig(next), { name: 'BindError', errno: 'EADDRINUSE', message: `listener "busy" cannot bind 127.0.0.1:${busyPort}: the address is in use by another process (EADDRINUSE)` })
+  t.equal(lb.config, base, 'the running config is unchanged')
+  t.ok(await refusedAt(free), 'the listener that could bind was closed again')
+  t.equal((await opened(port)).name, 'a', 'the old listener serves')
+  t.same([...lb.listeners.values()].map((l) => l.config.name), ['test'])
+})
+
+t.test('a prepared listener holds its connections until the commit, and a rollback closes them', async (t) => {
+  const be = await startBackend('a')
+  t.teardown(() => be.close())
+  const base = configFor([be])
+  const lb = new Balancer(base, { log: captureLog().log })
+  await lb.start()
+  t.teardown(() => lb.shutdown(200))
+  const extra = (p: number) => ({ ...base, listeners: [...base.listeners, { ...base.listeners[0], name: 'extra', bind: { host: '127.0.0.1', port: p } }] })
+  // Rolled back: the held client is closed, the address refuses again.
+  const p1 = await refusedPort()
+  const n1 = extra(p1)
+  await lb.prepareConfig(n1)
+  const held1 = net.connect({ port: p1, host: '127.0.0.1' })
+  held1.on('error', () => {})
+  await new Promise((r) => held1.once('connect', r))
+  await new Promise((r) => setTimeout(r, 200))
+  t.equal(be.accepted, 0, 'nothing served by a config not committed')
+  lb.abortConfig()
+  await new Promise((r) => held1.once('close', r))
+  t.pass('the held connection is closed by the rollback')
+  t.ok(await refusedAt(p1), 'the address is free again')
+  // Committed: the held client is served by the new listener.
+  const p2 = await refusedPort()
+  const n2 = extra(p2)
+  await lb.prepareConfig(n2)
+  const held2 = net.connect({ port: p2, host: '127.0.0.1' })
+  held2.on('error', () => {})
+  const name = new Promise<string>((r) => held2.once('data', (d) => r(d.toString().trim())))
+  await new Promise((r) => held2.once('connect', r))
+  lb.commitConfig(n2)
+  t.equal(await name, 'a', 'served once committed')
+  held2.destroy()
+})

@@ -1,0 +1,65 @@
+// What /status and `l4lb status` report after a reload is what the node now
+// serves: a listener's new port, backends added and removed, a changed policy,
+// a new pool behind a listener; after a rejected reload, what still serves.
+import t from 'tap'
+import type { Io } from '../../src/cli/admin-client.ts'
+import { statusCommand } from '../../src/cli/status.ts'
+import { startBackend } from '../fixtures/backend.ts'
+import { clusterYaml, freePort, startCluster, waitFor } from '../helpers/cluster.ts'
+import { whoServes } from '../helpers/lb.ts'
+
+async function cliStatus(adminPort: number): Promise<string> {
+  let out = ''
+  const io: Io = { out: (s) => (out += s), err: (s) => (out += s), env: {} }
+  await statusCommand(['--admin', `127.0.0.1:${adminPort}`], io)
+  return out
+}
+
+t.test('after a reload /status and `l4lb status` show the new port, backends, policy and pools', async (t) => {
+  const bes = await Promise.all(['a', 'b', 'c'].map((n) => startBackend(n)))
+  t.teardown(() => Promise.all(bes.map((b) => b.close())))
+  const spec = { workers: 2, backends: bes.slice(0, 2) }
+  const lb = await startCluster(spec)
+  t.teardown(() => lb.stop())
+  const before = await cliStatus(lb.adminPort)
+  t.match(before, new RegExp(`main\\s+127\\.0\\.0\\.1:${lb.port}\\s+pool\\s+UP`))
+
+  // New port; backend a out, c in; policy round-robin; a second pool "extra"
+  // (backend c only) that a second listener uses.
+  const port2 = await freePort()
+  const port3 = await freePort()
+  const yaml = clusterYaml({ ...spec, policy: 'round-robin', backends: bes.slice(1) }, port2, lb.adminPort)
+    .replace(/listeners:\n/, `listeners:\n  - { name: side, bind: 127.0.0.1:${port3}, pool: extra }\n`)
+    .replace(/\nadmin:/, `\n  - name: extra\n    policy: ring\n    backends:\n      - { id: c, host: 127.0.0.1, port: ${bes[2].port} }\n    health: { type: none }\nadmin:`)
+  lb.writeConfig(yaml)
+  const r = await lb.admin('POST', '/reload')
+  t.equal(r.status, 200, r.body)
+  t.ok(await waitFor(async () => (await lb.status()).listeners.every((l) => l.up), 5000), 'every listener up')
+  const st = await lb.status()
+  t.same(
+    st.listeners.map((l) => [l.name, l.bind, l.pool]),
+    [
+      ['side', `127.0.0.1:${port3}`, 'extra'],
+      ['main', `127.0.0.1:${port2}`, 'pool'],
+    ],
+    '/status: listeners with their new binds and pools',
+  )
+  t.same(
+    st.pools.map((p) => [p.name, p.policy, p.backends.map((b) => b.id)]),
+    [
+      ['pool', 'round-robin', ['b', 'c']],
+      ['extra', 'ring', ['c']],
+    ],
+    '/status: pools, policies, backends added and removed',
+  )
+  t.equal(st.config.lastError, null)
+  t.ok(await whoServes(port2), 'the new port serves')
+  t.equal(await whoServes(port3), 'c', 'the new listener serves its own pool')
+
+  const after = await cliStatus(lb.adminPort)
+  t.match(after, new RegExp(`main\\s+127\\.0\\.0\\.1:${port2}\\s+pool\\s+UP`), '`l4lb status` shows the new port')
+  t.match(after, new RegExp(`side\\s+127\\.0\\.0\\.1:${port3}\\s+extra\\s+UP`))
+  t.notMatch(after, new RegExp(`:${lb.port}\\b`), 'and nowhere the old one')
+  t.notMatch(after, /^pool\s+a\s/m, 'backend a is gone')
+  t.match(after, /^extra\s+c\s/m, 'the new pool is listed')
+})
