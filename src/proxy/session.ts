@@ -42,8 +42,8 @@ export class Session {
   lastActive: number
   halfClosedAt = 0
   connectStart = 0
-  bytesIn = 0 // from the client
-  bytesOut = 0 // to the client
+  bytesIn = 0 // payload bytes from the client (after any PROXY header), forwarded or not
+  bytesOut = 0 // bytes to the client
 
   readonly host: SessionHost
   readonly client: Tagged
@@ -75,7 +75,10 @@ export class Session {
     c.on('close', onClientClose)
     c.on('drain', onClientDrain)
     this.hash = hashFlow(this.host.pool.config.hashKey, this.clientAddr, this.clientPort)
-    if (early !== null && early.length > 0) hold(this, early)
+    if (early !== null && early.length > 0) {
+      this.bytesIn += early.length // client bytes that came in the PROXY header's read
+      hold(this, early)
+    }
     if (c.isPaused()) c.resume()
     connectNext(this)
   }
