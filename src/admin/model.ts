@@ -90,8 +90,8 @@ export interface BackendStats {
 export interface ListenerStats {
   readonly name: string
   readonly acceptedTotal: number
-  readonly rejectedTotal: number // refused: maxconn, no backend available, untrusted PROXY peer
-  readonly proxyErrorsTotal: number // bad, incomplete or timed-out PROXY protocol headers
+  readonly rejectedTotal: number // refused: maxconn reached, no backend available
+  readonly proxyErrorsTotal: number // PROXY headers refused: untrusted source, malformed, incomplete or timed out
   readonly active: number
 }
 

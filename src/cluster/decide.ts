@@ -3,8 +3,8 @@
 // Same inputs, same snapshot, which is what lets all workers pick alike.
 import type { Config } from '../config/types.ts'
 import { effectiveWeight, nextWeightChangeAt } from '../health/slowstart.ts'
-import { effectiveState } from '../health/state.ts'
-import type { AdminState, BackendHealth } from '../health/types.ts'
+import { effectiveState, takesNewFlows } from '../health/state.ts'
+import type { AdminState, BackendHealth, BackendState } from '../health/types.ts'
 import { type HealthSnapshot, deepFreeze } from './snapshot.ts'
 
 /** Operator overrides by `pool/id`; absent = from the config. */
@@ -31,12 +31,12 @@ export function decide(
   now: number,
 ): Decision {
   let nextChangeAt: number | null = null
-  const pools = config.pools.map((p) => ({
-    name: p.name,
-    backends: p.backends.map((b) => {
+  const pools = config.pools.map((p) => {
+    const rows = p.backends.map((b) => {
       const k = key(p.name, b.id)
       const h = health.get(k)
       const admin = overrides.states.get(k) ?? 'ready'
+      const verdict = h?.verdict ?? 'unknown'
       const ejected = h?.ejectedUntil != null && h.ejectedUntil > now
       const weight = overrides.weights.get(k) ?? b.weight
       // Hashing policies do not ramp: every weight step would rebuild the table and move
@@ -47,12 +47,39 @@ export function decide(
       if (at !== null && (nextChangeAt === null || at < nextChangeAt)) nextChangeAt = at
       return {
         id: b.id,
-        state: effectiveState(admin, h?.verdict ?? 'unknown', ejected),
+        state: effectiveState(admin, verdict, ejected),
         weight: effectiveWeight(weight, since, p.slowstartMs, now),
+        // What the state would be without the passive ejection.
+        unejected: ejected ? effectiveState(admin, verdict, false) : null,
       }
-    }),
-  }))
+    })
+    return { name: p.name, backends: liftEjections(rows) }
+  })
   return { snapshot: deepFreeze({ version, pools }), nextChangeAt }
+}
+
+interface Row {
+  readonly id: string
+  readonly state: BackendState
+  readonly weight: number
+  readonly unejected: BackendState | null
+}
+
+/**
+ * Passive ejection never empties a pool: when no backend of the pool (backups
+ * included) can take a new flow, ejected backends that would otherwise be
+ * `ready` are put back (Envoy's panic threshold, limited to ejections: a
+ * backend the active checks call down, or the operator drained, stays out).
+ * This catches what the checker's guards cannot see coming: the other backends
+ * going down, drained or weighted 0 after the ejection.
+ */
+function liftEjections(rows: readonly Row[]): { id: string; state: BackendState; weight: number }[] {
+  const serving = rows.some((r) => takesNewFlows(r.state) && r.weight > 0)
+  return rows.map((r) => ({
+    id: r.id,
+    state: !serving && r.unejected !== null && takesNewFlows(r.unejected) && r.weight > 0 ? r.unejected : r.state,
+    weight: r.weight,
+  }))
 }
 
 /** Do two snapshots say the same thing (ignoring version)? Avoids needless rebuilds in workers. */

@@ -64,6 +64,10 @@ export class Primary {
       const level = c.from === 'unknown' && c.to === 'up' ? 'info' : 'warn'
       this.log[level]({ pool: c.pool, backend: c.id, change: c.kind, from: c.from, to: c.to, detail: c.detail }, 'backend health changed')
       this.publish()
+    }, outOfService: (pool, id) => {
+      const k = key(pool, id)
+      const admin = this.states.get(k)
+      return admin === 'drain' || admin === 'maint' || this.weights.get(k) === 0
     } })
     this.snap = this.decide().snapshot
     this.claims = new AddressClaims({ handOver: opts.handOver, log: this.log })

@@ -71,10 +71,10 @@ const health = obj<HealthConfig>({
 })
 
 const passive = obj<PassiveConfig>({
-  consecutive: { to: 'consecutive', node: int(0, 1000), default: 5, doc: 'Consecutive failed connects that eject a backend; 0 turns passive ejection off.', seeAlso: ['pools[].health'] },
-  'base-ejection': { to: 'baseEjectionMs', node: duration(1), default: '30s', doc: 'First ejection time; each further ejection in a row doubles it.', seeAlso: ['pools[].passive.max-ejection'] },
+  consecutive: { to: 'consecutive', node: int(0, 1000), default: 5, doc: 'Consecutive failed connects that eject a backend; 0 turns passive ejection off. The last backend of a pool that can serve is never ejected.', seeAlso: ['pools[].health', 'pools[].passive.max-ejection-percent'] },
+  'base-ejection': { to: 'baseEjectionMs', node: duration(1), default: '30s', doc: 'First ejection time; the n-th ejection in a row lasts n times as long (as Envoy). An ejection ends early when an active check started after it passes.', seeAlso: ['pools[].passive.max-ejection', 'pools[].health.fast-interval'] },
   'max-ejection': { to: 'maxEjectionMs', node: duration(1), default: '300s', doc: 'Upper bound of an ejection time.', seeAlso: ['pools[].passive.base-ejection'] },
-  'max-ejection-percent': { to: 'maxEjectionPercent', node: int(0, 100), default: 50, doc: 'At most this percentage of the pool is ejected at once, so a client-side fault cannot empty it.', seeAlso: ['pools[].passive.consecutive'] },
+  'max-ejection-percent': { to: 'maxEjectionPercent', node: int(0, 100), default: 50, doc: 'Passive ejection stops while floor(backends × percent / 100) of the pool are out (ejected or down by active checks), so a client-side fault cannot empty it: 1 backend at 50% is never ejected, 2 at 50% lose at most one.', seeAlso: ['pools[].passive.consecutive'] },
 }, (p, report) => {
   if (p.baseEjectionMs !== undefined && p.maxEjectionMs !== undefined && p.maxEjectionMs < p.baseEjectionMs) {
     report('max-ejection', `${p.maxEjectionMs}ms is shorter than base-ejection (${p.baseEjectionMs}ms)`)

@@ -11,7 +11,13 @@
 //   verdict, counters and timers; removed ones stop being probed; new ones start
 //   `unknown` (type none: `up`) and are probed if started.
 // - reportPassive(pool, id, ok) from workers feeds passive ejection (passive.ts);
-//   ignored while stopped or for unknown backends.
+//   ignored while stopped or for unknown backends. Its guards see the other
+//   backends' verdicts, ejections and config weights, plus `outOfService` (the
+//   operator's drain/maint/weight 0, which only the primary knows).
+// - While a backend is ejected its checks run at `fast-interval` (HAProxy forces
+//   `fastinter` on `on-error`), and the first check started after the ejection
+//   that passes (verdict not down) ends it early (Envoy's
+//   `successful_active_health_check_uneject_host`, on by default).
 // - onChange fires on every verdict change (including unknown -> up), ejection and
 //   un-ejection; a throwing onChange is logged, never breaks the checker.
 // - Health type `none`: verdict `up`, never probed; passive ejection still applies.
@@ -19,7 +25,7 @@ import type { BackendConfig, PoolConfig } from '../config/types.ts'
 import { child } from '../log.ts'
 import { changing, next } from './dampener.ts'
 import { ALWAYS_UP, keyOf, newEntry, toRow, type Entry } from './entry.ts'
-import { expire, report } from './passive.ts'
+import { endEarly, expire, report, type PassiveStep } from './passive.ts'
 import { probeFor } from './probes/registry.ts'
 import { firstDelay, KeyedTimers, nextDelay, realTimers, type Timers } from './scheduler.ts'
 import type { BackendHealth, DataPathSettings, HealthChange, HealthVerdict, ProbeFn, ProbeResult } from './types.ts'
@@ -35,7 +41,12 @@ export interface HealthCheckerOptions {
   readonly dataPath?: () => DataPathSettings
   readonly random?: () => number // [0, 1); default Math.random
   readonly timers?: Timers // default realTimers (unref'd)
+  /** True when the operator took the backend out of service (drain, maint, weight 0); default none. */
+  readonly outOfService?: (pool: string, id: string) => boolean
 }
+
+/** Refused-ejection warnings per backend: at most one per this many ms. */
+const DENIAL_LOG_MS = 10_000
 
 export class HealthChecker {
   #entries = new Map<string, Entry>()
@@ -48,6 +59,8 @@ export class HealthChecker {
   readonly #dataPath: (() => DataPathSettings) | undefined
   readonly #random: () => number
   readonly #timers: KeyedTimers
+  readonly #outOfService: (pool: string, id: string) => boolean
+  readonly #denialLogged = new Map<string, number>()
 
   constructor(options: HealthCheckerOptions) {
     this.#onChange = options.onChange
@@ -56,6 +69,7 @@ export class HealthChecker {
     this.#dataPath = options.dataPath
     this.#random = options.random ?? Math.random
     this.#timers = new KeyedTimers(options.timers ?? realTimers)
+    this.#outOfService = options.outOfService ?? (() => false)
     this.#apply(options.pools)
   }
 
@@ -86,6 +100,7 @@ export class HealthChecker {
     for (const [key, e] of before) {
       if (this.#entries.get(key) === e) continue
       e.removed = true
+      this.#denialLogged.delete(key)
       this.#timers.clear(`probe:${key}`)
       this.#timers.clear(`eject:${key}`)
       this.#abort(e)
@@ -95,15 +110,19 @@ export class HealthChecker {
   reportPassive(pool: string, id: string, ok: boolean): void {
     const e = this.#entries.get(keyOf(pool, id))
     if (!this.#started || !e) return
-    const others = this.#byPool.get(pool) ?? []
-    const unavailable = others.filter((o) => o !== e && (o.damp.verdict === 'down' || o.passive.ejectedUntil !== null))
+    const others = (this.#byPool.get(pool) ?? []).filter((o) => o !== e)
+    const out = (o: Entry): boolean => o.damp.verdict === 'down' || o.passive.ejectedUntil !== null
+    const serving = others.filter((o) => !out(o) && o.backend.weight > 0 && !this.#outOfService(pool, o.backend.id))
     const now = this.#now()
-    const step = report(e.passive, ok, e.passiveConfig, { size: others.length, unavailable: unavailable.length }, now)
+    const availability = { size: others.length + 1, unavailable: others.filter(out).length, serving: serving.length }
+    const step = report(e.passive, ok, e.passiveConfig, availability, now)
     e.passive = step.state
-    if (step.denied) log.warn({ pool, id }, 'passive ejection refused: max-ejection-percent reached')
+    if (step.denied !== null) this.#logDenial(e, step, now)
     if (step.transition !== 'eject' || step.state.ejectedUntil === null) return
     e.changedAt = now
     this.#armExpiry(e, step.state.ejectedUntil - now)
+    // Check soon: a backend that recovers is back after one passing check.
+    if (e.inflight === null) this.#arm(e, e.health.fastIntervalMs)
     const detail = `passive: ${e.passiveConfig.consecutive} consecutive connect failures`
     this.#emit(e, 'eject', e.damp.verdict, detail)
   }
@@ -168,11 +187,24 @@ export class HealthChecker {
         if (e.passive.ejectedUntil !== null) this.#armExpiry(e, e.passive.ejectedUntil - now) // timer ran early
         return
       }
-      e.passive = step.state
-      e.changedAt = now
-      if (e.damp.verdict !== 'down') e.slowstartSince = now
-      this.#emit(e, 'uneject', e.damp.verdict, 'passive: ejection ended')
+      this.#uneject(e, step, now, 'passive: ejection ended')
     })
+  }
+
+  #uneject(e: Entry, step: PassiveStep, now: number, detail: string): void {
+    this.#timers.clear(`eject:${e.key}`)
+    e.passive = step.state
+    e.changedAt = now
+    if (e.damp.verdict !== 'down') e.slowstartSince = now
+    this.#emit(e, 'uneject', e.damp.verdict, detail)
+  }
+
+  #logDenial(e: Entry, step: PassiveStep, now: number): void {
+    const last = this.#denialLogged.get(e.key)
+    if (last !== undefined && now - last < DENIAL_LOG_MS) return
+    this.#denialLogged.set(e.key, now)
+    const why = step.denied === 'last-backend' ? 'no other backend of the pool could serve' : 'max-ejection-percent reached'
+    log.warn({ pool: e.pool, backend: e.backend.id, denied: step.denied }, `passive ejection refused: ${why}`)
   }
 
   async #runProbe(e: Entry): Promise<void> {
@@ -196,7 +228,12 @@ export class HealthChecker {
     const step = next(e.damp, result.ok, e.health.rise, e.health.fall)
     e.damp = step.state
     if (step.transition) this.#transition(e, from, step.transition, result.detail)
-    const base = changing(e.damp) ? e.health.fastIntervalMs : e.health.intervalMs
+    const ejectedAt = e.passive.ejectedAt
+    if (result.ok && ejectedAt !== null && startedAt > ejectedAt && e.damp.verdict !== 'down') {
+      this.#uneject(e, endEarly(e.passive, now), now, `passive: ejection ended early, active check passed (${result.detail})`)
+    }
+    const fast = changing(e.damp) || e.passive.ejectedUntil !== null
+    const base = fast ? e.health.fastIntervalMs : e.health.intervalMs
     this.#arm(e, nextDelay(base, e.health.jitter, this.#random, now - startedAt))
   }
 

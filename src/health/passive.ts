@@ -1,6 +1,8 @@
 // Passive ejection (outlier detection) from what workers see: pure, time injected.
 //
-// Semantics follow Envoy's consecutive-failure outlier detection:
+// Semantics follow Envoy's consecutive-failure outlier detection
+// (envoyproxy/envoy source/common/upstream/outlier_detection_impl.cc), with one
+// safety rule Envoy leaves to its panic threshold:
 // - Workers report each connect attempt: ok=false for refused/timed out, ok=true
 //   for connected. `consecutive` failures in a row (a success resets the run) make
 //   the backend an outlier. consecutive = 0 turns passive ejection off.
@@ -9,50 +11,75 @@
 //   it grows by one per ejection and decays by one per full decay period
 //   (max(maxEjectionMs, baseEjectionMs)) spent back in service, as Envoy decays it
 //   while a host stays healthy.
-// - Max-percent guard: ejection is allowed when no other backend of the pool is
-//   unavailable, or when the share already unavailable (other backends down by
-//   active checks or ejected) is below maxEjectionPercent. So at least one backend
-//   can always be ejected (Envoy: "will eject at least one host regardless of the
-//   value"), and at most one beyond the percentage. A denied attempt restarts the
-//   run, like Envoy resetting its consecutive counter.
-// - Reports about an ejected backend are ignored (in-flight stragglers); ejection
-//   ends only by time (`expire`).
+// - Max-percent guard, Envoy's DetectorImpl::ejectHost without
+//   `always_eject_one_host`: ejecting is allowed only while, counting this backend,
+//   100 x unavailable <= size x maxEjectionPercent, i.e. at most
+//   floor(size x percent / 100) backends are out. "Unavailable" counts the other
+//   backends already ejected AND those the active checks hold down (stricter than
+//   Envoy, which counts ejected hosts only). So 1 backend at 50 % (floor 0.5 = 0)
+//   is never ejected, 2 at 50 % lose at most one, 3 at 50 % at most one.
+// - Last-backend guard: an ejection is refused when no other backend of the pool
+//   (backups included) could take new flows: passive ejection never empties a
+//   pool that an active check still calls up. (Envoy reaches the same end with its
+//   panic threshold: with too few healthy hosts it balances over all of them.)
+// - A denied attempt restarts the run, like Envoy resetting its consecutive counter.
+// - Reports about an ejected backend are ignored (in-flight stragglers). Ejection
+//   ends by time (`expire`) or early (`endEarly`) when an active check started after
+//   the ejection passes, as Envoy's `successful_active_health_check_uneject_host`
+//   (default true) and HAProxy's `observe layer4` + `on-error mark-down`, where the
+//   server returns once its checks pass again.
 import type { PassiveConfig } from '../config/types.ts'
 
 export interface PassiveState {
   readonly failures: number // consecutive failures in the current run
+  readonly ejectedAt: number | null // epoch ms the current ejection began, null when not ejected
   readonly ejectedUntil: number | null
   readonly ejections: number // total ejections (for /status)
   readonly multiplier: number // ejections in a row, for the backoff
   readonly returnedAt: number | null // when last un-ejected, for decaying the multiplier
 }
 
-/** Other backends of the same pool, for the max-percent guard. */
+/** The rest of the pool, seen from the backend being judged. */
 export interface PoolAvailability {
   readonly size: number // backends in the pool, this one included
   readonly unavailable: number // OTHER backends currently down (active) or ejected
+  /** OTHER backends that can take new flows now (not down, not ejected, not drained or in maint, weight > 0), backups included. */
+  readonly serving: number
 }
+
+/** Why an ejection was refused. */
+export type Denial = 'max-ejection-percent' | 'last-backend'
 
 export interface PassiveStep {
   readonly state: PassiveState
   readonly transition: 'eject' | 'uneject' | null
-  /** An outlier was found but the max-percent guard refused the ejection. */
-  readonly denied: boolean
+  /** An outlier was found but a guard refused the ejection; null otherwise. */
+  readonly denied: Denial | null
 }
 
 export const PASSIVE_INITIAL: PassiveState = Object.freeze({
   failures: 0,
+  ejectedAt: null,
   ejectedUntil: null,
   ejections: 0,
   multiplier: 0,
   returnedAt: null,
 })
 
-/** Whether one more backend may be ejected from `pool` (see the guard above). */
-export function ejectionAllowed(pool: PoolAvailability, maxEjectionPercent: number): boolean {
-  if (pool.unavailable <= 0) return true
-  if (pool.size <= 0) return false
-  return (100 * pool.unavailable) / pool.size < maxEjectionPercent
+/**
+ * Whether one more backend may be ejected from `pool`: null when allowed, else the
+ * guard that refuses it (see the head comment). Integer arithmetic, so 1 x 50 %
+ * rounds down to 0 exactly as Envoy's `100 * (active + 1) / size <= max`.
+ */
+export function ejectionDenial(pool: PoolAvailability, maxEjectionPercent: number): Denial | null {
+  if (pool.serving <= 0) return 'last-backend'
+  if (100 * (pool.unavailable + 1) > pool.size * maxEjectionPercent) return 'max-ejection-percent'
+  return null
+}
+
+/** Most backends of a pool of `size` that may be out at once: floor(size x percent / 100). */
+export function maxEjectable(size: number, maxEjectionPercent: number): number {
+  return Math.floor((size * maxEjectionPercent) / 100)
 }
 
 /** Ejection length for the n-th ejection in a row (n >= 1). */
@@ -73,13 +100,13 @@ export function report(
   if (ok) return state.failures === 0 ? same(state) : step({ ...state, failures: 0 }, null)
   const failures = state.failures + 1
   if (failures < config.consecutive) return step({ ...state, failures }, null)
-  if (!ejectionAllowed(pool, config.maxEjectionPercent)) {
-    return { state: { ...state, failures: 0 }, transition: null, denied: true }
-  }
+  const denied = ejectionDenial(pool, config.maxEjectionPercent)
+  if (denied !== null) return { state: { ...state, failures: 0 }, transition: null, denied }
   const multiplier = decayed(state, config, now) + 1
   return step(
     {
       failures: 0,
+      ejectedAt: now,
       ejectedUntil: now + ejectionMs(config, multiplier),
       ejections: state.ejections + 1,
       multiplier,
@@ -92,7 +119,20 @@ export function report(
 /** End the ejection once `now` reaches ejectedUntil. */
 export function expire(state: PassiveState, now: number): PassiveStep {
   if (state.ejectedUntil === null || now < state.ejectedUntil) return same(state)
-  return step({ ...state, ejectedUntil: null, failures: 0, returnedAt: now }, 'uneject')
+  return back(state, now)
+}
+
+/**
+ * End the ejection now: an active check that started after `ejectedAt` passed.
+ * The multiplier is kept (it decays with time in service), so a backend that
+ * fails again soon is ejected for longer.
+ */
+export function endEarly(state: PassiveState, now: number): PassiveStep {
+  return state.ejectedUntil === null ? same(state) : back(state, now)
+}
+
+function back(state: PassiveState, now: number): PassiveStep {
+  return step({ ...state, ejectedAt: null, ejectedUntil: null, failures: 0, returnedAt: now }, 'uneject')
 }
 
 /** Multiplier after decaying one step per full period spent in service. */
@@ -104,9 +144,9 @@ function decayed(state: PassiveState, config: PassiveConfig, now: number): numbe
 }
 
 function same(state: PassiveState): PassiveStep {
-  return { state, transition: null, denied: false }
+  return { state, transition: null, denied: null }
 }
 
 function step(state: PassiveState, transition: PassiveStep['transition']): PassiveStep {
-  return { state, transition, denied: false }
+  return { state, transition, denied: null }
 }

@@ -65,13 +65,13 @@ export const METRICS = {
   listenerRejected: {
     name: 'l4lb_listener_rejected_total',
     type: 'counter',
-    help: 'Client connections refused by the listener (maxconn, no backend, untrusted PROXY peer).',
+    help: 'Client connections refused by the listener (maxconn reached, no backend available).',
     labels: ['listener'],
   },
   listenerProxyErrors: {
     name: 'l4lb_listener_proxy_errors_total',
     type: 'counter',
-    help: 'Client connections dropped for a bad, incomplete or late PROXY protocol header.',
+    help: 'Client connections dropped for their PROXY protocol header (untrusted source, malformed, incomplete or late).',
     labels: ['listener'],
   },
   listenerActive: {

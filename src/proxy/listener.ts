@@ -17,9 +17,9 @@ import type { SessionHost } from './session-host.ts'
 
 export interface ListenerCounters {
   accepted: number
-  rejected: number // refused at maxconn
-  proxyErrors: number
-  noBackend: number
+  rejected: number // refused at maxconn (l4lb_listener_rejected_total adds noBackend)
+  proxyErrors: number // PROXY header refused: untrusted source, malformed, truncated, timed out
+  noBackend: number // sessions ended `no-backend`
 }
 
 export interface ListenerDeps {

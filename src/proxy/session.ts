@@ -49,8 +49,8 @@ export class Session {
   deadline = 0 // connect deadline while connecting
   lastActive: number // last byte or FIN either way (coarse clock ms)
   connectStart = 0
-  bytesIn = 0 // from the client
-  bytesOut = 0 // to the client
+  bytesIn = 0 // payload bytes from the client (after any PROXY header), forwarded or not
+  bytesOut = 0 // bytes to the client
 
   readonly host: SessionHost
   readonly client: Tagged
@@ -82,7 +82,10 @@ export class Session {
     c.on('close', onClientClose)
     c.on('drain', onClientDrain)
     this.hash = hashFlow(this.host.pool.config.hashKey, this.clientAddr, this.clientPort)
-    if (early !== null && early.length > 0) hold(this, early)
+    if (early !== null && early.length > 0) {
+      this.bytesIn += early.length // client bytes that came in the PROXY header's read
+      hold(this, early)
+    }
     if (c.isPaused()) c.resume()
     connectNext(this)
   }

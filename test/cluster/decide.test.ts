@@ -29,7 +29,9 @@ t.test('states', async (t) => {
   ])
   const none = { states: new Map(), weights: new Map() }
   let d = decide(config('round-robin'), h, none, 1, 1000)
-  t.same(d.snapshot.pools[0].backends.map((b) => b.state), ['down', 'down'])
+  t.same(d.snapshot.pools[0].backends.map((b) => b.state), ['down', 'ready'], 'b ejected, but the only one that could serve')
+  d = decide(config('round-robin'), new Map([['p/b', health('b', { ejectedUntil: 2000 })]]), none, 1, 1000)
+  t.same(d.snapshot.pools[0].backends.map((b) => b.state), ['ready', 'down'], 'ejected while a serves')
   d = decide(config('round-robin'), h, none, 2, 3000)
   t.same(d.snapshot.pools[0].backends.map((b) => b.state), ['down', 'ready'], 'ejection over')
   d = decide(config('round-robin'), new Map(), { states: new Map([['p/a', 'drain' as const]]), weights: new Map([['p/b', 7]]) }, 3, 0)
@@ -50,4 +52,29 @@ t.test('slow start ramps weighted policies, not hashing ones', async (t) => {
     t.equal(d.snapshot.pools[0].backends[0].weight, 100, `${policy}: full weight at once`)
     t.equal(d.nextChangeAt, null, `${policy}: nothing to republish`)
   }
+})
+
+t.test('an ejection never empties a pool: ejected backends return when nothing else serves', async (t) => {
+  const none = { states: new Map(), weights: new Map() }
+  const states = (h: Map<string, BackendHealth>, o = none) => decide(config('round-robin'), h, o, 1, 1000).snapshot.pools[0].backends.map((b) => b.state)
+  const ejected = health('a', { ejectedUntil: 5000 })
+  t.same(states(new Map([['p/a', ejected]])), ['down', 'ready'], 'b serves: a stays ejected')
+  t.same(states(new Map([['p/a', ejected], ['p/b', health('b', { verdict: 'down' })]])), ['ready', 'down'], 'b down by its checks: a is back')
+  t.same(states(new Map([['p/a', ejected]]), { states: new Map([['p/b', 'drain' as const]]), weights: new Map() }), ['ready', 'drain'], 'b drained: a is back')
+  t.same(states(new Map([['p/a', ejected]]), { states: new Map(), weights: new Map([['p/b', 0]]) }), ['ready', 'ready'], 'b at weight 0: a is back')
+  t.same(
+    states(new Map([['p/a', ejected], ['p/b', health('b', { ejectedUntil: 5000 })]])),
+    ['ready', 'ready'],
+    'both ejected (e.g. by a reload that removed the rest): both back',
+  )
+  t.same(
+    states(new Map([['p/a', health('a', { verdict: 'down', ejectedUntil: 5000 })], ['p/b', health('b', { verdict: 'down' })]])),
+    ['down', 'down'],
+    'an ejected backend its checks call down stays down',
+  )
+  t.same(
+    states(new Map([['p/a', ejected], ['p/b', health('b', { verdict: 'down' })]]), { states: new Map([['p/a', 'drain' as const]]), weights: new Map() }),
+    ['down', 'down'],
+    'an ejected backend the operator drained stays out',
+  )
 })

@@ -12,7 +12,7 @@ setLogLevel('silent')
 
 const id = (p: number) => `127.0.0.1:${p}`
 const h = healthCfg({ intervalMs: 100, fall: 2, rise: 2, jitter: 0, timeoutMs: 10_000 })
-const passive = passiveCfg({ consecutive: 1, baseEjectionMs: 60_000 })
+const passive = passiveCfg({ consecutive: 1, baseEjectionMs: 60_000, maxEjectionPercent: 100 }) // 1 is down: room for 3
 
 t.test('update keeps state, drops removed, adds new', async (t) => {
   const clock = fakeTime()

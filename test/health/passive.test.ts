@@ -1,8 +1,10 @@
 import t from 'tap'
 import {
-  ejectionAllowed,
+  ejectionDenial,
   ejectionMs,
+  endEarly,
   expire,
+  maxEjectable,
   PASSIVE_INITIAL,
   report,
   type PassiveState,
@@ -10,7 +12,7 @@ import {
 import { passiveCfg } from './config.ts'
 
 const cfg = passiveCfg({ consecutive: 3, baseEjectionMs: 1000, maxEjectionMs: 3500, maxEjectionPercent: 30 })
-const alone = { size: 10, unavailable: 0 }
+const alone = { size: 10, unavailable: 0, serving: 9 }
 
 /** Feed '+'/'-' reports at time `now`; returns the final state and the transitions seen. */
 function feed(state: PassiveState, seq: string, now: number, pool = alone) {
@@ -18,7 +20,7 @@ function feed(state: PassiveState, seq: string, now: number, pool = alone) {
   for (const ch of seq) {
     const step = report(state, ch === '+', cfg, pool, now)
     state = step.state
-    seen.push(step.transition ?? (step.denied ? 'denied' : '.'))
+    seen.push(step.transition ?? (step.denied !== null ? 'denied' : '.'))
   }
   return { state, seen: seen.join(' ') }
 }
@@ -84,27 +86,75 @@ t.test('consecutive 0 turns passive ejection off', async (t) => {
   t.equal(s, PASSIVE_INITIAL)
 })
 
-t.test('max-percent guard (Envoy: at least one; then only while below the percentage)', async (t) => {
-  // [size, other unavailable, max %, allowed]
-  const table: [number, number, number, boolean][] = [
-    [10, 0, 30, true],
-    [10, 2, 30, true], // 20% < 30%
-    [10, 3, 30, false], // 30% is not below 30%
-    [10, 9, 100, true],
-    [4, 1, 30, true], // 25% < 30%: a second one may go (one beyond the percentage)
-    [4, 2, 30, false],
-    [1, 0, 10, true], // a lone backend may be ejected
-    [3, 0, 0, true], // even at 0%, one may go (Envoy)
-    [3, 1, 0, false],
-    [0, 1, 50, false],
-  ]
-  for (const [size, unavailable, max, want] of table) {
-    t.equal(ejectionAllowed({ size, unavailable }, max), want, `${unavailable}/${size} at ${max}%`)
+// Pool sizes 1..5 x percents: how many backends passive ejection may take out
+// when every backend keeps failing, the others all serving. Expected by hand:
+// floor(size x percent / 100) as Envoy's `100 * (ejected + 1) / size <= max`
+// (no always_eject_one_host), and never the last backend that can serve.
+const EJECTABLE: Record<number, Record<number, number>> = {
+  //    0%     10%    25%    50%    75%    100%
+  1: { 0: 0, 10: 0, 25: 0, 50: 0, 75: 0, 100: 0 },
+  2: { 0: 0, 10: 0, 25: 0, 50: 1, 75: 1, 100: 1 },
+  3: { 0: 0, 10: 0, 25: 0, 50: 1, 75: 2, 100: 2 },
+  4: { 0: 0, 10: 0, 25: 1, 50: 2, 75: 3, 100: 3 },
+  5: { 0: 0, 10: 0, 25: 1, 50: 2, 75: 3, 100: 4 },
+}
+
+t.test('max-ejection-percent holds for every pool size, and the last backend stays', async (t) => {
+  for (const [size, row] of Object.entries(EJECTABLE)) {
+    for (const [pct, want] of Object.entries(row)) {
+      const n = Number(size)
+      const c = passiveCfg({ consecutive: 3, maxEjectionPercent: Number(pct) })
+      const states: PassiveState[] = Array.from({ length: n }, () => PASSIVE_INITIAL)
+      // every backend fails 3 times in turn; the guards see the others' ejections
+      for (let round = 0; round < 2; round++) {
+        for (let i = 0; i < n; i++) {
+          for (let k = 0; k < 3; k++) {
+            const ejected = states.filter((s, j) => j !== i && s.ejectedUntil !== null).length
+            states[i] = report(states[i], false, c, { size: n, unavailable: ejected, serving: n - 1 - ejected }, 0).state
+          }
+        }
+      }
+      const got = states.filter((s) => s.ejectedUntil !== null).length
+      t.equal(got, want, `${n} backends at ${pct}%: ${want} ejectable`)
+      t.equal(Math.min(maxEjectable(n, Number(pct)), n - 1), want, `maxEjectable(${n}, ${pct}) agrees`)
+    }
   }
 })
 
+t.test('guards (which one refuses, and why)', async (t) => {
+  // [size, other unavailable, other serving, max %, denial]
+  const table: [number, number, number, number, string | null][] = [
+    [10, 0, 9, 30, null],
+    [10, 2, 7, 30, null], // (2 + 1) / 10 = 30% <= 30%
+    [10, 3, 6, 30, 'max-ejection-percent'], // 40% > 30%
+    [1, 0, 0, 100, 'last-backend'], // a lone backend is never ejected
+    [1, 0, 0, 50, 'last-backend'],
+    [2, 0, 1, 50, null], // 1 of 2 = 50%
+    [2, 0, 1, 49, 'max-ejection-percent'], // 49% of 2 rounds down to 0
+    [2, 1, 0, 100, 'last-backend'], // the other one is already out
+    [3, 0, 2, 0, 'max-ejection-percent'], // 0% means none (Envoy without always_eject_one_host)
+    [4, 1, 2, 50, null], // one down by active checks + this one = 50%
+    [4, 2, 1, 50, 'max-ejection-percent'],
+    [3, 0, 0, 100, 'last-backend'], // the other two are drained or weight 0: they cannot serve
+  ]
+  for (const [size, unavailable, serving, max, want] of table) {
+    t.equal(ejectionDenial({ size, unavailable, serving }, max), want, `${unavailable} out, ${serving} serving of ${size} at ${max}%`)
+  }
+})
+
+t.test('a passing active check ends an ejection early; the multiplier stays', async (t) => {
+  let s = feed(PASSIVE_INITIAL, '---', 100).state
+  t.equal(s.ejectedAt, 100)
+  const early = endEarly(s, 250)
+  t.equal(early.transition, 'uneject')
+  t.same(early.state, { ...s, ejectedAt: null, ejectedUntil: null, returnedAt: 250 })
+  t.equal(endEarly(early.state, 300).transition, null, 'not ejected: nothing to end')
+  s = feed(early.state, '---', 300).state
+  t.equal((s.ejectedUntil as number) - 300, 2000, 'ejected again soon: the second ejection is longer')
+})
+
 t.test('a denied ejection restarts the run and does not eject', async (t) => {
-  const crowded = { size: 10, unavailable: 3 }
+  const crowded = { size: 10, unavailable: 3, serving: 6 }
   const r = feed(PASSIVE_INITIAL, '---', 0, crowded)
   t.equal(r.seen, '. . denied')
   t.equal(r.state.ejectedUntil, null)

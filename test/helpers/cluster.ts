@@ -20,6 +20,7 @@ export interface ClusterSpec {
   health?: string // YAML flow map for pool health
   extraPool?: string // more pool keys, YAML, indented 4
   extraTop?: string
+  listener?: string // more keys of the listener, YAML flow ("maxconn: 1, proxy-protocol: {...}")
   backends: readonly FixtureBackend[]
   port?: number // listener port (default: a free one)
   args?: readonly string[] // more `l4lb run` flags
@@ -29,7 +30,7 @@ export function clusterYaml(spec: ClusterSpec, port: number, adminPort: number):
   return `
 workers: ${spec.workers}
 listeners:
-  - { name: main, bind: 127.0.0.1:${port} }
+  - { name: main, bind: 127.0.0.1:${port}${spec.listener ? `, ${spec.listener}` : ''} }
 pools:
   - name: pool
     policy: ${spec.policy ?? 'maglev'}

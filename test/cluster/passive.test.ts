@@ -1,0 +1,66 @@
+// Passive ejection on a real forked primary with workers: it never empties a
+// pool whose active check passes, and an ejection ends with the first passing
+// check instead of lasting the whole base-ejection (30 s here). Bounds are far
+// below 30 s and carry their slack in the message; nothing asserts speed.
+import t from 'tap'
+import { startBackend } from '../fixtures/backend.ts'
+import { startCluster, waitFor } from '../helpers/cluster.ts'
+import { whoServes } from '../helpers/lb.ts'
+
+const PASSIVE = '    passive: { consecutive: 3, base-ejection: 30s, max-ejection-percent: 50 }'
+
+t.test('one-backend pool: a sub-second restart never ejects it; clients are served as soon as it listens', async (t) => {
+  const a = await startBackend('a')
+  t.teardown(() => a.close())
+  const lb = await startCluster({
+    workers: 1,
+    policy: 'round-robin',
+    backends: [a],
+    extraPool: PASSIVE,
+    health: '{ type: tcp, interval: 2s, timeout: 500ms, fall: 3, rise: 2, jitter: 0 }',
+  })
+  t.teardown(() => lb.stop())
+  t.equal(await whoServes(lb.port), 'a', 'served before the restart')
+
+  await a.refuse() // the backend restarts: connects are refused for a moment
+  let refused = 0
+  for (let i = 0; i < 6; i++) await whoServes(lb.port).catch(() => refused++)
+  t.equal(refused, 6, 'every client refused while the backend is down (6 connect failures, consecutive is 3)')
+  // The workers' reports reach the primary within milliseconds; give them a second.
+  const ejected = await waitFor(async () => (await lb.status()).pools[0].backends[0].state !== 'ready', 1000)
+  t.equal(ejected, null, 'the lone backend was never taken out of the pool')
+  await a.restore()
+
+  // Old code: ejected for base-ejection (30 s) while its check says L4OK.
+  const took = await waitFor(async () => (await whoServes(lb.port, '127.0.0.1', 1000)) === 'a', 5000)
+  t.ok(took !== null, `served again after the restart (${took} ms; bound 5 s of slack, base-ejection is 30 s)`)
+})
+
+t.test('two-backend pool: the restarting backend is ejected, the other serves, and it returns with its first passing check', async (t) => {
+  const a = await startBackend('a')
+  const b = await startBackend('b')
+  t.teardown(() => Promise.all([a.close(), b.close()]))
+  const lb = await startCluster({
+    workers: 1,
+    policy: 'round-robin',
+    backends: [a, b],
+    extraPool: PASSIVE,
+    health: '{ type: tcp, interval: 1s, fast-interval: 200ms, timeout: 200ms, fall: 3, rise: 2, jitter: 0 }',
+  })
+  t.teardown(() => lb.stop())
+  const state = async (id: string) => (await lb.status()).pools[0].backends.find((x) => x.id === id)!
+
+  await a.refuse()
+  const served: string[] = []
+  for (let i = 0; i < 8; i++) served.push(await whoServes(lb.port))
+  t.same([...new Set(served)], ['b'], 'every client served by b (retried away from a)')
+  t.ok(await waitFor(async () => (await state('a')).state === 'down', 3000), 'a ejected (1 of 2 at 50%)')
+  t.equal((await state('b')).state, 'ready', 'b still serves: one backend at most is out')
+
+  await a.restore()
+  const back = await waitFor(async () => (await state('a')).state === 'ready', 5000)
+  t.ok(back !== null, `a back after ${back} ms (checks run every 200 ms while ejected; bound 5 s, base-ejection 30 s)`)
+  const names = new Set<string>()
+  for (let i = 0; i < 6; i++) names.add(await whoServes(lb.port))
+  t.same([...names].sort(), ['a', 'b'], 'a takes flows again')
+})
