@@ -17,13 +17,11 @@ import { type BackendRuntime, recordLatency } from './backend-runtime.ts'
 import type { SessionHost } from './session-host.ts'
 
 const kSession: unique symbol = Symbol('l4lb.session')
-const kAborting: unique symbol = Symbol('l4lb.aborting')
-type Tagged = net.Socket & { [kSession]?: Session; [kAborting]?: true }
+type Tagged = net.Socket & { [kSession]?: Session }
 
 /** Client bytes held while the backend connects; past this the client is paused. */
 export const HOLD_MAX = 64 * 1024
 const NONE: readonly BackendRuntime[] = Object.freeze([]) as readonly BackendRuntime[]
-const EMPTY = Buffer.alloc(0)
 
 const enum_CONNECTING = 0
 const enum_OPEN = 1
@@ -117,38 +115,21 @@ export class Session {
    */
   kill(reason: Termination): void {
     if (this.reason === null) this.reason = reason
-    abort(this.client, false)
-    if (this.server !== null) abort(this.server, false)
+    abort(this.client)
+    if (this.server !== null) abort(this.server)
   }
 }
 
 /**
- * End `sock` with a reset (RST). With `flush`, bytes already queued in Node
- * for this peer are handed to the kernel first (a reset passed on from the
- * other side keeps what that side sent before it, as a direct connection
- * would); the idle sweep bounds a peer that never reads them. A socket still
- * connecting has no connection to reset: it is destroyed. Idempotent.
+ * End `sock` with a reset (RST): SO_LINGER 0, so bytes still queued for this
+ * peer are dropped, as when the other peer reset a direct connection (what
+ * the peer already received stays readable before the error). A socket
+ * still connecting has no connection to reset: it is destroyed. Idempotent.
  */
-function abort(sock: Tagged, flush: boolean): void {
+function abort(sock: Tagged): void {
   if (sock.destroyed) return
-  if (sock.connecting) return void sock.destroy()
-  const pending = sock[kAborting] === true
-  if (pending && flush) return // already flushing, then resetting
-  sock[kAborting] = true
-  if (flush && !sock.writableEnded && sock.writableLength > 0) {
-    sock.write(EMPTY, () => resetNow(sock))
-    return
-  }
-  resetNow(sock)
-}
-
-function resetNow(sock: Tagged): void {
-  if (!sock.destroyed) sock.resetAndDestroy()
-}
-
-/** Close a socket whose both directions ended cleanly; never overrides a pending reset. */
-function release(sock: Tagged): void {
-  if (sock[kAborting] !== true) sock.destroy()
+  if (sock.connecting) sock.destroy()
+  else sock.resetAndDestroy()
 }
 
 function hold(s: Session, chunk: Buffer): void {
@@ -163,7 +144,7 @@ function connectNext(s: Session): void {
   const b = pool.picker.pick(s.hash, s.tried)
   if (b === undefined) {
     s.reason = s.tried.length === 0 ? 'no-backend' : 'connect-failed'
-    abort(s.client, false)
+    abort(s.client)
     return
   }
   s.backend = b
@@ -197,7 +178,7 @@ function connectFailed(s: Session, timedOut: boolean): void {
   if (s.clientClosed) return finish(s)
   if (tried.length > s.host.pool.config.retries) {
     s.reason = 'connect-failed'
-    abort(s.client, false)
+    abort(s.client)
     return
   }
   connectNext(s)
@@ -284,7 +265,7 @@ function onServerEnd(this: Tagged): void {
 function onClientError(this: Tagged): void {
   const s = this[kSession]!
   if (s.reason === null) s.reason = s.phase === enum_OPEN ? 'client-reset' : 'client-closed-early'
-  if (s.server !== null) abort(s.server, true)
+  if (s.server !== null) abort(s.server)
 }
 
 function onServerError(this: Tagged): void {
@@ -292,7 +273,7 @@ function onServerError(this: Tagged): void {
   if (s.server !== this) return
   if (s.phase === enum_CONNECTING) return connectFailed(s, false)
   if (s.reason === null) s.reason = 'server-reset'
-  abort(s.client, true)
+  abort(s.client)
 }
 
 function onClientClose(this: Tagged): void {
@@ -300,12 +281,12 @@ function onClientClose(this: Tagged): void {
   s.clientClosed = true
   if (s.server === null || s.serverClosed) return finish(s)
   // Gone before a backend answered: abandon the connect. Otherwise both
-  // directions ended (or a reset is already on its way): just close.
+  // directions ended, or the server was already reset: just close.
   if (s.phase === enum_CONNECTING) {
     if (s.reason === null) s.reason = 'client-closed-early'
-    return abort(s.server, false)
+    return abort(s.server)
   }
-  release(s.server)
+  s.server.destroy()
 }
 
 function onServerClose(this: Tagged): void {
@@ -319,7 +300,7 @@ function onServerClose(this: Tagged): void {
     return connectFailed(s, false)
   }
   if (!s.serverEnded && s.reason === null) s.reason = 'server-reset'
-  if (!s.serverEnded || !s.clientEnded) abort(s.client, true)
+  if (!s.serverEnded || !s.clientEnded) abort(s.client)
 }
 
 function finish(s: Session): void {
