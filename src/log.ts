@@ -10,7 +10,8 @@
 // - a warn, error or fatal line is written before the log call returns
 //   (flushSync, with everything buffered before it, in order), so it survives
 //   a SIGKILL that follows; when an asynchronous write is still in flight the
-//   flush waits for it ('drain') so lines never overtake each other.
+//   flush waits for it ('drain') so lines never overtake each other. In a
+//   flood of warnings, one synchronous write per SYNC_GAP_MS carries them all.
 // pino flushes the rest on exit; flushLog() does it on demand.
 import pino, { type Logger } from 'pino'
 import { flushingStream } from './log-flush.ts'
@@ -18,8 +19,11 @@ import { flushingStream } from './log-flush.ts'
 /** The longest a line below warn may wait in the buffer, in ms. */
 export const FLUSH_EVERY_MS = 1000
 
+/** Least time between two synchronous writes of warnings, in ms (bounds blocking writes to 100/s). */
+export const SYNC_GAP_MS = 10
+
 const destination = pino.destination({ dest: 1, sync: false, minLength: 4096 })
-const stream = flushingStream(destination, { everyMs: FLUSH_EVERY_MS, syncFromLevel: 40 })
+const stream = flushingStream(destination, { everyMs: FLUSH_EVERY_MS, syncFromLevel: 40, syncGapMs: SYNC_GAP_MS })
 
 export const log: Logger = pino(
   {
