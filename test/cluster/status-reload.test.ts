@@ -97,3 +97,23 @@ t.test('admin settings: a reload rotates admin.token at once; moving the admin A
   t.equal(await get('/status', 'second-token'), 200, 'nothing of that reload applied: the token is unchanged')
   t.equal(await whoServes(lb.port), 'a', 'and the listener did not move')
 })
+
+t.test('a backend that a reload moves to another address does not keep the old address\'s verdict', async (t) => {
+  const bes = await Promise.all(['a', 'b'].map((n) => startBackend(n)))
+  t.teardown(() => Promise.all(bes.map((b) => b.close())))
+  // A long interval: a verdict carried over would stay visible for seconds.
+  const spec = { workers: 1, backends: bes, health: '{ type: tcp, interval: 5s, timeout: 1s, fall: 1, rise: 1, jitter: 0 }' }
+  const lb = await startCluster(spec)
+  t.teardown(() => lb.stop())
+  const healthOf = async (id: string) => (await lb.status()).pools[0].backends.find((b) => b.id === id)!
+  t.ok(await waitFor(async () => (await healthOf('a')).health === 'up' && (await healthOf('b')).health === 'up', 15_000), 'both up')
+  const gone = await freePort() // nothing listens there
+  lb.writeConfig(clusterYaml(spec, lb.port, lb.adminPort).replace(`port: ${bes[0].port} }`, `port: ${gone} }`))
+  t.equal((await lb.admin('POST', '/reload')).status, 200)
+  const a = await healthOf('a')
+  t.equal(a.port, gone, 'the new port is shown')
+  t.equal(a.health, 'unknown', 'and not the verdict of the old address')
+  t.equal(a.check.result, null, 'nor its last check')
+  t.equal((await healthOf('b')).health, 'up', 'an unchanged backend keeps its verdict')
+  t.ok(await waitFor(async () => (await healthOf('a')).health === 'down', 15_000), 'the new address is checked: down')
+})
