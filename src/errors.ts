@@ -24,10 +24,10 @@ export type Termination = keyof typeof TERMINATIONS
 export const ERRORS = {
   LB_ERR_CONFIG_INVALID: 'the configuration failed validation; every problem is listed with its key path',
   LB_ERR_CONFIG_READ: 'the configuration file could not be read',
-  LB_ERR_LISTEN: 'a listener could not bind its address',
+  LB_ERR_LISTEN: 'a listener or the admin API could not bind its address (in use by another process or another l4lb, not local, privileged port): the message names it, the address and the errno; `run` exits 1, a reload is rejected',
   LB_ERR_EMFILE: 'out of file descriptors while accepting: waiting connections are accepted and closed (libuv), logged at most once a second; service resumes when descriptors free up',
-  LB_ERR_WORKER_EXIT: 'a worker exited unexpectedly and is being replaced',
-  LB_ERR_RELOAD_REJECTED: 'a reload was rejected; the running configuration keeps serving',
+  LB_ERR_WORKER_EXIT: 'a worker exited unexpectedly and is being replaced (with backoff); one that exits before it first listened fails the start instead (exit 1)',
+  LB_ERR_RELOAD_REJECTED: 'a reload was rejected, all or nothing: an invalid config, a new listener that cannot bind (checked by the primary, then by every worker), or a change of `admin.bind`/`admin.enabled`; the running configuration keeps serving, `config.lastError` and `l4lb_config_reload_failures_total` show it',
   LB_ERR_ADMIN_AUTH: 'the admin API refused a request without a valid token',
 } as const
 

@@ -26,6 +26,8 @@ export interface AdminServerOptions {
   readonly keepAliveTimeoutMs?: number // default 5000
   readonly maxConnections?: number // default 64
   readonly processMetrics?: boolean // include prom-client default metrics; default true
+  /** The admin settings in force now (a reload may rotate admin.token); default: the `config` it started with. */
+  readonly current?: () => AdminConfig
 }
 
 export interface AdminServer {
@@ -43,7 +45,7 @@ export async function startAdminServer(
 ): Promise<AdminServer> {
   const problem = adminAuthProblem(config)
   if (problem !== null) throw new Error(problem)
-  const token = requiredToken(config)
+  const token = (): string | null => requiredToken(opts.current?.() ?? config)
   const ctx: HandlerContext = {
     model,
     log,
@@ -82,7 +84,7 @@ export async function startAdminServer(
   })
   server.on('error', (err) => log.error({ err }, 'admin: server error'))
   const addr = server.address() as AddressInfo
-  log.info({ host: addr.address, port: addr.port, token: token !== null }, 'admin: listening')
+  log.info({ host: addr.address, port: addr.port, token: token() !== null }, 'admin: listening')
 
   let closing: Promise<void> | null = null
   return {
@@ -100,7 +102,7 @@ export async function startAdminServer(
 
 async function onRequest(
   ctx: HandlerContext,
-  token: string | null,
+  token: () => string | null,
   req: IncomingMessage,
   res: ServerResponse,
 ): Promise<void> {
@@ -115,7 +117,7 @@ async function onRequest(
   const match = matchRoute(method, url.pathname)
   // The page shell is public: it holds no state and fetches /status with the token.
   const isPage = match.ok && match.route.kind === 'page'
-  if (!isPage && !authorized(req.headers.authorization, token)) {
+  if (!isPage && !authorized(req.headers.authorization, token())) {
     ctx.log.warn({ code: 'LB_ERR_ADMIN_AUTH', peer: peerOf(req), method, path: url.pathname }, 'admin: unauthorized request')
     sendError(res, 401, 'missing or wrong bearer token', { 'www-authenticate': 'Bearer realm="l4lb"' })
     return

@@ -8,7 +8,8 @@ import { statusCommand } from './status.ts'
 
 const USAGE = `usage: l4lb <command> [flags]
 
-  run -c FILE        run the balancer (primary + workers) with FILE
+  run -c FILE        run the balancer (primary + workers) with FILE; exit 1 if a listener cannot bind
+    --hand-over      share the addresses of a running l4lb until it stops (deliberate take-over)
   check -c FILE      validate FILE; list every error with its key path
   demo               three local backends and a balancer in front of them
   status             show listeners and backends (admin API)

@@ -32,7 +32,7 @@ export async function startPrimary(config: Config, configPath: string | null, op
   try {
     if (config.admin.enabled) {
       const { host, port } = config.admin.bind
-      admin = await startAdminServer(config.admin, adminModel(primary), child('admin')).catch((err: NodeJS.ErrnoException) => {
+      admin = await startAdminServer(config.admin, adminModel(primary), child('admin'), { current: () => primary.config.admin }).catch((err: NodeJS.ErrnoException) => {
         throw typeof err.code === 'string' ? BindError.from(ADMIN_LABEL, host, port, err) : err
       })
     }

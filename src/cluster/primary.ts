@@ -8,7 +8,8 @@ import { formatErrors } from '../config/format.ts'
 import type { Config } from '../config/types.ts'
 import { HealthChecker } from '../health/checker.ts'
 import type { AdminState, BackendHealth } from '../health/types.ts'
-import { child } from '../log.ts'
+import { child, setLogLevel } from '../log.ts'
+import { adminReloadProblem } from './admin-reload.ts'
 import { type Decision, decide, key, sameDecision } from './decide.ts'
 import { type HealthSnapshot } from './snapshot.ts'
 import { resolveEphemeralPorts } from './ports.ts'
@@ -158,6 +159,8 @@ export class Primary {
   private async reloadNow(): Promise<ReloadOutcome> {
     const result = this.configPath === null ? { ok: true as const, config: this.config } : await loadConfigFile(this.configPath)
     if (!result.ok) return this.rejectReload(formatErrors(result.errors).split('\n').filter(Boolean))
+    const adminProblem = adminReloadProblem(this.config.admin, result.config.admin)
+    if (adminProblem !== null) return this.rejectReload([adminProblem])
     const next = await resolveEphemeralPorts(result.config, this.config)
     let taken: string[]
     try {
@@ -174,6 +177,7 @@ export class Primary {
     }
     this.generation = generation
     this.config = next
+    setLogLevel(next.log.level) // the primary's own lines (health changes) too, not only the workers'
     this.loadedAt = Date.now()
     this.lastReloadError = null
     this.reloadsOk++

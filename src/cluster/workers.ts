@@ -203,6 +203,14 @@ export class WorkerSet {
         return
       case 'config-prepared': {
         const p = this.preparing
+        if ((p === null || !p.waiting.has(slot)) && msg.error !== null) {
+          // A worker catching up with a committed reload (it was starting) cannot
+          // bind: it must not serve the old config, so it is replaced and starts
+          // from the current one (its failure is then a start failure, logged).
+          this.hooks.log.error({ code: 'LB_ERR_LISTEN', slot: slot.slot, pid: slot.pid, err: msg.error }, 'worker cannot apply the current config; replacing it')
+          w.process.kill('SIGKILL')
+          return
+        }
         if (p === null || p.generation !== msg.generation || !p.waiting.has(slot)) return
         p.waiting.delete(slot)
         if (msg.error !== null) return p.done(msg.error)

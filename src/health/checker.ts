@@ -7,9 +7,10 @@
 // - start() schedules probes (first one spread over an interval); stop() clears
 //   every timer and aborts in-flight probes (their results are dropped). Timers
 //   are unref'd. start() after stop() resumes with the state kept.
-// - update(pools) on reload: backends with the same pool name + id keep their
-//   verdict, counters and timers; removed ones stop being probed; new ones start
-//   `unknown` (type none: `up`) and are probed if started.
+// - update(pools) on reload: backends with the same pool name + id + address
+//   keep their verdict, counters and timers; removed ones stop being probed; new
+//   ones, and one whose host or port changed, start `unknown` (type none: `up`)
+//   and are probed if started.
 // - reportPassive(pool, id, ok) from workers feeds passive ejection (passive.ts);
 //   ignored while stopped or for unknown backends. Its guards see the other
 //   backends' verdicts, ejections and config weights, plus `outOfService` (the
@@ -100,9 +101,12 @@ export class HealthChecker {
     for (const [key, e] of before) {
       if (this.#entries.get(key) === e) continue
       e.removed = true
-      this.#denialLogged.delete(key)
-      this.#timers.clear(`probe:${key}`)
-      this.#timers.clear(`eject:${key}`)
+      if (!this.#entries.has(key)) {
+        // (a backend that moved has a new entry under the same key, timers armed)
+        this.#denialLogged.delete(key)
+        this.#timers.clear(`probe:${key}`)
+        this.#timers.clear(`eject:${key}`)
+      }
       this.#abort(e)
     }
   }
@@ -140,7 +144,9 @@ export class HealthChecker {
       for (const backend of pool.backends) {
         const key = keyOf(pool.name, backend.id)
         if (entries.has(key)) continue // duplicate id: config validation rejects it
-        const old = this.#entries.get(key)
+        // Moved to another address: another server, so no verdict carries over.
+        const kept = this.#entries.get(key)
+        const old = kept && kept.backend.host === backend.host && kept.backend.port === backend.port ? kept : undefined
         const e = old ? this.#refresh(old, backend, pool) : this.#create(backend, pool)
         entries.set(key, e)
         list.push(e)

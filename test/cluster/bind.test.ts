@@ -59,6 +59,16 @@ t.test('a listener address that is not local: exit 1 naming EADDRNOTAVAIL', asyn
   t.match(r.out, new RegExp(`LB_ERR_LISTEN.*listener "main" cannot bind 192\\.0\\.2\\.1:${port}: the address is not assigned to any interface of this host \\(EADDRNOTAVAIL\\)`))
 })
 
+t.test('a privileged port without the right to bind it: exit 1 naming EACCES', async (t) => {
+  const be = await startBackend('a')
+  t.teardown(() => be.close())
+  // As root, run l4lb as nobody (65534); otherwise as ourselves (unprivileged already).
+  const uid = process.getuid?.() === 0 ? 65534 : undefined
+  const r = await runToExit(clusterYaml({ workers: 1, backends: [be] }, 81, await freePort()), EXIT_BOUND_MS, [], uid)
+  t.equal(r.code, 1, `exit code 1 (after ${r.ms} ms)`)
+  t.match(r.out, /LB_ERR_LISTEN.*listener "main" cannot bind 127\.0\.0\.1:81: permission denied \(ports below 1024 need root or CAP_NET_BIND_SERVICE\) \(EACCES\)/)
+})
+
 t.test('the admin API address is taken: exit 1 with LB_ERR_LISTEN, no listener left open', async (t) => {
   const busy = await occupy()
   t.teardown(() => busy.close())

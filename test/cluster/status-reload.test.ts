@@ -63,3 +63,57 @@ t.test('after a reload /status and `l4lb status` show the new port, backends, po
   t.notMatch(after, /^pool\s+a\s/m, 'backend a is gone')
   t.match(after, /^extra\s+c\s/m, 'the new pool is listed')
 })
+
+t.test('admin settings: a reload rotates admin.token at once; moving the admin API is rejected whole', async (t) => {
+  const be = await startBackend('a')
+  t.teardown(() => be.close())
+  const spec = { workers: 1, backends: [be] }
+  const lb = await startCluster(spec)
+  t.teardown(() => lb.stop())
+  const base = clusterYaml(spec, lb.port, lb.adminPort)
+  const withAdmin = (admin: string): string => base.replace(/^admin: .*$/m, `admin: ${admin}`)
+  const get = async (path: string, token?: string): Promise<number> =>
+    (await fetch(`http://127.0.0.1:${lb.adminPort}${path}`, { headers: token ? { authorization: `Bearer ${token}` } : {} })).status
+  const reload = async (token?: string): Promise<{ status: number; body: string }> => {
+    const res = await fetch(`http://127.0.0.1:${lb.adminPort}/reload`, { method: 'POST', headers: token ? { authorization: `Bearer ${token}` } : {} })
+    return { status: res.status, body: await res.text() }
+  }
+
+  lb.writeConfig(withAdmin(`{ enabled: true, bind: 127.0.0.1:${lb.adminPort}, token: first-token }`))
+  t.equal((await reload()).status, 200)
+  t.equal(await get('/status'), 401, 'no token: refused once the reload set one')
+  t.equal(await get('/status', 'first-token'), 200, 'the new token works')
+
+  lb.writeConfig(withAdmin(`{ enabled: true, bind: 127.0.0.1:${lb.adminPort}, token: second-token }`))
+  t.equal((await reload('first-token')).status, 200)
+  t.equal(await get('/status', 'first-token'), 401, 'the rotated-out token no longer works')
+  t.equal(await get('/status', 'second-token'), 200)
+
+  const elsewhere = await freePort()
+  lb.writeConfig(withAdmin(`{ enabled: true, bind: 127.0.0.1:${elsewhere}, token: third-token }`).replace(`127.0.0.1:${lb.port}`, `127.0.0.1:${await freePort()}`))
+  const r = await reload('second-token')
+  t.equal(r.status, 422)
+  t.match(r.body, new RegExp(`admin\\.bind: the admin API cannot move from 127\\.0\\.0\\.1:${lb.adminPort} to 127\\.0\\.0\\.1:${elsewhere} by a reload`))
+  t.equal(await get('/status', 'second-token'), 200, 'nothing of that reload applied: the token is unchanged')
+  t.equal(await whoServes(lb.port), 'a', 'and the listener did not move')
+})
+
+t.test('a backend that a reload moves to another address does not keep the old address\'s verdict', async (t) => {
+  const bes = await Promise.all(['a', 'b'].map((n) => startBackend(n)))
+  t.teardown(() => Promise.all(bes.map((b) => b.close())))
+  // A long interval: a verdict carried over would stay visible for seconds.
+  const spec = { workers: 1, backends: bes, health: '{ type: tcp, interval: 5s, timeout: 1s, fall: 1, rise: 1, jitter: 0 }' }
+  const lb = await startCluster(spec)
+  t.teardown(() => lb.stop())
+  const healthOf = async (id: string) => (await lb.status()).pools[0].backends.find((b) => b.id === id)!
+  t.ok(await waitFor(async () => (await healthOf('a')).health === 'up' && (await healthOf('b')).health === 'up', 15_000), 'both up')
+  const gone = await freePort() // nothing listens there
+  lb.writeConfig(clusterYaml(spec, lb.port, lb.adminPort).replace(`port: ${bes[0].port} }`, `port: ${gone} }`))
+  t.equal((await lb.admin('POST', '/reload')).status, 200)
+  const a = await healthOf('a')
+  t.equal(a.port, gone, 'the new port is shown')
+  t.equal(a.health, 'unknown', 'and not the verdict of the old address')
+  t.equal(a.check.result, null, 'nor its last check')
+  t.equal((await healthOf('b')).health, 'up', 'an unchanged backend keeps its verdict')
+  t.ok(await waitFor(async () => (await healthOf('a')).health === 'down', 15_000), 'the new address is checked: down')
+})

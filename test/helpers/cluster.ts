@@ -1,7 +1,7 @@
 // Fork a real l4lb primary (`l4lb run -c FILE`) with its workers, talk to its
 // admin API, and always stop it (by PID) in teardown.
 import { type ChildProcess, spawn } from 'node:child_process'
-import { mkdtempSync, writeFileSync, rmSync } from 'node:fs'
+import { chmodSync, mkdtempSync, writeFileSync, rmSync } from 'node:fs'
 import net from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -114,12 +114,13 @@ export async function startCluster(spec: ClusterSpec): Promise<RunningCluster> {
 }
 
 /** Run `l4lb run -c` on `yaml` that is expected to fail: its exit code and output, or exit null after `ms` (then killed). */
-export async function runToExit(yaml: string, ms: number, args: readonly string[] = []): Promise<{ code: number | null; out: string; ms: number }> {
+export async function runToExit(yaml: string, ms: number, args: readonly string[] = [], uid?: number): Promise<{ code: number | null; out: string; ms: number }> {
   const dir = mkdtempSync(join(tmpdir(), 'l4lb-test-'))
   const configPath = join(dir, 'l4lb.yaml')
-  writeFileSync(configPath, yaml)
+  writeFileSync(configPath, yaml, { mode: 0o644 })
+  chmodSync(dir, 0o755) // readable by `uid`
   const t0 = Date.now()
-  const child = spawn(process.execPath, [MAIN, 'run', '-c', configPath, ...args], { stdio: ['ignore', 'pipe', 'pipe'] })
+  const child = spawn(process.execPath, [MAIN, 'run', '-c', configPath, ...args], { stdio: ['ignore', 'pipe', 'pipe'], cwd: tmpdir(), ...(uid === undefined ? {} : { uid, gid: uid }) })
   let out = ''
   child.stdout!.on('data', (d) => (out += d))
   child.stderr!.on('data', (d) => (out += d))
