@@ -5,6 +5,7 @@ import net from 'node:net'
 import type { Logger } from 'pino'
 import type { ListenerConfig, TimeoutsConfig } from '../config/types.ts'
 import { TERMINATIONS } from '../errors.ts'
+import { formatHostPort } from '../net/ip.ts'
 import { compileCidrs } from './cidr.ts'
 import { FD_PROBE_MS, probeDescriptors } from './fd-probe.ts'
 import type { BackendRuntime } from './backend-runtime.ts'
@@ -156,7 +157,7 @@ export class Listener implements SessionHost, Sweepable {
         this.counters.proxyErrors++
         this.active--
         sock.destroy()
-        this.deps.log.warn({ client: `${sock.remoteAddress}:${sock.remotePort}`, listener: this.config.name, code: r.code, reason: r.reason }, 'PROXY header rejected')
+        this.deps.log.warn({ client: formatHostPort(sock.remoteAddress ?? '(unknown)', sock.remotePort ?? 0), listener: this.config.name, code: r.code, reason: r.reason }, 'PROXY header rejected')
         return
       }
       const h = r.header
@@ -191,7 +192,7 @@ export class Listener implements SessionHost, Sweepable {
     const b = s.backend
     this.deps.log.info(
       {
-        client: `${s.clientAddr}:${s.clientPort}`,
+        client: formatHostPort(s.clientAddr, s.clientPort),
         listener: this.config.name,
         pool: this.pool.config.name,
         backend: b === null ? null : b.id,
