@@ -6,21 +6,11 @@
 // Tokens are compared in constant time over their SHA-256 digests, so neither
 // the content nor the length of the configured token leaks through timing.
 import { createHash, timingSafeEqual } from 'node:crypto'
-import net from 'node:net'
 import type { AdminConfig } from '../config/types.ts'
+import { isLoopback } from '../net/ip.ts'
 
-/** True for 127.0.0.0/8, ::1, ::ffff:127.x.y.z and the name "localhost". */
-export function isLoopback(host: string): boolean {
-  const h = host.toLowerCase()
-  if (h === 'localhost') return true
-  if (net.isIPv4(h)) return h.startsWith('127.')
-  if (net.isIPv6(h)) {
-    if (h === '::1' || h === '0:0:0:0:0:0:0:1') return true
-    const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/.exec(h)
-    return mapped !== null && mapped[1].startsWith('127.')
-  }
-  return false
-}
+// One loopback test for the config check and the admin server (any spelling of the address).
+export { isLoopback }
 
 /** The token every request must present, or null when requests are open. */
 export function requiredToken(config: AdminConfig): string | null {

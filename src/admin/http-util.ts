@@ -2,6 +2,7 @@
 // bodies and a bounded body reader. Every reply is `Cache-Control: no-store`
 // (status changes every second) and `nosniff`.
 import type { IncomingMessage, ServerResponse } from 'node:http'
+import { formatHostPort } from '../net/ip.ts'
 
 export const MAX_BODY_BYTES = 4096
 
@@ -90,5 +91,5 @@ export function readBody(req: IncomingMessage, limit = MAX_BODY_BYTES): Promise<
 export function peerOf(req: IncomingMessage): string {
   const s = req.socket
   if (s.remoteAddress === undefined) return 'unknown'
-  return s.remoteFamily === 'IPv6' ? `[${s.remoteAddress}]:${s.remotePort}` : `${s.remoteAddress}:${s.remotePort}`
+  return formatHostPort(s.remoteAddress, s.remotePort ?? 0)
 }

@@ -67,7 +67,7 @@ function render(doc) {
       seen.set(key, { total: b.total, at: now })
       const chk = b.check.result
       const r = document.createElement('tr'); r.dataset.backend = key
-      r.append(td(b.id, 'id'), td(b.host + ':' + b.port + (b.backup ? ' (backup)' : ''), 'addr'),
+      r.append(td(b.id, 'id'), td((b.host.includes(':') ? '[' + b.host + ']' : b.host) + ':' + b.port + (b.backup ? ' (backup)' : ''), 'addr'),
         td(b.state.toUpperCase(), 'state', 'st ' + b.state),
         td(b.effectiveWeight === b.weight ? String(b.weight) : b.effectiveWeight + '/' + b.weight, 'weight', 'n'),
         td(String(b.active), 'active', 'n'), td(String(b.total), 'total', 'n'), td(rate, 'rate', 'n'),

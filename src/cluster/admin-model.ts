@@ -4,7 +4,7 @@ import { createRequire } from 'node:module'
 import type { AdminModel, AggregatedStats, HealthzResult, MutationResult, StatusDoc } from '../admin/model.ts'
 import type { AdminState } from '../health/types.ts'
 import { takesNewFlows } from '../health/state.ts'
-import { hostPort } from '../proxy/bind-error.ts'
+import { formatHostPort } from '../net/ip.ts'
 import { key } from './decide.ts'
 import type { Primary } from './primary.ts'
 
@@ -45,7 +45,7 @@ export function adminModel(primary: Primary): AdminModel {
           const s = lstat.get(l.name)
           const live = slots.filter((w) => w.stats !== null)
           const up = slots.length > 0 && slots.every((w) => w.ready) && live.every((w) => w.stats!.listeners.some((x) => x.name === l.name && x.listening))
-          return { name: l.name, bind: hostPort(l.bind.host, l.bind.port), pool: l.pool, up, active: s?.active ?? 0, acceptedTotal: s?.accepted ?? 0 }
+          return { name: l.name, bind: formatHostPort(l.bind.host, l.bind.port), pool: l.pool, up, active: s?.active ?? 0, acceptedTotal: s?.accepted ?? 0 }
         }),
         pools: primary.config.pools.map((p) => ({
           name: p.name,

@@ -5,7 +5,7 @@
 // this reason rather than applied in part (the running API would no longer
 // be what the config and /status say).
 import type { AdminConfig } from '../config/types.ts'
-import { hostPort } from '../proxy/bind-error.ts'
+import { formatHostPort } from '../net/ip.ts'
 
 /** Why `next` cannot replace `running` by a reload, or null when it can. */
 export function adminReloadProblem(running: AdminConfig, next: AdminConfig): string | null {
@@ -13,8 +13,8 @@ export function adminReloadProblem(running: AdminConfig, next: AdminConfig): str
     return `admin.enabled: the admin API cannot be turned ${next.enabled ? 'on' : 'off'} by a reload; restart l4lb to change it`
   }
   if (running.enabled && (running.bind.host !== next.bind.host || running.bind.port !== next.bind.port)) {
-    const was = hostPort(running.bind.host, running.bind.port)
-    return `admin.bind: the admin API cannot move from ${was} to ${hostPort(next.bind.host, next.bind.port)} by a reload; keep ${was} or restart l4lb`
+    const was = formatHostPort(running.bind.host, running.bind.port)
+    return `admin.bind: the admin API cannot move from ${was} to ${formatHostPort(next.bind.host, next.bind.port)} by a reload; keep ${was} or restart l4lb`
   }
   return null
 }

@@ -3,7 +3,7 @@
 import type { BackendConfig, HealthConfig, HostPort, HttpCheckConfig, PassiveConfig, PoolConfig } from './types.ts'
 import { list, map, nullable, obj, refine, type Loose, type Report } from './dsl.ts'
 import { bool, duration, host, hostPort, int, num, oneOf, statusRange, str } from './scalars.ts'
-import { formatHostPort, isPrime, nextPrime } from './values.ts'
+import { canonicalHost, formatHostPort, isPrime, nextPrime } from './values.ts'
 import { defaultMaglevTableSize } from '../balancer/maglev-table.ts'
 
 export const POLICIES = ['maglev', 'ring', 'round-robin', 'weighted-round-robin', 'least-conn', 'random', 'p2c'] as const
@@ -13,10 +13,10 @@ const ID = /^[A-Za-z0-9_.:[\]-]{1,128}$/ // room for the default "[v6]:port"
 const MAX_TABLE = 16_777_216 // 2^24 entries is far past any fleet; also bounds the primality test
 
 const backend = obj<BackendConfig>({
-  host: { to: 'host', node: host(), doc: 'Address of the backend: IPv4 or IPv6 literal (no brackets) or a host name resolved at connect time.', seeAlso: ['pools[].backends[].id', 'pools[].backends[].port'] },
+  host: { to: 'host', node: host(), doc: 'Address of the backend: IPv4 or IPv6 literal (no brackets) or a host name resolved at connect time. The same address twice in a pool, in any spelling (`::1` and `0:0:0:0:0:0:0:1`, `::ffff:10.0.0.1` and `10.0.0.1`, names in any case), is rejected: give one backend a weight instead.', seeAlso: ['pools[].backends[].id', 'pools[].backends[].port'] },
   port: { to: 'port', node: int(1, 65535), doc: 'TCP port of the backend.', seeAlso: ['pools[].backends[].host'] },
   id: {
-    to: 'id', node: str(ID, 'id (letters, digits, _ . : - [ ])'), contextDefault: '`host:port` (`[v6]:port`)',
+    to: 'id', node: str(ID, 'id (letters, digits, _ . : - [ ])'), contextDefault: '`host:port` (`[v6]:port`), the host in one form per address (IPv6 as RFC 5952, IPv4-mapped as IPv4, names lower-case)',
     doc: 'Stable identity used by the hashing policies, health state and metrics. Keep it when the address changes so flows keep their backend; ids are unique within a pool.',
     seeAlso: ['pools[].policy'],
   },
@@ -30,7 +30,9 @@ const backend = obj<BackendConfig>({
   },
 }, (b) => {
   // With a bad host or port the backend is rejected anyway; nothing to default.
-  if (b.id === undefined && b.host !== undefined && b.port !== undefined) b.id = formatHostPort(b.host, b.port)
+  // One id per address however it is spelled ("::1" = "0:0:0:0:0:0:0:1"), so
+  // nodes whose configs spell it differently still hash alike.
+  if (b.id === undefined && b.host !== undefined && b.port !== undefined) b.id = formatHostPort(canonicalHost(b.host), b.port)
 })
 
 const http = obj<HttpCheckConfig>({
@@ -114,13 +116,23 @@ function checkPool(p: Loose<PoolConfig>, report: Report): void {
   const backends = p.backends
   if (backends !== undefined) {
     const seen = new Map<string, number>()
+    const addresses = new Map<string, number>()
     backends.forEach((b, i) => {
       if (b === undefined) return
       if (p.sendProxy !== undefined && b.sendProxy === undefined) b.sendProxy = p.sendProxy
       if (b.id === undefined) return
       const first = seen.get(b.id)
-      if (first === undefined) seen.set(b.id, i)
-      else report(`backends[${i}].id`, `duplicate backend id "${b.id}" (also backends[${first}])`)
+      if (first !== undefined) return report(`backends[${i}].id`, `duplicate backend id "${b.id}" (also backends[${first}])`)
+      seen.set(b.id, i)
+      if (b.host === undefined || b.port === undefined) return
+      // The same address under two ids is one backend counted twice (checks, maxconn, ejection).
+      const addr = formatHostPort(canonicalHost(b.host), b.port)
+      const other = addresses.get(addr)
+      if (other === undefined) addresses.set(addr, i)
+      else {
+        const was = backends[other]!
+        report(`backends[${i}].host`, `${formatHostPort(b.host, b.port)} is the same address as backends[${other}] (${formatHostPort(was.host!, was.port!)}); list a backend once and give it a weight`)
+      }
     })
   }
   if (p.maglevTableSize === undefined && backends !== undefined) p.maglevTableSize = defaultMaglevTableSize(backends.length)

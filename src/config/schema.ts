@@ -2,12 +2,11 @@
 // docs side by side, mapped onto the camelCase Config of types.ts. The root
 // check holds the rules that span sections: listener -> pool references,
 // unique names, unique binds, and the context defaults (listener name, pool).
-import { isIP } from 'node:net'
 import type { AdminConfig, Config, HostPort, ListenerConfig, LogConfig, ProxyAcceptConfig, ShutdownConfig, TimeoutsConfig } from './types.ts'
 import { list, nullable, obj, type Loose, type Report } from './dsl.ts'
 import { bool, cidr, duration, hostPort, int, oneOf, str } from './scalars.ts'
 import { NAME, pool } from './schema-pool.ts'
-import { formatHostPort, isLoopback, suggest } from './values.ts'
+import { canonicalHost, formatHostPort, isLoopback, suggest } from './values.ts'
 
 const proxyProtocol = obj<ProxyAcceptConfig>({
   accept: { to: 'enabled', node: bool(), default: false, doc: 'Accept a PROXY protocol v1 or v2 header from trusted sources and use the address it carries as the client address.', seeAlso: ['pools[].hash-key'] },
@@ -19,7 +18,7 @@ const proxyProtocol = obj<ProxyAcceptConfig>({
 
 const listener = obj<ListenerConfig>({
   name: { to: 'name', node: str(NAME, 'name (letters, digits, _ . -)'), contextDefault: '`listener-<index>`', doc: 'Name used in logs and metrics; unique.', seeAlso: ['listeners[].pool'] },
-  bind: { to: 'bind', node: hostPort(0), doc: 'Address to listen on: `host:port`, IPv6 as `[::1]:8080`. Port 0 picks a free port (tests).', seeAlso: ['admin.bind'] },
+  bind: { to: 'bind', node: hostPort(0), doc: 'Address to listen on: `host:port`, IPv6 as `[::1]:8080`. Port 0 picks a free port (tests). Binds are compared by address (`[::ffff:127.0.0.1]` is `127.0.0.1`, `[0:0:0:0:0:0:0:1]` is `[::1]`): the same address twice, or a wildcard (`0.0.0.0`, dual-stack `[::]`) next to a specific address on the same port, is rejected, since one of the two would never get those connections.', seeAlso: ['admin.bind'] },
   pool: { to: 'pool', node: str(), contextDefault: 'the first pool', doc: 'Name of the pool that receives the connections.', seeAlso: ['pools[].name'] },
   maxconn: { to: 'maxconn', node: int(0), default: 0, doc: 'Maximum concurrent client connections on this listener, split evenly across workers (each takes ceil(maxconn / workers)); past it new connections are reset at once (RST) and counted as rejected; 0 = unlimited.', seeAlso: ['workers', 'pools[].backends[].maxconn'] },
   'proxy-protocol': { to: 'proxyProtocol', node: proxyProtocol, default: {}, doc: 'Accepting a PROXY protocol header from a balancer in front.', seeAlso: ['pools[].send-proxy'] },
@@ -90,7 +89,7 @@ function checkRoot(c: Loose<Config>, report: Report): void {
     else report(`pools[${i}].name`, `duplicate pool name "${p.name}" (also pools[${first}])`)
   })
   const names = new Map<string, number>()
-  const binds: { hp: HostPort; owner: string }[] = []
+  const binds: Bind[] = []
   // Pool references are checked only against a pool list whose names all decoded.
   const poolsKnown = c.pools !== undefined && c.pools.length > 0 && c.pools.every((p) => p?.name !== undefined)
   c.listeners?.forEach((l, i) => {
@@ -106,21 +105,56 @@ function checkRoot(c: Loose<Config>, report: Report): void {
       const hint = suggest(l.pool, [...poolNames.keys()])
       report(`listeners[${i}].pool`, `no pool named "${l.pool}"${hint ? ` (did you mean "${hint}"?)` : ''}`)
     }
-    if (l.bind?.host !== undefined && l.bind.port !== undefined) claimBind(binds, { host: l.bind.host, port: l.bind.port }, `listeners[${i}]`, `listeners[${i}].bind`, report)
+    if (l.bind?.host !== undefined && l.bind.port !== undefined) claimBind(binds, { host: l.bind.host, port: l.bind.port }, `listeners[${i}].bind`, report)
   })
   const a = c.admin
-  if (a?.enabled === true && a.bind?.host !== undefined && a.bind.port !== undefined) claimBind(binds, { host: a.bind.host, port: a.bind.port }, 'admin', 'admin.bind', report)
+  if (a?.enabled === true && a.bind?.host !== undefined && a.bind.port !== undefined) claimBind(binds, { host: a.bind.host, port: a.bind.port }, 'admin.bind', report)
 }
 
-// Two sockets cannot share a port when the hosts match or one is a wildcard
-// covering the other (0.0.0.0 covers IPv4; `::` is dual-stack, covers all).
-// Port 0 is ephemeral, so any number of binds may ask for it.
+// Binds are compared by address, not spelling (canonicalHost: "::1" is
+// "0:0:0:0:0:0:0:1", "::ffff:127.0.0.1" is 127.0.0.1). Listeners open with
+// SO_REUSEPORT, so Linux lets two of them bind the same or overlapping
+// addresses without an error, and then one never gets what it was meant to:
+// - the same address twice: the kernel splits connections between the two (or,
+//   for an IPv4 bind next to its IPv4-mapped spelling, gives all to the IPv4 one);
+// - a wildcard next to a specific address: connections to that address go to
+//   the specific bind only, so the wildcard silently serves "all but" it.
+//   0.0.0.0 covers every IPv4 address; `::` is dual-stack (Node does not set
+//   IPV6_V6ONLY) and covers every address, IPv4 included.
+// Both are rejected. Port 0 is ephemeral, so any number of binds may ask for it.
+// Host names are not resolved: "localhost:80" next to "127.0.0.1:80" is not seen.
+interface Bind {
+  readonly hp: HostPort
+  readonly addr: string // canonicalHost(hp.host)
+  readonly path: string
+}
+
+function wildcard(addr: string): string | null {
+  if (addr === '::') return 'every address, IPv4 included (dual-stack)'
+  if (addr === '0.0.0.0') return 'every IPv4 address'
+  return null
+}
+
 function covers(a: string, b: string): boolean {
-  return a === b || a === '::' || (a === '0.0.0.0' && isIP(b) === 4)
+  return a === '::' || (a === '0.0.0.0' && !b.includes(':'))
 }
 
-function claimBind(binds: { hp: HostPort; owner: string }[], hp: HostPort, owner: string, path: string, report: Report): void {
-  const clash = binds.find((b) => hp.port !== 0 && b.hp.port === hp.port && (covers(b.hp.host, hp.host) || covers(hp.host, b.hp.host)))
-  if (clash) report(path, `${formatHostPort(hp.host, hp.port)} is already used by ${clash.owner}`)
-  binds.push({ hp, owner })
+function claimBind(binds: Bind[], hp: HostPort, path: string, report: Report): void {
+  const addr = canonicalHost(hp.host)
+  const here = formatHostPort(hp.host, hp.port)
+  for (const b of hp.port === 0 ? [] : binds) {
+    if (b.hp.port !== hp.port) continue
+    const there = formatHostPort(b.hp.host, b.hp.port)
+    if (b.addr === addr) {
+      report(path, b.hp.host === hp.host ? `${here} is already used by ${b.path}` : `${here} is the same address as ${b.path} (${there})`)
+      break
+    }
+    const [wide, narrow] = covers(b.addr, addr) ? [b.addr, addr] : covers(addr, b.addr) ? [addr, b.addr] : [null, '']
+    if (wide !== null) {
+      const to = narrow === '0.0.0.0' ? 'any IPv4 address' : narrow
+      report(path, `${here} overlaps ${b.path} (${there}): ${wide} is ${wildcard(wide)}, and Linux gives every connection to ${to} to the more specific bind only`)
+      break
+    }
+  }
+  binds.push({ hp, addr, path })
 }

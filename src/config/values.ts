@@ -2,7 +2,7 @@
 // CIDRs, HTTP status ranges, plus the small helpers error messages need
 // (showing a value, primes, "did you mean"). Each parser returns the parsed
 // value or `undefined` for "not in this format"; the caller words the error.
-import { isIP, isIPv4 } from 'node:net'
+import { isIP } from 'node:net'
 
 const UNIT_MS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 }
 
@@ -50,16 +50,9 @@ export function parseHostPort(raw: string): { host: string; port: number } | und
   return isHost(m[2]) ? { host: m[2], port } : undefined
 }
 
-/** "host:port" for a v4/name host, "[v6]:port" for an IPv6 literal. */
-export function formatHostPort(host: string, port: number): string {
-  return isIP(host) === 6 ? `[${host}]:${port}` : `${host}:${port}`
-}
+// One way to print an address and one text per address, shared with the data path.
+export { canonicalHost, formatHostPort, isLoopback } from '../net/ip.ts'
 
-/** True for the loopback range (127.0.0.0/8, ::1) and "localhost". */
-export function isLoopback(host: string): boolean {
-  if (host === 'localhost' || host === '::1') return true
-  return isIPv4(host) && host.startsWith('127.')
-}
 
 /** "10.0.0.0/8" | "::1/128" | bare address (made /32 or /128) -> normalised CIDR; else undefined. */
 export function parseCidr(raw: string): string | undefined {

@@ -1,6 +1,7 @@
 // A demo backend that says who it is: an HTTP request gets "served by NAME"
 // back; any other line gets "NAME: <line>" (try it with nc).
 import net from 'node:net'
+import { formatHostPort } from '../net/ip.ts'
 
 export interface DemoBackend {
   readonly name: string
@@ -18,7 +19,7 @@ export async function startDemoBackend(name: string, port = 0): Promise<DemoBack
     sock.on('data', (chunk) => {
       const text = chunk.toString('latin1')
       if (first && /^[A-Z]+ \S+ HTTP\/1\.[01]\r?\n/.test(text)) {
-        const body = `served by ${name} (you are ${sock.remoteAddress}:${sock.remotePort} as the balancer connects)\n`
+        const body = `served by ${name} (you are ${formatHostPort(sock.remoteAddress ?? '?', sock.remotePort ?? 0)} as the balancer connects)\n`
         sock.end(`HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: ${body.length}\r\nConnection: close\r\n\r\n${body}`)
         return
       }

@@ -9,6 +9,8 @@
 // Canonical IPv6 output is RFC 5952 (lower case, longest zero run compressed,
 // first one on a tie, never a single group) and IPv4-mapped addresses print as
 // "::ffff:a.b.c.d", which is how Node reports them in socket.remoteAddress.
+// canonicalHost gives one text per address (for duplicate checks) and
+// formatHostPort the one way an address and port are printed.
 
 /**
  * Parse an IPv4 literal in s[start, end). Returns the address as an unsigned
@@ -151,4 +153,50 @@ export function formatIPv6(g: Uint16Array): string {
 export function canonicalIPv6(s: string): string | null {
   const g = new Uint16Array(8)
   return parseIPv6(s, g) ? formatIPv6(g) : null
+}
+
+/**
+ * "host:port" for an IPv4 address or a host name, "[v6]:port" for an IPv6
+ * literal (the RFC 3986 authority form): how backend ids, binds, probe
+ * requests and every log line print an address and port. The host is printed
+ * as given; pass it through canonicalHost first to print one form per address.
+ */
+export function formatHostPort(host: string, port: number): string {
+  return host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`
+}
+
+/**
+ * One text per address, for duplicate checks and default backend ids:
+ * - an IPv4 literal stays as it is (strict dotted quad, see parseIPv4);
+ * - an IPv6 literal takes its RFC 5952 form, so "0:0:0:0:0:0:0:1", "::0001" and
+ *   "::1" are one address and hex case does not matter; an IPv4-mapped address
+ *   (::ffff:a.b.c.d in any spelling) becomes the IPv4 address itself, since a
+ *   socket bound to it serves the same clients as one bound to a.b.c.d; a zone
+ *   ("%eth0") is kept as written (interface names are case-sensitive);
+ * - anything else is a host name: lower-cased, without a trailing dot (DNS names
+ *   are case-insensitive). Names are never resolved: "localhost" and
+ *   "127.0.0.1" stay two texts.
+ * Never throws; text that is neither an IP literal nor a name is returned lower-cased.
+ */
+export function canonicalHost(host: string): string {
+  if (parseIPv4(host) >= 0) return host
+  const zoneAt = host.indexOf('%')
+  const addr = zoneAt < 0 ? host : host.slice(0, zoneAt)
+  const g = new Uint16Array(8)
+  if (addr.includes(':') && parseIPv6(addr, g)) {
+    const text = isMappedV4(g) ? formatIPv4(g[6] * 65536 + g[7]) : formatIPv6(g)
+    return zoneAt < 0 ? text : `${text}${host.slice(zoneAt)}`
+  }
+  return host.toLowerCase().replace(/\.$/, '')
+}
+
+/**
+ * True for the loopback range, in any spelling: 127.0.0.0/8 (also as
+ * ::ffff:127.x.y.z in any IPv6 form), ::1 (also 0:0:0:0:0:0:0:1 and other forms)
+ * and the name "localhost" (any case). False for everything else.
+ */
+export function isLoopback(host: string): boolean {
+  const h = canonicalHost(host)
+  if (h === 'localhost' || h === '::1') return true
+  return parseIPv4(h) >= 0 && h.startsWith('127.')
 }

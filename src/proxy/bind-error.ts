@@ -3,10 +3,7 @@
 // reads the same sentence wherever the failure surfaced: which listener,
 // which address, what the kernel said and what usually fixes it.
 
-/** `host:port`, IPv6 in brackets. */
-export function hostPort(host: string, port: number): string {
-  return host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`
-}
+import { formatHostPort } from '../net/ip.ts'
 
 const HINTS: Record<string, string> = {
   EADDRINUSE: 'the address is in use by another process',
@@ -31,7 +28,7 @@ export class BindError extends Error {
   readonly errno: string
 
   constructor(what: string, host: string, port: number, errno: string, detail?: string) {
-    const address = hostPort(host, port)
+    const address = formatHostPort(host, port)
     super(`${what} cannot bind ${address}: ${detail ?? HINTS[errno] ?? 'bind failed'} (${errno})`)
     this.name = 'BindError'
     this.what = what

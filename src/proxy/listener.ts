@@ -6,6 +6,7 @@ import type { Logger } from 'pino'
 import type { ListenerConfig, TimeoutsConfig } from '../config/types.ts'
 import { TERMINATIONS } from '../errors.ts'
 import { BindError, listenerLabel } from './bind-error.ts'
+import { formatHostPort } from '../net/ip.ts'
 import { compileCidrs } from './cidr.ts'
 import { FD_PROBE_MS, probeDescriptors } from './fd-probe.ts'
 import type { BackendRuntime } from './backend-runtime.ts'
@@ -193,7 +194,7 @@ export class Listener implements SessionHost, Sweepable {
         this.counters.proxyErrors++
         this.active--
         if (!sock.destroyed) sock.resetAndDestroy() // a refusal is a reset (docs/errors.md)
-        this.deps.log.warn({ client: `${sock.remoteAddress}:${sock.remotePort}`, listener: this.config.name, code: r.code, reason: r.reason }, 'PROXY header rejected')
+        this.deps.log.warn({ client: formatHostPort(sock.remoteAddress ?? '(unknown)', sock.remotePort ?? 0), listener: this.config.name, code: r.code, reason: r.reason }, 'PROXY header rejected')
         return
       }
       const h = r.header
@@ -228,7 +229,7 @@ export class Listener implements SessionHost, Sweepable {
     const b = s.backend
     this.deps.log.info(
       {
-        client: `${s.clientAddr}:${s.clientPort}`,
+        client: formatHostPort(s.clientAddr, s.clientPort),
         listener: this.config.name,
         pool: this.pool.config.name,
         backend: b === null ? null : b.id,

@@ -202,3 +202,15 @@ t.test('stop() clears ejection timers; start() re-arms them', async (t) => {
     'overdue ejection ends on start',
   )
 })
+
+t.test('a backup counts as a backend that can serve; the last one standing stays', async (t) => {
+  const clock = fakeTime()
+  const pools = [poolCfg('p', [backendCfg(1), backendCfg(2, { backup: true })], healthCfg({ type: 'none' }), passiveCfg({ consecutive: 2, maxEjectionPercent: 50 }))]
+  const checker = new HealthChecker({ pools, onChange: () => {}, now: clock.now, timers: clock.timers, random: () => 0 })
+  checker.start()
+  t.teardown(() => checker.stop())
+  fail(checker, 'p', 1, 2)
+  t.not(row(checker, 1)?.ejectedUntil, null, 'the primary backend is ejected: its backup serves')
+  fail(checker, 'p', 2, 4)
+  t.equal(row(checker, 2)?.ejectedUntil, null, 'the backup, now the only one serving, is not')
+})

@@ -24,6 +24,7 @@ import net from 'node:net'
 import { performance } from 'node:perf_hooks'
 import type { BackendConfig, HealthConfig } from '../../config/types.ts'
 import { probeHeader } from '../../proxy/proxy-protocol/encode.ts'
+import { formatHostPort } from '../../net/ip.ts'
 import type { DataPathSettings, ProbeResult } from '../types.ts'
 
 /** The most we read looking for the first line; a longer line is a bad reply. */
@@ -125,7 +126,7 @@ export function parseStatusLine(line: string): number | null {
 
 /** host:port for a request line or Host header, bracketing IPv6 literals. */
 export function authority(host: string, port: number): string {
-  return `${net.isIPv6(host) ? `[${host}]` : host}:${port}`
+  return formatHostPort(host, port)
 }
 
 function errCode(err: Error): string {
