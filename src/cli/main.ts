@@ -5,6 +5,7 @@ import { drainCommand } from './drain.ts'
 import { reloadCommand } from './reload.ts'
 import { runCommand } from './run.ts'
 import { statusCommand } from './status.ts'
+import { versionCommand } from './version.ts'
 
 const USAGE = `usage: l4lb <command> [flags]
 
@@ -14,6 +15,7 @@ const USAGE = `usage: l4lb <command> [flags]
   status             show listeners and backends (admin API)
   reload             re-read the config file of a running l4lb (or send it SIGHUP)
   drain ID           stop new flows to backend ID; established ones go on
+  version            print the l4lb and Node.js versions (also --version)
 
 admin flags for status/reload/drain: --admin HOST:PORT (default 127.0.0.1:9090), --token T
 `
@@ -25,6 +27,8 @@ const commands: Record<string, (argv: string[]) => Promise<number>> = {
   status: statusCommand,
   reload: reloadCommand,
   drain: drainCommand,
+  version: versionCommand,
+  '--version': versionCommand,
 }
 
 async function main(argv: string[]): Promise<void> {
