@@ -1,7 +1,7 @@
 // `npm test` sets the machine up by itself: `pretest` runs
 // scripts/setup-system.sh, which installs only what is missing and touches
-// nothing (no apt) when every tool is present. Real script, real bash; PATH is
-// narrowed to a temp folder to play "a fresh machine" and "a ready machine".
+// nothing (no apt) when every tool is present; README's two commands are what
+// CI runs. Real script, real bash; PATH is narrowed to a temp folder to play "a fresh machine" and "a ready machine".
 import t from 'tap'
 import { spawnSync } from 'node:child_process'
 import { mkdtempSync, readFileSync, rmSync, symlinkSync } from 'node:fs'
@@ -46,4 +46,18 @@ t.test('a machine half set up: only the absent package is named', async (t) => {
   const r = run(['--check'], dir)
   t.equal(r.code, 1)
   t.match(r.stderr, /missing: chromium$/m)
+})
+
+t.test("README's first lines are the two commands, and CI runs exactly them", async (t) => {
+  const readme = readFileSync(join(ROOT, 'README.md'), 'utf8')
+  const block = /^```sh\n([^]*?)\n```/m.exec(readme)
+  if (block === null) return t.fail('no sh block in README.md')
+  t.ok(readme.indexOf(block[0]) < readme.indexOf('\n## '), 'the first block, before any section')
+  const commands = block[1].split('\n').map((l) => l.replace(/\s+#.*$/, '').trim())
+  t.same(commands, ['npm ci && npm start', 'npm test'])
+  const ci = readFileSync(join(ROOT, '.ci/run'), 'utf8').split('\n').filter((l) => l !== '' && !l.startsWith('#'))
+  const i = ci.indexOf('npm ci')
+  t.not(i, -1, 'CI installs with npm ci')
+  t.equal(ci[i + 1], 'npm test', 'then runs npm test')
+  t.same(ci.filter((l) => l.includes('setup-system')), [], 'CI does no set-up of its own before npm test')
 })
