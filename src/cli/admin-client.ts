@@ -5,6 +5,8 @@
 //   --token T           bearer token (default: env L4LB_ADMIN_TOKEN, else none)
 // Exit codes used by the commands: 0 done, 1 refused or unreachable, 2 usage.
 
+import http from 'node:http'
+
 export const EXIT_OK = 0
 export const EXIT_FAIL = 1
 export const EXIT_USAGE = 2
@@ -106,8 +108,13 @@ export function adminUrl(target: AdminTarget, path: string): string {
   return `http://${host}:${target.port}${path}`
 }
 
-/** One request to the admin API; rejects with AdminUnreachable on network errors and timeouts. */
-export async function adminRequest(
+/**
+ * One request to the admin API; resolves with the status and the parsed JSON
+ * body (or the raw text); rejects with AdminUnreachable on network errors and
+ * after REQUEST_TIMEOUT_MS. node:http rather than fetch: fetch refuses the
+ * WHATWG "bad ports" (6000, 6665-6669, 10080, ...) an admin API may use.
+ */
+export function adminRequest(
   target: AdminTarget,
   method: 'GET' | 'POST',
   path: string,
@@ -115,26 +122,33 @@ export async function adminRequest(
 ): Promise<AdminReply> {
   const headers: Record<string, string> = {}
   if (target.token !== null) headers.authorization = `Bearer ${target.token}`
-  if (body !== undefined) headers['content-type'] = 'application/json'
-  let res: Response
-  let text: string
-  try {
-    res = await fetch(adminUrl(target, path), {
-      method,
-      headers,
-      body: body === undefined ? undefined : JSON.stringify(body),
-      signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS),
+  const payload = body === undefined ? undefined : JSON.stringify(body)
+  if (payload !== undefined) {
+    headers['content-type'] = 'application/json'
+    headers['content-length'] = String(Buffer.byteLength(payload))
+  }
+  return new Promise((resolve, reject) => {
+    const req = http.request({ host: target.host, port: target.port, method, path, headers, timeout: REQUEST_TIMEOUT_MS }, (res) => {
+      const chunks: Buffer[] = []
+      res.on('data', (c: Buffer) => chunks.push(c))
+      res.on('error', fail)
+      res.on('end', () => {
+        const text = Buffer.concat(chunks).toString('utf8')
+        try {
+          resolve({ status: res.statusCode ?? 0, body: JSON.parse(text) })
+        } catch {
+          resolve({ status: res.statusCode ?? 0, body: text })
+        }
+      })
     })
-    text = await res.text()
-  } catch (err) {
-    const cause = (err as { cause?: { code?: string } }).cause?.code ?? (err as Error).name
-    throw new AdminUnreachable(`cannot reach the admin API at ${adminUrl(target, '')}: ${cause}`)
-  }
-  try {
-    return { status: res.status, body: JSON.parse(text) }
-  } catch {
-    return { status: res.status, body: text }
-  }
+    function fail(err: Error): void {
+      const code = (err as NodeJS.ErrnoException).code ?? err.message
+      reject(new AdminUnreachable(`cannot reach the admin API at ${adminUrl(target, '')}: ${code}`))
+    }
+    req.on('timeout', () => req.destroy(Object.assign(new Error('timeout'), { code: `no answer within ${REQUEST_TIMEOUT_MS} ms` })))
+    req.on('error', fail)
+    req.end(payload)
+  })
 }
 
 /** The `error` of a `{ "error": ... }` body, else a generic line with the status. */

@@ -1,47 +1,36 @@
-// The `l4lb` command line: thin dispatch to one module per subcommand.
-import { checkCommand } from './check.ts'
-import { demoCommand } from './demo.ts'
-import { drainCommand } from './drain.ts'
-import { reloadCommand } from './reload.ts'
-import { runCommand } from './run.ts'
-import { statusCommand } from './status.ts'
-
-const USAGE = `usage: l4lb <command> [flags]
-
-  run -c FILE        run the balancer (primary + workers) with FILE; exit 1 if a listener cannot bind
-    --hand-over      share the addresses of a running l4lb until it stops (deliberate take-over)
-  check -c FILE      validate FILE; list every error with its key path
-  demo               three local backends and a balancer in front of them
-  status             show listeners and backends (admin API)
-  reload             re-read the config file of a running l4lb (or send it SIGHUP)
-  drain ID           stop new flows to backend ID; established ones go on
-
-admin flags for status/reload/drain: --admin HOST:PORT (default 127.0.0.1:9090), --token T
-`
-
-const commands: Record<string, (argv: string[]) => Promise<number>> = {
-  run: runCommand,
-  check: checkCommand,
-  demo: demoCommand,
-  status: statusCommand,
-  reload: reloadCommand,
-  drain: drainCommand,
-}
+// The `l4lb` command line: thin dispatch from the table in commands.ts.
+// `l4lb --help`, `l4lb help [CMD]` and `l4lb CMD --help` print help and exit 0;
+// no command or an unknown one exits 2 with the command list on stderr.
+import { commandHelp, findCommand, mainHelp, wantsHelp } from './commands.ts'
 
 async function main(argv: string[]): Promise<void> {
   const [name, ...rest] = argv
-  if (name === undefined || name === 'help' || name === '--help' || name === '-h') {
-    process.stdout.write(USAGE)
-    process.exitCode = name === undefined ? 2 : 0
-    return
-  }
-  const cmd = commands[name]
-  if (!cmd) {
-    process.stderr.write(`l4lb: unknown command "${name}"\n${USAGE}`)
+  if (name === undefined) {
+    process.stderr.write(mainHelp())
     process.exitCode = 2
     return
   }
-  const code = await cmd(rest)
+  if (name === 'help' || name === '--help' || name === '-h') {
+    const topic = rest[0] === undefined ? undefined : findCommand(rest[0])
+    if (rest[0] !== undefined && topic === undefined) {
+      process.stderr.write(`l4lb: unknown command "${rest[0]}"\n${mainHelp()}`)
+      process.exitCode = 2
+      return
+    }
+    process.stdout.write(topic === undefined ? mainHelp() : commandHelp(topic))
+    return
+  }
+  const cmd = findCommand(name)
+  if (cmd === undefined) {
+    process.stderr.write(`l4lb: unknown command "${name}"\n${mainHelp()}`)
+    process.exitCode = 2
+    return
+  }
+  if (wantsHelp(rest)) {
+    process.stdout.write(commandHelp(cmd))
+    return
+  }
+  const code = await cmd.run(rest)
   if (code >= 0) process.exitCode = code // < 0: a server that keeps running
 }
 

@@ -61,7 +61,8 @@ export function nextBackoff(previousMs: number, livedMs: number): number {
   return livedMs < 5000 ? Math.min(Math.max(previousMs * 2, 100), 10_000) : 0
 }
 
-const WORKER_MAIN = fileURLToPath(new URL('./worker-main.ts', import.meta.url))
+// Beside this file: worker-main.ts when running sources, worker-main.js in the built package (dist/).
+const WORKER_MAIN = fileURLToPath(new URL(import.meta.url.endsWith('.ts') ? './worker-main.ts' : './worker-main.js', import.meta.url))
 
 export class WorkerSet {
   readonly slots: WorkerSlot[] = []
