@@ -27,12 +27,13 @@ import net from 'node:net'
 import type { Logger } from 'pino'
 import type { ListenerConfig } from '../config/types.ts'
 import { BindError, listenerLabel } from '../proxy/bind-error.ts'
+import { canonicalHost, formatHostPort } from '../net/ip.ts'
 
 export const LOCK_RETRY_MS = 1000
 
 /** The abstract unix socket name that locks `host:port` (Linux only; the leading NUL makes it abstract). */
 export function lockName(host: string, port: number): string {
-  return `\0l4lb/listen/${host}/${port}`
+  return `\0l4lb/listen/${canonicalHost(host)}/${port}`
 }
 
 /** Listen once; resolve with the server, or the error listen() raised. */
@@ -80,7 +81,7 @@ interface Held {
   retry: NodeJS.Timeout | null
 }
 
-const keyOf = (l: ListenerConfig): string => `${l.bind.host}|${l.bind.port}`
+const keyOf = (l: ListenerConfig): string => `${canonicalHost(l.bind.host)}|${l.bind.port}`
 
 /** The listener addresses this primary owns, each with its lock. */
 export class AddressClaims {
@@ -151,7 +152,7 @@ export class AddressClaims {
       if (!this.opts.handOver) {
         throw new BindError(listenerLabel(l.name), host, port, 'EADDRINUSE', `${who}; stop it first, or start with --hand-over to take over from it deliberately`)
       }
-      this.opts.log?.warn({ listener: l.name, address: `${host}:${port}`, pid }, `hand-over: ${who}; sharing it until that instance stops`)
+      this.opts.log?.warn({ listener: l.name, address: formatHostPort(host, port), pid }, `hand-over: ${who}; sharing it until that instance stops`)
       const h: Held = { lock: null, retry: null }
       this.retryLock(h, name)
       return h

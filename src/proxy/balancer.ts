@@ -3,6 +3,7 @@
 // applies the snapshots it is given and reports what it sees.
 import type { Logger } from 'pino'
 import type { Config } from '../config/types.ts'
+import { canonicalHost } from '../net/ip.ts'
 import { type HealthSnapshot, initialSnapshot, isNewer } from '../cluster/snapshot.ts'
 import type { BackendRuntime } from './backend-runtime.ts'
 import { Clock } from './clock.ts'
@@ -18,7 +19,8 @@ export interface BalancerOptions {
   readonly reportPassive?: (pool: string, id: string, ok: boolean, timedOut: boolean) => void
 }
 
-const bindKey = (c: Config['listeners'][number]): string => `${c.bind.host}|${c.bind.port}`
+// Keyed by address, not spelling: a reload that only respells a bind keeps the listener.
+const bindKey = (c: Config['listeners'][number]): string => `${canonicalHost(c.bind.host)}|${c.bind.port}`
 
 export class Balancer {
   config: Config
