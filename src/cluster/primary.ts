@@ -3,7 +3,7 @@
 // publishes them as whole versioned snapshots to every worker. It carries no
 // client traffic itself.
 import type { Logger } from 'pino'
-import { loadConfigFile } from '../config/load.ts'
+import { loadConfigFileOffThread } from '../config/load-thread.ts'
 import { formatErrors } from '../config/format.ts'
 import type { Config } from '../config/types.ts'
 import { HealthChecker } from '../health/checker.ts'
@@ -13,6 +13,9 @@ import { type Decision, decide, key, sameDecision } from './decide.ts'
 import { type HealthSnapshot } from './snapshot.ts'
 import { resolveEphemeralPorts } from './ports.ts'
 import { WorkerSet } from './workers.ts'
+
+/** Health changes within this window are published as one snapshot (ms). */
+export const PUBLISH_BATCH_MS = 50
 
 export interface PrimaryOptions {
   readonly config: Config
@@ -38,6 +41,7 @@ export class Primary {
   private version = 0
   private generation = 0
   private slowstartTimer: NodeJS.Timeout | null = null
+  private publishTimer: NodeJS.Timeout | null = null
   private readyWaiters: (() => void)[] = []
 
   constructor(opts: PrimaryOptions) {
@@ -47,7 +51,7 @@ export class Primary {
     this.health = new HealthChecker({ pools: this.config.pools, onChange: (c) => {
       const level = c.from === 'unknown' && c.to === 'up' ? 'info' : 'warn'
       this.log[level]({ pool: c.pool, backend: c.id, change: c.kind, from: c.from, to: c.to, detail: c.detail }, 'backend health changed')
-      this.publish()
+      this.publishSoon()
     } })
     this.snap = this.decide().snapshot
     this.workers = new WorkerSet({
@@ -77,8 +81,27 @@ export class Primary {
     await ready
   }
 
+  /**
+   * Publish within PUBLISH_BATCH_MS: health changes come in bursts (thousands
+   * when a fleet starts or a switch fails), and each publish costs every
+   * worker a picker rebuild, so a burst becomes one snapshot instead of one
+   * per backend.
+   */
+  publishSoon(): void {
+    if (this.publishTimer !== null) return
+    this.publishTimer = setTimeout(() => {
+      this.publishTimer = null
+      this.publish()
+    }, PUBLISH_BATCH_MS)
+    this.publishTimer.unref()
+  }
+
   /** Recompute the decision; publish a new version only when something changed. */
   publish(): void {
+    if (this.publishTimer !== null) {
+      clearTimeout(this.publishTimer)
+      this.publishTimer = null
+    }
     const d = this.decide()
     this.scheduleSlowstart(d)
     if (sameDecision(this.snap, d.snapshot)) return
@@ -95,7 +118,7 @@ export class Primary {
    * nothing: the running config keeps serving and the error is kept for /status.
    */
   async reload(): Promise<{ ok: true } | { ok: false; errors: string[] }> {
-    const result = this.configPath === null ? { ok: true as const, config: this.config } : await loadConfigFile(this.configPath)
+    const result = this.configPath === null ? { ok: true as const, config: this.config } : await loadConfigFileOffThread(this.configPath)
     if (!result.ok) {
       const errors = formatErrors(result.errors).split('\n').filter(Boolean)
       this.lastReloadError = { at: Date.now(), errors }
@@ -103,13 +126,16 @@ export class Primary {
       this.log.error({ code: 'LB_ERR_RELOAD_REJECTED', errors }, 'reload rejected; the running config keeps serving')
       return { ok: false, errors }
     }
+    // SIGTERM may have come while the file was parsed: a stopping primary forks no worker.
+    if (this.workers.stopping) return { ok: false, errors: ['shutting down: reload not applied'] }
     const next = await resolveEphemeralPorts(result.config, this.config)
     this.config = next
     this.loadedAt = Date.now()
     this.lastReloadError = null
     this.reloadsOk++
+    const kept = new Set(next.pools.flatMap((p) => p.backends.map((b) => key(p.name, b.id)))) // not a scan per override
     for (const k of [...this.states.keys(), ...this.weights.keys()]) {
-      if (!next.pools.some((p) => p.backends.some((b) => key(p.name, b.id) === k))) {
+      if (!kept.has(k)) {
         this.states.delete(k)
         this.weights.delete(k)
       }
@@ -127,6 +153,7 @@ export class Primary {
   async shutdown(): Promise<void> {
     this.health.stop()
     if (this.slowstartTimer) clearTimeout(this.slowstartTimer)
+    if (this.publishTimer) clearTimeout(this.publishTimer)
     await this.workers.shutdown(this.config.shutdown.drainMs)
   }
 

@@ -14,6 +14,15 @@ export function runWorker(): void {
   })
   let balancer: Balancer | null = null
   let statsTimer: NodeJS.Timeout | null = null
+  // The snapshot version whose pickers are all built (large tables are built
+  // off the loop, so this can trail balancer.snapshot.version for a moment).
+  let appliedVersion = 0
+  const whenSettled = (version: number): void => {
+    void balancer?.settled().then(() => {
+      if (version > appliedVersion) appliedVersion = version
+      reportStats()
+    })
+  }
 
   const reportStats = (): void => {
     if (!balancer) return
@@ -22,7 +31,7 @@ export function runWorker(): void {
       type: 'stats',
       stats: balancer.stats(),
       healthy: balancer.healthy(),
-      snapshotVersion: balancer.snapshot.version,
+      snapshotVersion: appliedVersion,
       rss: process.memoryUsage.rss(),
       cpuSeconds: (cpu.user + cpu.system) / 1e6,
     })
@@ -48,6 +57,7 @@ export function runWorker(): void {
           process.exit(1)
         }
         balancer = b
+        appliedVersion = b.snapshot.version // start() resolved after its pickers were built
         const listeners = [...b.listeners.values()].map((l) => ({ name: l.config.name, port: l.address()?.port ?? 0 }))
         send({ type: 'ready', listeners })
         statsTimer = setInterval(reportStats, 500)
@@ -56,7 +66,7 @@ export function runWorker(): void {
         return
       }
       case 'snapshot':
-        if (balancer?.applySnapshot(msg.snapshot)) reportStats()
+        if (balancer?.applySnapshot(msg.snapshot)) whenSettled(msg.snapshot.version)
         return
       case 'config': {
         if (!balancer) return
@@ -68,6 +78,7 @@ export function runWorker(): void {
           error = (err as Error).message
           log.error({ err: error }, 'reload failed in worker')
         }
+        await balancer.settled()
         send({ type: 'config-applied', generation: msg.generation, error })
         reportStats()
         return
