@@ -64,6 +64,10 @@ export async function startAdminServer(
       maxHeaderSize: 8192,
     },
     (req, res) => {
+      // The idle timeout below is for sockets with no request in flight: a handler that takes
+      // long (a reload of a large config parses for seconds) must not lose its answer to it.
+      req.socket.setTimeout(0)
+      res.once('finish', () => req.socket.setTimeout(requestTimeout))
       onRequest(ctx, token, req, res).catch((err: unknown) => {
         log.error({ err, peer: peerOf(req), url: req.url }, 'admin: request failed')
         if (!res.headersSent) sendError(res, 500, 'internal error')

@@ -18,15 +18,28 @@ import { hashId, ID_SEED_OFFSET, ID_SEED_SKIP } from './hash.ts'
 export const DEFAULT_MAGLEV_TABLE_SIZE = 65537
 
 /**
+ * Upper bound of the DEFAULT table size: the smallest prime >= 1,000,000
+ * (4 MB a worker). Past 1,000 backends the default M/N falls from 1000 towards
+ * 100 (at 10,000 backends, the most a pool may have), trading a little more
+ * collateral key movement for a table that builds in ~0.2 s instead of ~7 s
+ * (figures in docs/hashing.md, "Table size"). An explicit
+ * `maglev-table-size` may go up to 16,777,216.
+ */
+export const DEFAULT_MAGLEV_TABLE_CAP = 1_000_003
+
+/**
  * The table size a pool of `backendCount` gets when the config sets none:
- * 65537, or the smallest prime >= 1000 × backends when that is larger. Keeping
- * M/N >= 1000 keeps Maglev's collateral movement (keys of OTHER backends that
- * move when one leaves) near or below 0.5 % of keys; the table costs 4 bytes a
- * slot per worker. Sized from the configured set, never the live one, so M
- * does not change when backends go down.
+ * 65537, or the smallest prime >= 1000 × backends when that is larger, capped
+ * at DEFAULT_MAGLEV_TABLE_CAP but never below the smallest prime >= 100 ×
+ * backends (the minimum an explicit size is held to). Keeping M/N >= 1000
+ * keeps Maglev's collateral movement (keys of OTHER backends that move when
+ * one leaves) near or below 0.5 % of keys; the table costs 4 bytes a slot per
+ * worker. Sized from the configured set, never the live one, so M does not
+ * change when backends go down.
  */
 export function defaultMaglevTableSize(backendCount: number): number {
-  return nextPrime(Math.max(DEFAULT_MAGLEV_TABLE_SIZE, 1000 * backendCount))
+  const wanted = Math.max(DEFAULT_MAGLEV_TABLE_SIZE, 1000 * backendCount)
+  return nextPrime(Math.max(Math.min(wanted, DEFAULT_MAGLEV_TABLE_CAP), 100 * backendCount))
 }
 
 /** Smallest prime >= n (n >= 2). Trial division; table sizes are ~1e5-1e6. */

@@ -15,7 +15,8 @@ import type { Picker, PickerBackend, PickerOptions } from './picker.ts'
 import { usableBackends } from './eligible.ts'
 import { HashWalk } from './hash-walk.ts'
 import { probeStride } from './hash.ts'
-import { buildMaglevTable, maglevTableSize } from './maglev-table.ts'
+import { maglevTableSize } from './maglev-table.ts'
+import { syncTables } from './tables.ts'
 
 export interface MaglevPicker<B extends PickerBackend> extends Picker<B> {
   /** The prime table size in use (see maglevTableSize). */
@@ -30,7 +31,7 @@ export function createMaglevPicker<B extends PickerBackend>(
 ): MaglevPicker<B> {
   const usable = usableBackends(backends)
   const m = maglevTableSize(options.tableSize, usable.length)
-  const table = buildMaglevTable(
+  const table = (options.tables ?? syncTables).maglev(
     usable.map((b) => b.id),
     usable.map((b) => b.weight),
     m,

@@ -3,6 +3,7 @@
 // A picker is built off the hot path (when the backend set, a weight or a
 // state changes) from the backends that may take NEW flows, and is then asked
 // per connection. `pick` must not allocate and must not throw.
+import type { TableSource } from './tables.ts'
 
 /** Live per-backend counters, mutated by the data path, read by pickers. */
 export interface BackendLoad {
@@ -32,6 +33,11 @@ export interface PickerOptions {
    * instead (correct, O(n)); pass it to keep pick O(1).
    */
   readonly poolLoad?: BackendLoad
+  /**
+   * Where maglev and ring get their tables (optional): absent = built on the
+   * spot. A worker passes tables it had built off its event loop (tables.ts).
+   */
+  readonly tables?: TableSource
 }
 
 export interface Picker<B extends PickerBackend = PickerBackend> {

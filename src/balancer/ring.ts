@@ -7,7 +7,8 @@
 import type { Picker, PickerBackend, PickerOptions } from './picker.ts'
 import { usableBackends } from './eligible.ts'
 import { HashWalk } from './hash-walk.ts'
-import { buildRingTable, ringIndex } from './ring-table.ts'
+import { ringIndex } from './ring-table.ts'
+import { syncTables } from './tables.ts'
 
 export interface RingPicker<B extends PickerBackend> extends Picker<B> {
   /** Number of points on the ring. */
@@ -18,7 +19,7 @@ export interface RingPicker<B extends PickerBackend> extends Picker<B> {
 
 export function createRingPicker<B extends PickerBackend>(backends: readonly B[], options: PickerOptions): RingPicker<B> {
   const usable = usableBackends(backends)
-  const { points, owners } = buildRingTable(
+  const { points, owners } = (options.tables ?? syncTables).ring(
     usable.map((b) => b.id),
     usable.map((b) => b.weight),
   )

@@ -6,6 +6,7 @@ import type { AdminState } from '../health/types.ts'
 import { takesNewFlows } from '../health/state.ts'
 import { formatHostPort } from '../net/ip.ts'
 import { key } from './decide.ts'
+import type { BackendSnapshot, HealthSnapshot } from './snapshot.ts'
 import type { Primary } from './primary.ts'
 
 const VERSION: string = (createRequire(import.meta.url)('../../package.json') as { version: string }).version
@@ -25,14 +26,29 @@ export function adminModel(primary: Primary): AdminModel {
     primary.publish()
     return 'ok'
   }
-  const stateOf = (pool: string, id: string) => primary.snapshot.pools.find((p) => p.name === pool)?.backends.find((b) => b.id === id)
+  // Indexed once per snapshot: a scan per backend made /status O(backends²).
+  let index: { snap: HealthSnapshot; byKey: Map<string, BackendSnapshot> } | null = null
+  const stateOf = (pool: string, id: string): BackendSnapshot | undefined => {
+    const snap = primary.snapshot
+    if (index?.snap !== snap) index = { snap, byKey: new Map(snap.pools.flatMap((p) => p.backends.map((b) => [key(p.name, b.id), b] as const))) }
+    return index.byKey.get(key(pool, id))
+  }
+  const listenerRows = (): StatusDoc['listeners'] => {
+    const lstat = new Map(primary.workers.totals().listeners.map((l) => [l.name, l]))
+    const slots = primary.workers.slots
+    return primary.config.listeners.map((l) => {
+      const s = lstat.get(l.name)
+      const live = slots.filter((w) => w.stats !== null)
+      const up = slots.length > 0 && slots.every((w) => w.ready) && live.every((w) => w.stats!.listeners.some((x) => x.name === l.name && x.listening))
+      return { name: l.name, bind: formatHostPort(l.bind.host, l.bind.port), pool: l.pool, up, active: s?.active ?? 0, acceptedTotal: s?.accepted ?? 0 }
+    })
+  }
 
   return {
     status(): StatusDoc {
       const totals = primary.workers.totals()
       const health = primary.healthTable()
       const bstat = new Map(totals.backends.map((b) => [key(b.pool, b.id), b]))
-      const lstat = new Map(totals.listeners.map((l) => [l.name, l]))
       const slots = primary.workers.slots
       return {
         version: VERSION,
@@ -41,12 +57,7 @@ export function adminModel(primary: Primary): AdminModel {
         generatedAt: Date.now(),
         healthVersion: primary.snapshot.version,
         config: { path: primary.configPath, loadedAt: primary.loadedAt, lastError: primary.lastReloadError },
-        listeners: primary.config.listeners.map((l) => {
-          const s = lstat.get(l.name)
-          const live = slots.filter((w) => w.stats !== null)
-          const up = slots.length > 0 && slots.every((w) => w.ready) && live.every((w) => w.stats!.listeners.some((x) => x.name === l.name && x.listening))
-          return { name: l.name, bind: formatHostPort(l.bind.host, l.bind.port), pool: l.pool, up, active: s?.active ?? 0, acceptedTotal: s?.accepted ?? 0 }
-        }),
+        listeners: listenerRows(),
         pools: primary.config.pools.map((p) => ({
           name: p.name,
           policy: p.policy,
@@ -85,9 +96,10 @@ export function adminModel(primary: Primary): AdminModel {
     },
 
     healthz(): HealthzResult {
-      const doc = this.status()
-      const down = doc.listeners.find((l) => !l.up)
-      if (doc.listeners.length === 0 || down) return { ok: false, reason: down ? `listener ${down.name} is not up` : 'no listener' }
+      // Listeners only: the whole status document lists every backend, too costly per probe.
+      const listeners = listenerRows()
+      const down = listeners.find((l) => !l.up)
+      if (listeners.length === 0 || down) return { ok: false, reason: down ? `listener ${down.name} is not up` : 'no listener' }
       for (const l of primary.config.listeners) {
         const pool = primary.snapshot.pools.find((p) => p.name === l.pool)
         if (!pool?.backends.some((b) => takesNewFlows(b.state) && b.weight > 0)) return { ok: false, reason: `pool ${l.pool}: no backend can take traffic` }

@@ -3,7 +3,7 @@
 // publishes them as whole versioned snapshots to every worker. It carries no
 // client traffic itself.
 import type { Logger } from 'pino'
-import { loadConfigFile } from '../config/load.ts'
+import { loadConfigFileOffThread } from '../config/load-thread.ts'
 import { formatErrors } from '../config/format.ts'
 import type { Config } from '../config/types.ts'
 import { HealthChecker } from '../health/checker.ts'
@@ -15,6 +15,9 @@ import { type HealthSnapshot } from './snapshot.ts'
 import { resolveEphemeralPorts } from './ports.ts'
 import { AddressClaims } from './bind-claim.ts'
 import { WorkerSet } from './workers.ts'
+
+/** Health changes within this window are published as one snapshot (ms). */
+export const PUBLISH_BATCH_MS = 50
 
 export interface PrimaryOptions {
   readonly config: Config
@@ -56,6 +59,7 @@ export class Primary {
   private slowstartTimer: NodeJS.Timeout | null = null
   private starting: { resolve: () => void; reject: (e: StartError) => void } | null = null
   private reloads: Promise<unknown> = Promise.resolve()
+  private publishTimer: NodeJS.Timeout | null = null
 
   constructor(opts: PrimaryOptions) {
     this.config = opts.config
@@ -64,7 +68,7 @@ export class Primary {
     this.health = new HealthChecker({ pools: this.config.pools, dataPath: () => ({ connectMs: this.config.timeouts.connectMs }), onChange: (c) => {
       const level = c.from === 'unknown' && c.to === 'up' ? 'info' : 'warn'
       this.log[level]({ pool: c.pool, backend: c.id, change: c.kind, from: c.from, to: c.to, detail: c.detail }, 'backend health changed')
-      this.publish()
+      this.publishSoon()
     }, outOfService: (pool, id) => {
       const k = key(pool, id)
       const admin = this.states.get(k)
@@ -121,8 +125,27 @@ export class Primary {
     }
   }
 
+  /**
+   * Publish within PUBLISH_BATCH_MS: health changes come in bursts (thousands
+   * when a fleet starts or a switch fails), and each publish costs every
+   * worker a picker rebuild, so a burst becomes one snapshot instead of one
+   * per backend.
+   */
+  publishSoon(): void {
+    if (this.publishTimer !== null) return
+    this.publishTimer = setTimeout(() => {
+      this.publishTimer = null
+      this.publish()
+    }, PUBLISH_BATCH_MS)
+    this.publishTimer.unref()
+  }
+
   /** Recompute the decision; publish a new version only when something changed. */
   publish(): void {
+    if (this.publishTimer !== null) {
+      clearTimeout(this.publishTimer)
+      this.publishTimer = null
+    }
     const d = this.decide()
     this.scheduleSlowstart(d)
     if (sameDecision(this.snap, d.snapshot)) return
@@ -157,10 +180,12 @@ export class Primary {
   }
 
   private async reloadNow(): Promise<ReloadOutcome> {
-    const result = this.configPath === null ? { ok: true as const, config: this.config } : await loadConfigFile(this.configPath)
+    const result = this.configPath === null ? { ok: true as const, config: this.config } : await loadConfigFileOffThread(this.configPath)
     if (!result.ok) return this.rejectReload(formatErrors(result.errors).split('\n').filter(Boolean))
     const adminProblem = adminReloadProblem(this.config.admin, result.config.admin)
     if (adminProblem !== null) return this.rejectReload([adminProblem])
+    // SIGTERM may have come while the file was parsed: a stopping primary forks no worker.
+    if (this.workers.stopping) return { ok: false, errors: ['shutting down: reload not applied'] }
     const next = await resolveEphemeralPorts(result.config, this.config)
     let taken: string[]
     try {
@@ -181,8 +206,9 @@ export class Primary {
     this.loadedAt = Date.now()
     this.lastReloadError = null
     this.reloadsOk++
+    const kept = new Set(next.pools.flatMap((p) => p.backends.map((b) => key(p.name, b.id)))) // not a scan per override
     for (const k of [...this.states.keys(), ...this.weights.keys()]) {
-      if (!next.pools.some((p) => p.backends.some((b) => key(p.name, b.id) === k))) {
+      if (!kept.has(k)) {
         this.states.delete(k)
         this.weights.delete(k)
       }
@@ -200,6 +226,7 @@ export class Primary {
   async shutdown(): Promise<void> {
     this.health.stop()
     if (this.slowstartTimer) clearTimeout(this.slowstartTimer)
+    if (this.publishTimer) clearTimeout(this.publishTimer)
     await this.workers.shutdown(this.config.shutdown.drainMs)
     this.claims.releaseAll() // only now may another instance take the addresses
   }

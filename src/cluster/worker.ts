@@ -16,6 +16,15 @@ export function runWorker(): void {
   })
   let balancer: Balancer | null = null
   let statsTimer: NodeJS.Timeout | null = null
+  // The snapshot version whose pickers are all built (large tables are built
+  // off the loop, so this can trail balancer.snapshot.version for a moment).
+  let appliedVersion = 0
+  const whenSettled = (version: number): void => {
+    void balancer?.settled().then(() => {
+      if (version > appliedVersion) appliedVersion = version
+      reportStats()
+    })
+  }
   let generation = 0
   let prepared: { generation: number; config: Config } | null = null
   // Reload messages run one at a time, in order (a late worker gets 'config'
@@ -32,7 +41,7 @@ export function runWorker(): void {
       type: 'stats',
       stats: balancer.stats(),
       healthy: balancer.healthy(),
-      snapshotVersion: balancer.snapshot.version,
+      snapshotVersion: appliedVersion,
       rss: process.memoryUsage.rss(),
       cpuSeconds: (cpu.user + cpu.system) / 1e6,
     })
@@ -60,6 +69,7 @@ export function runWorker(): void {
           return
         }
         balancer = b
+        appliedVersion = b.snapshot.version // start() resolved after its pickers were built
         const listeners = [...b.listeners.values()].map((l) => ({ name: l.config.name, port: l.address()?.port ?? 0 }))
         generation = msg.generation
         send({ type: 'ready', listeners, generation })
@@ -69,7 +79,7 @@ export function runWorker(): void {
         return
       }
       case 'snapshot':
-        if (balancer?.applySnapshot(msg.snapshot)) reportStats()
+        if (balancer?.applySnapshot(msg.snapshot)) whenSettled(msg.snapshot.version)
         return
       case 'config':
         return serially(async () => {
@@ -97,6 +107,7 @@ export function runWorker(): void {
             log.error({ err: error }, 'reload failed in worker')
           }
           prepared = null
+          await balancer.settled() // large tables are built off the loop: answer once they serve
           send({ type: 'config-applied', generation: msg.generation, error })
           reportStats()
         })

@@ -2,6 +2,7 @@
 // meaning, type, default and "see also". A test keeps the file in sync, so
 // the docs cannot drift from what the loader accepts.
 import type { Field, Node } from './dsl.ts'
+import { limitsMarkdown } from './limits.ts'
 import { schema } from './schema.ts'
 
 export const DOCS_PATH = 'docs/configuration.md'
@@ -92,11 +93,21 @@ These are checked by \`l4lb check\` (the JSON Schema cannot express them):
 - \`admin.token\` is required when \`admin.bind\` is not loopback (127.0.0.0/8, ::1, localhost).
 `
 
+const LIMITS_SECTION = `## Limits
+
+The supported scale, also checked by \`l4lb check\` (and on reload): a config past
+one of these is rejected with the figure, the limit and the key path. Reload time
+and memory at this scale are measured in [performance.md](performance.md#scale).
+
+${limitsMarkdown()}
+- the default \`maglev-table-size\` is at most 1000003 (see [hashing.md](hashing.md#table-size)).
+`
+
 /** The whole markdown document. */
 export function docsText(): string {
   const keys = allKeys()
   const known = new Set(keys.map((k) => k.path))
-  const parts = [INTRO, '## Contents\n']
+  const parts = [INTRO, LIMITS_SECTION, '## Contents\n']
   for (const k of keys.filter((k) => k.depth === 0)) parts.push(`- [\`${k.path}\`](#${anchor(k.path)}): ${k.field.doc}`)
   parts.push('')
   for (const k of keys) {

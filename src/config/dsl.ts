@@ -11,6 +11,7 @@
 // what the user edits.
 import type { ConfigError } from './types.ts'
 import { show, suggest } from './values.ts'
+import { type Limit, overLimit } from './limits.ts'
 
 export const BAD: unique symbol = Symbol('bad')
 export type Bad = typeof BAD
@@ -135,18 +136,24 @@ function joinSub(parent: string, sub: string): string {
   return sub.startsWith('[') ? parent + sub : `${parent}.${sub}`
 }
 
-/** A list of `item`; `min` items at least, with `minMessage` when fewer. */
-export function list<T>(item: Node<T>, min = 0, minMessage = `needs at least ${min} item(s)`): Node<T[]> {
+/** A list of `item`; `min` items at least, with `minMessage` when fewer; at most `max.value` (checked before any item is decoded). */
+export function list<T>(item: Node<T>, min = 0, minMessage = `needs at least ${min} item(s)`, max?: Limit): Node<T[]> {
   const json: Json = { type: 'array', items: item.json }
   if (min > 0) json.minItems = min
+  if (max !== undefined) json.maxItems = max.value
   return {
     kind: 'list',
-    type: `list of ${item.type}`,
+    type: max === undefined ? `list of ${item.type}` : `list of ${item.type}, at most ${max.value}`,
     json,
     item: item as Node<unknown>,
     decode(raw, path, errors) {
       if (!Array.isArray(raw)) {
         errors.push({ path, message: `expected a list, got ${show(raw)}` })
+        return BAD
+      }
+      // Over the limit: one error, and none of the items is decoded (a runaway list costs nothing).
+      if (max !== undefined && raw.length > max.value) {
+        errors.push({ path, message: overLimit(max, raw.length) })
         return BAD
       }
       const out = raw.map((r, i) => {

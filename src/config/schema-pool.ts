@@ -5,6 +5,7 @@ import { list, map, nullable, obj, refine, type Loose, type Report } from './dsl
 import { bool, duration, host, hostPort, int, num, oneOf, statusRange, str } from './scalars.ts'
 import { canonicalHost, formatHostPort, isPrime, nextPrime } from './values.ts'
 import { defaultMaglevTableSize } from '../balancer/maglev-table.ts'
+import { LIMITS } from './limits.ts'
 
 export const POLICIES = ['maglev', 'ring', 'round-robin', 'weighted-round-robin', 'least-conn', 'random', 'p2c'] as const
 const SEND_PROXY = ['none', 'v1', 'v2'] as const
@@ -99,7 +100,7 @@ export const pool = obj<PoolConfig>({
     seeAlso: ['pools[].policy'],
   },
   'maglev-table-size': {
-    to: 'maglevTableSize', node: tableSize, contextDefault: '65537, or the smallest prime ≥ 1000 × backends when larger',
+    to: 'maglevTableSize', node: tableSize, contextDefault: '65537, or the smallest prime ≥ 1000 × backends when larger, at most 1000003 (or the smallest prime ≥ 100 × backends when that is larger)',
     doc: 'Size of the Maglev lookup table: a prime, at least 100 times the number of backends (a smaller table spreads flows unevenly; a larger one moves fewer other keys when a backend leaves).',
     seeAlso: ['pools[].policy', 'pools[].backends'],
   },
@@ -107,7 +108,7 @@ export const pool = obj<PoolConfig>({
   retries: { to: 'retries', node: int(0, 10), default: 2, doc: 'Further backends tried, never the same twice, when a connect fails or times out (only before any byte was forwarded); 0 = one try only.', seeAlso: ['timeouts.connect'] },
   slowstart: { to: 'slowstartMs', node: duration(), default: '0s', doc: 'A backend coming up ramps its weight from 0 to full over this time; 0 = off (full weight at once).', seeAlso: ['pools[].backends[].weight'] },
   'send-proxy': { to: 'sendProxy', node: oneOf(SEND_PROXY), default: 'none', doc: 'PROXY protocol header (`v1` text, `v2` binary) sent to backends so they see the client address; `none` sends none.', seeAlso: ['pools[].backends[].send-proxy', 'listeners[].proxy-protocol'] },
-  backends: { to: 'backends', node: list(backend, 1, 'a pool needs at least one backend'), doc: 'The backends of the pool.', seeAlso: ['pools[].backends[].id'] },
+  backends: { to: 'backends', node: list(backend, 1, 'a pool needs at least one backend', LIMITS.backendsPerPool), doc: 'The backends of the pool.', seeAlso: ['pools[].backends[].id'] },
   health: { to: 'health', node: health, default: {}, doc: 'Active health checks, shared by all workers.', seeAlso: ['pools[].passive'] },
   passive: { to: 'passive', node: passive, default: {}, doc: 'Passive ejection of backends whose connects keep failing.', seeAlso: ['pools[].health'] },
 }, checkPool)

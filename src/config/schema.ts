@@ -7,10 +7,11 @@ import { list, nullable, obj, type Loose, type Report } from './dsl.ts'
 import { bool, cidr, duration, hostPort, int, oneOf, str } from './scalars.ts'
 import { NAME, pool } from './schema-pool.ts'
 import { canonicalHost, formatHostPort, isLoopback, suggest } from './values.ts'
+import { checkScale, LIMITS } from './limits.ts'
 
 const proxyProtocol = obj<ProxyAcceptConfig>({
   accept: { to: 'enabled', node: bool(), default: false, doc: 'Accept a PROXY protocol v1 or v2 header from trusted sources and use the address it carries as the client address.', seeAlso: ['pools[].hash-key'] },
-  trusted: { to: 'trusted', node: list(cidr()), default: [], doc: 'CIDRs (IPv4 or IPv6) allowed to send a PROXY header; a bare address means just that host. Required non-empty when `accept` is true.', seeAlso: ['listeners[].proxy-protocol.accept'] },
+  trusted: { to: 'trusted', node: list(cidr(), 0, undefined, LIMITS.trustedCidrs), default: [], doc: 'CIDRs (IPv4 or IPv6) allowed to send a PROXY header; a bare address means just that host. Required non-empty when `accept` is true.', seeAlso: ['listeners[].proxy-protocol.accept'] },
   timeout: { to: 'timeoutMs', node: duration(1), default: '3s', doc: 'The header must be complete within this time, counted from accept (not from the last byte received: a slowloris defence), or the connection is reset (`PROXY_TIMEOUT`).', seeAlso: ['timeouts'] },
 }, (p, report) => {
   if (p.enabled === true && p.trusted !== undefined && p.trusted.length === 0) report('trusted', 'must list at least one CIDR when accept is true')
@@ -72,8 +73,8 @@ const logSection = obj<LogConfig>({
 
 export const schema = obj<Config>({
   workers: { to: 'workers', node: int(0, 1024), default: 0, doc: 'Worker processes sharing the listeners; 0 = one per CPU (os.availableParallelism()).', seeAlso: ['listeners[].maxconn'] },
-  listeners: { to: 'listeners', node: list(listener, 1, 'at least one listener is required'), doc: 'Where clients connect.', seeAlso: ['pools'] },
-  pools: { to: 'pools', node: list(pool, 1, 'at least one pool is required'), doc: 'Groups of backends and how to choose among them.', seeAlso: ['listeners'] },
+  listeners: { to: 'listeners', node: list(listener, 1, 'at least one listener is required', LIMITS.listeners), doc: 'Where clients connect.', seeAlso: ['pools'] },
+  pools: { to: 'pools', node: list(pool, 1, 'at least one pool is required', LIMITS.pools), doc: 'Groups of backends and how to choose among them.', seeAlso: ['listeners'] },
   timeouts: { to: 'timeouts', node: timeouts, default: {}, doc: 'Timeouts of proxied connections.', seeAlso: ['pools[].retries'] },
   admin: { to: 'admin', node: admin, default: {}, doc: 'The HTTP admin API: status page, metrics, health and reload.', seeAlso: ['admin.token'] },
   shutdown: { to: 'shutdown', node: shutdown, default: {}, doc: 'Graceful stop (SIGTERM) and reload.', seeAlso: ['timeouts'] },
@@ -81,6 +82,7 @@ export const schema = obj<Config>({
 }, checkRoot)
 
 function checkRoot(c: Loose<Config>, report: Report): void {
+  checkScale(c, report)
   const poolNames = new Map<string, number>()
   c.pools?.forEach((p, i) => {
     if (p?.name === undefined) return

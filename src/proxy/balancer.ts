@@ -44,6 +44,7 @@ export class Balancer {
   /** Bind every listener; rejects with the first BindError, after closing those it bound. */
   async start(): Promise<void> {
     this.applyPools()
+    await this.settled() // every worker picks alike from its first accept
     for (const lc of this.config.listeners) {
       const l = this.newListener(lc, this.pools.get(lc.pool)!, this.config)
       try {
@@ -55,6 +56,14 @@ export class Balancer {
       }
       this.listeners.set(bindKey(lc), l)
     }
+  }
+
+  /**
+   * Resolves when every pool's picker reflects the last config and snapshot
+   * applied (large tables are built off the event loop; see PoolRuntime).
+   */
+  async settled(): Promise<void> {
+    await Promise.all([...this.pools.values()].map((p) => p.settled()))
   }
 
   /** Apply a health snapshot; stale or duplicate versions are ignored. Returns whether applied. */
@@ -131,8 +140,9 @@ export class Balancer {
         l.release()
       }
     }
-    const stillThere = (b: BackendRuntime): boolean =>
-      next.pools.some((p) => p.name === b.pool && p.backends.some((x) => x.id === b.id))
+    // A set, not a scan: this runs once per open session at the hard stop.
+    const kept = new Set(next.pools.flatMap((p) => p.backends.map((x) => `${p.name}/${x.id}`)))
+    const stillThere = (b: BackendRuntime): boolean => kept.has(`${b.pool}/${b.id}`)
     const draining = [...this.draining]
     this.hardStop(next.shutdown.hardStopAfterMs, () => {
       for (const l of this.allListeners()) l.killWhere((b) => !stillThere(b))
@@ -169,6 +179,10 @@ export class Balancer {
     const backends = []
     for (const p of this.pools.values()) {
       for (const [id, c] of p.allCounters()) {
+        // A backend that never carried a connection reports nothing (the primary reads it as zeros):
+        // with thousands of backends, a report every 500 ms would otherwise be mostly zeros.
+        const s = c.stats
+        if (c.load.active === 0 && s.total === 0 && s.connectFailures === 0 && s.bytesIn === 0 && s.bytesOut === 0) continue
         backends.push({ pool: p.config.name, id, active: c.load.active, total: c.stats.total, connectFailures: c.stats.connectFailures, bytesIn: c.stats.bytesIn, bytesOut: c.stats.bytesOut })
       }
     }
@@ -197,10 +211,11 @@ export class Balancer {
   }
 
   private applyPools(): void {
+    const byName = new Map(this.snapshot.pools.map((s) => [s.name, s])) // not a find per pool: O(pools)
     for (const pc of this.config.pools) {
       let p = this.pools.get(pc.name)
       if (!p) this.pools.set(pc.name, (p = new PoolRuntime(pc)))
-      p.apply(pc, this.snapshot.pools.find((s) => s.name === pc.name))
+      p.apply(pc, byName.get(pc.name))
     }
   }
 

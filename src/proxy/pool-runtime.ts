@@ -1,8 +1,12 @@
 // A worker's view of one pool: its backends' runtime records and the picker
 // built from the latest health snapshot. `apply` runs when the config or the
 // snapshot changes (off the hot path); `pick` is what a connection calls.
-import type { BackendLoad, Picker } from '../balancer/picker.ts'
+// Large tables are built on a thread (table-builder.ts) so a reload of
+// thousands of backends never stalls the connections this worker carries.
+import type { BackendLoad, Picker, PickerOptions } from '../balancer/picker.ts'
 import { createPoolPicker } from '../balancer/pool-picker.ts'
+import { buildTablesOffThread } from '../balancer/table-builder.ts'
+import { isLarge, prebuiltTables, tableSpecs } from '../balancer/tables.ts'
 import type { PoolConfig } from '../config/types.ts'
 import type { PoolSnapshot } from '../cluster/snapshot.ts'
 import { type BackendCounters, type BackendRuntime, backendRuntime, newCounters, newLoad } from './backend-runtime.ts'
@@ -16,13 +20,27 @@ export class PoolRuntime {
   readonly poolLoad: BackendLoad = newLoad()
   // Counters by backend id; kept while the id stays in the pool.
   private readonly counters = new Map<string, { load: BackendLoad; stats: BackendCounters }>()
+  private inputs = '' // config + snapshot of the last apply, to skip rebuilds that change nothing
+  private generation = 0
+  private building = false
+  private queued: (() => Promise<void>) | null = null
+  private readonly waiters: (() => void)[] = []
 
   constructor(config: PoolConfig) {
     this.config = config
   }
 
-  /** Rebuild backends and picker from a config and a snapshot of this pool (or none: all ready). */
+  /**
+   * Rebuild backends and picker from a config and a snapshot of this pool (or
+   * none: all ready). Nothing is rebuilt when neither changed. A picker whose
+   * tables are large is built off the event loop (tables.ts): the previous
+   * picker keeps serving until it is ready; `settled()` says when. Only the
+   * latest request is built: one arriving during a build replaces any queued one.
+   */
   apply(config: PoolConfig, snapshot: PoolSnapshot | undefined): void {
+    const inputs = JSON.stringify(config) + '\n' + JSON.stringify(snapshot?.backends ?? null)
+    if (inputs === this.inputs) return
+    this.inputs = inputs
     this.config = config
     const states = new Map(snapshot?.backends.map((b) => [b.id, b]) ?? [])
     const ids = new Set(config.backends.map((b) => b.id))
@@ -39,18 +57,51 @@ export class PoolRuntime {
     }
     this.backends = list
     const eligible = list.filter((b) => b.state === 'ready' && b.weight > 0)
-    this.picker = createPoolPicker(
-      config.policy,
-      eligible.filter((b) => !b.backup),
-      eligible.filter((b) => b.backup),
-      {
-        tableSize: config.maglevTableSize,
-        balanceFactor: config.balanceFactor,
-        p2cLatency: config.p2cLatency,
-        random: Math.random,
-        poolLoad: this.poolLoad,
-      },
-    )
+    const primaries = eligible.filter((b) => !b.backup)
+    const backups = eligible.filter((b) => b.backup)
+    const options: PickerOptions = {
+      tableSize: config.maglevTableSize,
+      balanceFactor: config.balanceFactor,
+      p2cLatency: config.p2cLatency,
+      random: Math.random,
+      poolLoad: this.poolLoad,
+    }
+    const generation = ++this.generation
+    const specs = tableSpecs(config.policy, [primaries, backups], config.maglevTableSize)
+    if (!specs.some(isLarge)) {
+      this.picker = createPoolPicker(config.policy, primaries, backups, options)
+      this.queued = null
+      this.settle()
+      return
+    }
+    this.queued = async () => {
+      const built = await buildTablesOffThread(specs)
+      if (generation !== this.generation) return // a newer apply won meanwhile
+      this.picker = createPoolPicker(config.policy, primaries, backups, { ...options, tables: prebuiltTables(specs, built) })
+    }
+    if (!this.building) void this.drain()
+  }
+
+  /** Resolves when the picker reflects the last apply (no table build pending). */
+  settled(): Promise<void> {
+    if (!this.building && this.queued === null) return Promise.resolve()
+    return new Promise((r) => this.waiters.push(r))
+  }
+
+  private async drain(): Promise<void> {
+    this.building = true
+    while (this.queued !== null) {
+      const job = this.queued
+      this.queued = null
+      await job()
+    }
+    this.building = false
+    this.settle()
+  }
+
+  private settle(): void {
+    if (this.building || this.queued !== null) return
+    for (const w of this.waiters.splice(0)) w()
   }
 
   /** True when at least one backend may take a new flow (for /healthz). */

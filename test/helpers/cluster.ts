@@ -24,6 +24,7 @@ export interface ClusterSpec {
   backends: readonly FixtureBackend[]
   port?: number // listener port (default: a free one)
   args?: readonly string[] // more `l4lb run` flags
+  readyMs?: number // how long startCluster waits for every worker to listen (default 20 s)
 }
 
 export function clusterYaml(spec: ClusterSpec, port: number, adminPort: number): string {
@@ -98,7 +99,7 @@ export async function startCluster(spec: ClusterSpec): Promise<RunningCluster> {
     },
   }
   // Ready when the admin API says every listener is up.
-  const deadline = Date.now() + 20_000
+  const deadline = Date.now() + (spec.readyMs ?? 20_000)
   while (Date.now() < deadline) {
     if (exited !== undefined) throw new Error(`l4lb exited (${exited}) during start:\n${out}`)
     try {
