@@ -8,7 +8,7 @@
 // connection whose handshake straddles that instant can be reset by the node its
 // later packets land on. Those are counted apart (within 100 ms of a route
 // change) and reported; drill 6 shows the resilient nexthop group that removes them.
-import { drill, tally, ms } from './lib/harness.ts'
+import { drill, tally, ms, CONN_TIMEOUT_MS } from './lib/harness.ts'
 import { routeEvent, hasNode, moreConns, connsAfter } from './lib/scenario.ts'
 import { svc, lbNames } from '../scripts/lib/labctl.ts'
 import { nowMs } from '../scripts/lib/poll.ts'
@@ -16,7 +16,7 @@ import { nowMs } from '../scripts/lib/poll.ts'
 await drill('07-rolling-restart', async (d) => {
   const watch = d.routeWatch()
   await watch.waitFor('route watcher', (e) => e.ev === 'ready', 10_000)
-  const steady = d.load('steady', d.lab.vips.anycast, { rate: 200, timeout: 1000, duration: 110_000 })
+  const steady = d.load('steady', d.lab.vips.anycast, { rate: 200, timeout: CONN_TIMEOUT_MS, duration: 110_000 })
   await steady.waitFor('steady load', (e) => e.ev === 'ready', 10_000)
   await moreConns(steady, 200)
   const per: string[] = []

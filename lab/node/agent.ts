@@ -3,8 +3,9 @@
 // it disables BIRD's static protocol "vip" (the router withdraws this node's
 // nexthop), after --rise successes it enables it again. A file /run/lab/withdraw
 // holds the VIP down regardless (drills use it to drain a node or to add one).
-// It also polls GET /status and records backend state changes, so drills can
-// time when this node stopped sending new flows to a dead backend.
+// It also polls GET /status and records backend state changes, and when every worker
+// of the node has applied them, so drills can time when this node stopped sending new
+// flows to a dead backend and know when all nodes agree (--status-file).
 // On VRRP nodes (--announce off --track-file F) it writes 0/1 to F for keepalived's
 // track_file instead, which reacts faster than a track_script can (1 s minimum interval).
 // Every transition is appended as a JSON line to --events: {t, ev, ...}.
@@ -19,6 +20,7 @@ const { values: a } = parseArgs({
     bird: { type: 'string', default: '/run/lab/bird.ctl' },
     events: { type: 'string', default: '/run/lab/events.jsonl' },
     'withdraw-file': { type: 'string', default: '/run/lab/withdraw' },
+    'status-file': { type: 'string', default: '/run/lab/status.json' }, // latest backend states + snapshot versions
     interval: { type: 'string', default: '100' },
     timeout: { type: 'string', default: '150' },
     fall: { type: 'string', default: '2' },
@@ -82,6 +84,9 @@ let busy = false
 let trackWritten: boolean | null = null
 let tick = 0
 const backends = new Map<string, string>()
+// Per backend: the health snapshot version at which its current state was first seen, until
+// every worker of this node holds that version (then it is deleted and "applied" is emitted).
+const pendingSince = new Map<string, number>()
 
 async function step(): Promise<void> {
   tick++
@@ -116,13 +121,36 @@ async function step(): Promise<void> {
   if (h.code !== 0) {
     const s = await get('/status')
     if (s.code === 200) {
-      try {
-        for (const [id, st] of backendStates(JSON.parse(s.body))) {
-          if (backends.get(id) !== st) { backends.set(id, st); emit({ ev: 'backend', id, state: st }) }
-        }
-      } catch { /* a partial body: try again next tick */ }
+      try { recordStatus(JSON.parse(s.body) as Record<string, unknown>) } catch { /* a partial body: try again next tick */ }
     }
   }
+}
+
+/**
+ * Records backend state changes from one /status document: {ev:"backend"} when the primary
+ * decided a new state, {ev:"backend-applied"} once every worker of this node holds the snapshot
+ * that carries it (appliedVersion >= the version it was first seen in; only then does the node
+ * pick with it). Writes the latest summary to --status-file for drills to read.
+ */
+function recordStatus(doc: Record<string, unknown>): void {
+  const version = Number(doc.healthVersion)
+  const applied = Number(doc.appliedVersion ?? doc.healthVersion) // older l4lb without the field: assume applied
+  const states = backendStates(doc.pools)
+  for (const [id, st] of states) {
+    if (backends.get(id) !== st) {
+      backends.set(id, st)
+      pendingSince.set(id, version)
+      emit({ ev: 'backend', id, state: st, version, appliedVersion: applied })
+    }
+    const since = pendingSince.get(id)
+    if (since !== undefined && applied >= since) {
+      pendingSince.delete(id)
+      emit({ ev: 'backend-applied', id, state: st, version, appliedVersion: applied })
+    }
+  }
+  const summary = { t: Math.round(now() * 1000) / 1000, healthVersion: version, appliedVersion: applied, converged: doc.converged ?? applied >= version, states: Object.fromEntries(states) }
+  writeFileSync(`${a['status-file']}.tmp`, JSON.stringify(summary) + '\n')
+  renameSync(`${a['status-file']}.tmp`, a['status-file'] as string)
 }
 
 async function loop(): Promise<void> {

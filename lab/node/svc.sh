@@ -3,7 +3,8 @@
 # Usage: svc.sh start|stop|kill|status|pid NAME
 #   NAME: bird | l4lb | agent | keepalived | responder
 #   stop: SIGTERM, then wait (up to 10 s, polling) for exit; kill: SIGKILL at once.
-# Prints "<epoch.ns> <action> <name> <pid>" so drills know when it happened.
+# Prints "<epoch.ns> <action> <name> <pid>" so drills know when it happened, and for stop/kill
+# "<epoch.ns> gone <name> <pid>" once the process has exited.
 set -u
 . /etc/lab/node.env
 action=$1 name=$2
@@ -39,7 +40,9 @@ stop() {
   if ! alive "$pid"; then echo "$(date +%s.%N) stopped $name"; return 0; fi
   echo "$(date +%s.%N) $1 $name $pid"
   kill "-$2" "$pid"
-  for _ in $(seq 1 500); do alive "$pid" || { rm -f "$pidf"; return 0; }; sleep 0.02; done
+  # A second line once the process is gone (polled every 20 ms): the signal is sent a moment after
+  # the first timestamp, and a drill's "in flight at the kill" window must span both.
+  for _ in $(seq 1 500); do alive "$pid" || { rm -f "$pidf"; echo "$(date +%s.%N) gone $name $pid"; return 0; }; sleep 0.02; done
   echo "svc: $name $pid still alive after SIG$2" >&2; return 1
 }
 
