@@ -23,8 +23,8 @@ await drill('07-rolling-restart', async (d) => {
   const routeChanges: number[] = []
   for (const n of lbNames(d.lab)) {
     d.cleanup(`release ${n}`, async () => { await d.sh(n, 'rm -f /run/lab/withdraw; /l4lb/lab/node/svc.sh start l4lb >/dev/null') })
-    const t0 = nowMs()
-    await d.sh(n, 'touch /run/lab/withdraw')
+    // Timed inside the node: a docker exec can take most of a second to start on a busy machine.
+    const t0 = Number((await d.sh(n, 'date +%s.%N; touch /run/lab/withdraw')).trim().split('\n')[0]) * 1000
     d.mark(`drain ${n}`, t0)
     const tGone = await routeEvent(watch, `router to drop ${n}`, t0, (a) => !hasNode(d, n)(a) && a.length > 0, 5_000)
     const tStop = await svc(d.lab, n, 'stop', 'l4lb')

@@ -1,7 +1,7 @@
 #!/bin/bash
 # Starts, stops and inspects one lab daemon inside a node, by pidfile in /run/lab.
 # Usage: svc.sh start|stop|kill|status|pid NAME
-#   NAME: bird | l4lb | agent | keepalived | responder
+#   NAME: bird | l4lb | agent | gate | keepalived | responder
 #   stop: SIGTERM, then wait (up to 10 s, polling) for exit; kill: SIGKILL at once.
 # Prints "<epoch.ns> <action> <name> <pid>" so drills know when it happened, and for stop/kill
 # "<epoch.ns> gone <name> <pid>" once the process has exited.
@@ -21,6 +21,7 @@ start() {
   case "$name" in
     bird)       bird -c /etc/lab/bird.conf -s $run/bird.ctl -P $run/bird.pid; wait_pidfile ;;
     l4lb)       setsid ${L4LB_CMD:-$node /l4lb/src/cli/main.ts run -c /etc/lab/l4lb.yaml} >>$run/l4lb.log 2>&1 < /dev/null & echo $! > "$pidf" ;;
+    gate)       setsid /l4lb/lab/node/gate.sh >>$run/gate.log 2>&1 < /dev/null & echo $! > "$pidf" ;;
     agent)      setsid $node /l4lb/lab/node/agent.ts --admin "$LAB_ADMIN" --bird $run/bird.ctl --events $run/events.jsonl $LAB_AGENT >>$run/agent.log 2>&1 < /dev/null & echo $! > "$pidf" ;;
     keepalived) keepalived -n -l -D --vrrp -f $run/keepalived.conf -p $run/keepalived-main.pid -r $run/keepalived-vrrp.pid >>$run/keepalived.log 2>&1 < /dev/null &
                 echo $! > "$pidf" ;;
