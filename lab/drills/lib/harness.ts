@@ -108,8 +108,8 @@ export class Drill {
   /** A burst of short connections; resolves with their results (throws if the burst does not finish). */
   async burst(vip: string, count: number, concurrency = 20, timeoutMs = 2000): Promise<Ev[]> {
     const s = this.load('burst', vip, { count, concurrency, timeout: timeoutMs })
-    await s.done(120_000)
-    if (!s.of('done').length) throw new Error(`burst did not finish: ${s.stderr.slice(-500)}`)
+    const code = await s.done(120_000)
+    if (!s.of('done').length) throw new Error(`burst did not finish (exit ${code}, ${s.of('conn').length}/${count} results): ${s.stderr.slice(-500)}`)
     return s.of('conn')
   }
 
