@@ -4,7 +4,7 @@
 // birdc disable vip -> BGP withdraw; target <= 1 s); new connections failed meanwhile;
 // established connections lost on the OTHER nodes (the plain ECMP rehash moves some
 // of their flows); stickiness afterwards. Then restarts l4lb and waits for re-announce.
-import { drill, tally, unexplained, viaNode, ms } from './lib/harness.ts'
+import { drill, tally, unexplained, viaNode, ms, CONN_TIMEOUT_MS } from './lib/harness.ts'
 import { routeEvent, hasNode, moreConns, connsAfter, mapping, sameMap } from './lib/scenario.ts'
 import { svc } from '../scripts/lib/labctl.ts'
 
@@ -16,9 +16,9 @@ await drill('02-lb-crash', async (d) => {
   const before = await mapping(d, vip)
   const watch = d.routeWatch()
   await watch.waitFor('route watcher', (e) => e.ev === 'ready', 10_000)
-  const hold = d.load('hold', vip, { count: 150, ping: 100, timeout: 1000, duration: 60_000 })
+  const hold = d.load('hold', vip, { count: 150, ping: 100, timeout: CONN_TIMEOUT_MS, duration: 60_000 })
   await hold.waitFor('long-lived connections open', (e) => e.ev === 'ready', 20_000)
-  const steady = d.load('steady', vip, { rate: 200, timeout: 1000, duration: 60_000 })
+  const steady = d.load('steady', vip, { rate: 200, timeout: CONN_TIMEOUT_MS, duration: 60_000 })
   await steady.waitFor('steady load', (e) => e.ev === 'ready', 10_000)
   await moreConns(steady, 200)
 
@@ -59,7 +59,10 @@ await drill('02-lb-crash', async (d) => {
   d.expect('established lost before the kill', hold.of('lost').filter((e) => Number(e.t) < tKill).length, '0', hold.of('lost').filter((e) => Number(e.t) < tKill).length === 0)
   d.report('re-announce after restart', ms(tBack - tStart), 'ms')
   const after = await mapping(d, vip)
-  d.expect('stickiness after (one backend per client)', after.sticky ? '100 %' : 'broken', '100 %', after.sticky && before.sticky)
+  const how = (m: typeof after) => m.sticky ? '100 %' : `broken: ${m.split.length} clients on two backends, ${m.failed} failed`
+  d.data.split = { before: before.split, after: after.split }
+  d.expect('stickiness before', how(before), '100 %', before.sticky)
+  d.expect('stickiness after (one backend per client)', how(after), '100 %', after.sticky)
   d.expect('clients on the same backend as before', `${sameMap(before.map, after.map)}/${before.map.size}`, 'all', sameMap(before.map, after.map) === before.map.size)
   d.data.window = { tKill, tGone, tStart, tBack }
 })

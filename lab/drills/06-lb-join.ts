@@ -6,7 +6,7 @@
 // (lab/tools/nhg.ts mirrors BIRD's nexthops into it): busy buckets stay put.
 // Reports both reset counts side by side, and the share of NEW connections that
 // reach lb3 right after the join (the price of resilience: lb3 fills up slowly).
-import { drill, viaNode, ms, type Drill } from './lib/harness.ts'
+import { drill, viaNode, ms, type Drill, CONN_TIMEOUT_MS } from './lib/harness.ts'
 import { routeEvent, hasNode } from './lib/scenario.ts'
 import type { Stream } from './lib/stream.ts'
 import { NODE_BIN } from '../scripts/lib/labctl.ts'
@@ -21,7 +21,7 @@ async function round(d: Drill, watch: Stream, mode: 'plain' | 'resilient'): Prom
   await d.sh(JOINER, 'touch /run/lab/withdraw')
   await routeEvent(watch, `${JOINER} withdrawn (${mode})`, t0 - 60_000, (a) => !hasNode(d, JOINER)(a) && a.length === 2, 10_000)
   await watch.waitFor(`${kind} route`, (e) => e.ev === 'route' && e.kind === kind && (e.active as string[]).length === 2, 10_000)
-  const hold = d.load('hold', d.lab.vips.anycast, { count: HOLD, ping: PING, timeout: 1000, duration: 60_000 })
+  const hold = d.load('hold', d.lab.vips.anycast, { count: HOLD, ping: PING, timeout: CONN_TIMEOUT_MS, duration: 60_000 })
   const ready = await hold.waitFor('long-lived connections open', (e) => e.ev === 'ready', 30_000)
   if (Number(ready.open) < HOLD * 0.95) throw new Error(`only ${ready.open}/${HOLD} long-lived connections opened`)
   await hold.waitFor('one ping round', (e) => e.ev === 'tick' && Number(e.t) > Number(ready.t) + PING, 5_000)

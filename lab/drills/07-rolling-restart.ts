@@ -8,7 +8,7 @@
 // connection whose handshake straddles that instant can be reset by the node its
 // later packets land on. Those are counted apart (within 100 ms of a route
 // change) and reported; drill 6 shows the resilient nexthop group that removes them.
-import { drill, tally, ms } from './lib/harness.ts'
+import { drill, tally, ms, CONN_TIMEOUT_MS } from './lib/harness.ts'
 import { routeEvent, hasNode, moreConns, connsAfter } from './lib/scenario.ts'
 import { svc, lbNames } from '../scripts/lib/labctl.ts'
 import { nowMs } from '../scripts/lib/poll.ts'
@@ -16,15 +16,15 @@ import { nowMs } from '../scripts/lib/poll.ts'
 await drill('07-rolling-restart', async (d) => {
   const watch = d.routeWatch()
   await watch.waitFor('route watcher', (e) => e.ev === 'ready', 10_000)
-  const steady = d.load('steady', d.lab.vips.anycast, { rate: 200, timeout: 1000, duration: 110_000 })
+  const steady = d.load('steady', d.lab.vips.anycast, { rate: 200, timeout: CONN_TIMEOUT_MS, duration: 110_000 })
   await steady.waitFor('steady load', (e) => e.ev === 'ready', 10_000)
   await moreConns(steady, 200)
   const per: string[] = []
   const routeChanges: number[] = []
   for (const n of lbNames(d.lab)) {
     d.cleanup(`release ${n}`, async () => { await d.sh(n, 'rm -f /run/lab/withdraw; /l4lb/lab/node/svc.sh start l4lb >/dev/null') })
-    const t0 = nowMs()
-    await d.sh(n, 'touch /run/lab/withdraw')
+    // Timed inside the node: a docker exec can take most of a second to start on a busy machine.
+    const t0 = Number((await d.sh(n, 'date +%s.%N; touch /run/lab/withdraw')).trim().split('\n')[0]) * 1000
     d.mark(`drain ${n}`, t0)
     const tGone = await routeEvent(watch, `router to drop ${n}`, t0, (a) => !hasNode(d, n)(a) && a.length > 0, 5_000)
     const tStop = await svc(d.lab, n, 'stop', 'l4lb')

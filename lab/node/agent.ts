@@ -1,10 +1,16 @@
 // Health agent, one per balancer node (started by svc.sh). On anycast nodes it gates the announcement:
 // it polls the local l4lb GET /healthz every --interval ms; after --fall failures
 // it disables BIRD's static protocol "vip" (the router withdraws this node's
-// nexthop), after --rise successes it enables it again. A file /run/lab/withdraw
+// nexthop), after --rise successes it enables it again. The state is also written
+// to the file BIRD's config includes (--vip-state), so a BIRD reload or restart
+// announces what health says. While healthy it renews a lease (--lease) that
+// lab/node/gate.sh, a separate process, withdraws on when it goes stale: the
+// route cannot outlive this agent. Failed birdc calls are logged and counted; a
+// failed "disable" stops BIRD (fail closed). A file /run/lab/withdraw
 // holds the VIP down regardless (drills use it to drain a node or to add one).
-// It also polls GET /status and records backend state changes, so drills can
-// time when this node stopped sending new flows to a dead backend.
+// It also polls GET /status and records backend state changes, and when every worker
+// of the node has applied them, so drills can time when this node stopped sending new
+// flows to a dead backend and know when all nodes agree (--status-file).
 // On VRRP nodes (--announce off --track-file F) it writes 0/1 to F for keepalived's
 // track_file instead, which reacts faster than a track_script can (1 s minimum interval).
 // Every transition is appended as a JSON line to --events: {t, ev, ...}.
@@ -19,6 +25,10 @@ const { values: a } = parseArgs({
     bird: { type: 'string', default: '/run/lab/bird.ctl' },
     events: { type: 'string', default: '/run/lab/events.jsonl' },
     'withdraw-file': { type: 'string', default: '/run/lab/withdraw' },
+    'status-file': { type: 'string', default: '/run/lab/status.json' }, // latest backend states + snapshot versions
+    lease: { type: 'string', default: '/run/lab/lease' }, // renewed (epoch ms) on every healthy tick; lab/node/gate.sh withdraws when stale
+    'lease-ms': { type: 'string', default: '700' },
+    'vip-state': { type: 'string', default: '/run/lab/vip.state.conf' }, // included by BIRD's protocol vip
     interval: { type: 'string', default: '100' },
     timeout: { type: 'string', default: '150' },
     fall: { type: 'string', default: '2' },
@@ -56,10 +66,32 @@ function get(path: string): Promise<{ code: number; body: string }> {
   })
 }
 
+let birdcFailures = 0
+
+/** One birdc command (1 s deadline); a failure is logged to stderr, counted and recorded as {ev:"birdc-failed"}. */
 function birdc(cmd: string[]): Promise<{ ok: boolean; out: string }> {
   return new Promise((resolve) => {
-    execFile('birdc', ['-s', a.bird as string, ...cmd], { timeout: 2000 }, (err, stdout) => resolve({ ok: !err, out: stdout }))
+    execFile('birdc', ['-s', a.bird as string, ...cmd], { timeout: 1000 }, (err, stdout, stderr) => {
+      if (err) {
+        birdcFailures++
+        const why = (String(stderr).trim() || String(stdout).trim() || err.message).split('\n').pop()
+        process.stderr.write(`agent: birdc ${cmd.join(' ')} failed (${birdcFailures} so far): ${why}\n`)
+        emit({ ev: 'birdc-failed', cmd: cmd.join(' '), error: why, failures: birdcFailures })
+      }
+      resolve({ ok: !err, out: stdout })
+    })
   })
+}
+
+function svcSh(action: string, daemon: string): Promise<boolean> {
+  return new Promise((resolve) => execFile('/l4lb/lab/node/svc.sh', [action, daemon], { timeout: 15_000 }, (err) => resolve(!err)))
+}
+
+/** "disabled yes;" / "disabled no;" in the file BIRD's protocol vip includes: a BIRD restart or reload reads what health says. */
+function writeVipState(on: boolean): void {
+  const f = a['vip-state'] as string
+  writeFileSync(`${f}.tmp`, on ? 'disabled no;\n' : 'disabled yes;\n')
+  renameSync(`${f}.tmp`, f)
 }
 
 /** Backend id -> state, from whatever shape /status has: any object with an id and a state-like field. */
@@ -82,6 +114,9 @@ let busy = false
 let trackWritten: boolean | null = null
 let tick = 0
 const backends = new Map<string, string>()
+// Per backend: the health snapshot version at which its current state was first seen, until
+// every worker of this node holds that version (then it is deleted and "applied" is emitted).
+const pendingSince = new Map<string, number>()
 
 async function step(): Promise<void> {
   tick++
@@ -100,28 +135,87 @@ async function step(): Promise<void> {
   }
   const held = existsSync(a['withdraw-file'] as string)
   const want = healthy && !held
-  // Re-read BIRD's view now and then, so a restarted BIRD is brought back in line.
-  if (a.announce === 'off') { /* record-only */ } else if (announced === null || tick % 20 === 0) {
-    const r = await birdc(['show', 'protocols', 'vip'])
-    if (r.ok) announced = /\bvip\s+Static\s+\S+\s+up\b/.test(r.out)
-  }
-  if (a.announce !== 'off' && announced !== null && want !== announced) {
-    const t0 = now()
-    const r = await birdc([want ? 'enable' : 'disable', 'vip'])
-    if (r.ok) {
-      announced = want
-      emit({ ev: 'announce', on: want, held, birdcMs: Math.round((now() - t0) * 10) / 10 })
-    }
-  }
+  if (a.announce !== 'off') await gate(want, held)
   if (h.code !== 0) {
     const s = await get('/status')
     if (s.code === 200) {
-      try {
-        for (const [id, st] of backendStates(JSON.parse(s.body))) {
-          if (backends.get(id) !== st) { backends.set(id, st); emit({ ev: 'backend', id, state: st }) }
-        }
-      } catch { /* a partial body: try again next tick */ }
+      try { recordStatus(JSON.parse(s.body) as Record<string, unknown>) } catch { /* a partial body: try again next tick */ }
     }
+  }
+}
+
+/**
+ * Records backend state changes from one /status document: {ev:"backend"} when the primary
+ * decided a new state, {ev:"backend-applied"} once every worker of this node holds the snapshot
+ * that carries it (appliedVersion >= the version it was first seen in; only then does the node
+ * pick with it). Writes the latest summary to --status-file for drills to read.
+ */
+function recordStatus(doc: Record<string, unknown>): void {
+  const version = Number(doc.healthVersion)
+  const applied = Number(doc.appliedVersion ?? doc.healthVersion) // older l4lb without the field: assume applied
+  const states = backendStates(doc.pools)
+  for (const [id, st] of states) {
+    if (backends.get(id) !== st) {
+      backends.set(id, st)
+      pendingSince.set(id, version)
+      emit({ ev: 'backend', id, state: st, version, appliedVersion: applied })
+    }
+    const since = pendingSince.get(id)
+    if (since !== undefined && applied >= since) {
+      pendingSince.delete(id)
+      emit({ ev: 'backend-applied', id, state: st, version, appliedVersion: applied })
+    }
+  }
+  const summary = { t: Math.round(now() * 1000) / 1000, birdcFailures, healthVersion: version, appliedVersion: applied, converged: doc.converged ?? applied >= version, states: Object.fromEntries(states) }
+  writeFileSync(`${a['status-file']}.tmp`, JSON.stringify(summary) + '\n')
+  renameSync(`${a['status-file']}.tmp`, a['status-file'] as string)
+}
+
+let lastTick = 0
+let wanted = false
+
+/**
+ * The announcement side of one tick. While l4lb is healthy and not held, renews the lease
+ * (--lease: epoch ms) that lab/node/gate.sh withdraws on when it goes stale, so the route
+ * cannot outlive this agent. Re-reads BIRD's state every 10 ticks, after a late tick (the gate
+ * may have withdrawn meanwhile) and whenever `want` changes. A failed `disable` stops BIRD
+ * (fail closed: the BGP session closes); a wanted announcement with BIRD not running starts it.
+ */
+async function gate(want: boolean, held: boolean): Promise<void> {
+  const t = now()
+  if (want) {
+    // Write-then-rename: gate.sh must never read a truncated, empty lease (it would withdraw).
+    writeFileSync(`${a.lease as string}.tmp`, `${Math.round(t)}\n`)
+    renameSync(`${a.lease as string}.tmp`, a.lease as string)
+  }
+  const late = lastTick > 0 && t - lastTick > Number(a['lease-ms'])
+  lastTick = t
+  if (announced === null || late || tick % 10 === 0) {
+    const r = await birdc(['show', 'protocols', 'vip'])
+    announced = r.ok ? /\bvip\s+Static\s+\S+\s+up\b/.test(r.out) : null
+    if (!r.ok && !(await svcSh('status', 'bird'))) {
+      announced = false // not running: nothing announced
+      if (want) {
+        writeVipState(false) // BIRD starts withdrawn; the next tick enables it
+        emit({ ev: 'bird-start', ok: await svcSh('start', 'bird') })
+        announced = null
+      }
+    }
+  }
+  const changed = want !== wanted
+  wanted = want
+  if (!changed && want === announced) return // a change is acted on at once (enable/disable are idempotent)
+  if (announced === null && want) return // BIRD unreachable: nothing to announce through
+  writeVipState(want)
+  const t0 = now()
+  const r = await birdc([want ? 'enable' : 'disable', 'vip'])
+  if (r.ok) {
+    announced = want
+    emit({ ev: 'announce', on: want, held, birdcMs: Math.round((now() - t0) * 10) / 10 })
+  } else if (!want) {
+    // Fail closed: BIRD cannot be told, so stop it; the router drops the route when the session closes.
+    emit({ ev: 'withdraw-fallback', how: 'bird-stopped', ok: await svcSh('stop', 'bird') })
+    announced = false
   }
 }
 

@@ -1,9 +1,10 @@
 #!/bin/bash
 # Starts, stops and inspects one lab daemon inside a node, by pidfile in /run/lab.
 # Usage: svc.sh start|stop|kill|status|pid NAME
-#   NAME: bird | l4lb | agent | keepalived | responder
+#   NAME: bird | l4lb | agent | gate | keepalived | responder
 #   stop: SIGTERM, then wait (up to 10 s, polling) for exit; kill: SIGKILL at once.
-# Prints "<epoch.ns> <action> <name> <pid>" so drills know when it happened.
+# Prints "<epoch.ns> <action> <name> <pid>" so drills know when it happened, and for stop/kill
+# "<epoch.ns> gone <name> <pid>" once the process has exited.
 set -u
 . /etc/lab/node.env
 action=$1 name=$2
@@ -20,6 +21,7 @@ start() {
   case "$name" in
     bird)       bird -c /etc/lab/bird.conf -s $run/bird.ctl -P $run/bird.pid; wait_pidfile ;;
     l4lb)       setsid ${L4LB_CMD:-$node /l4lb/src/cli/main.ts run -c /etc/lab/l4lb.yaml} >>$run/l4lb.log 2>&1 < /dev/null & echo $! > "$pidf" ;;
+    gate)       setsid /l4lb/lab/node/gate.sh >>$run/gate.log 2>&1 < /dev/null & echo $! > "$pidf" ;;
     agent)      setsid $node /l4lb/lab/node/agent.ts --admin "$LAB_ADMIN" --bird $run/bird.ctl --events $run/events.jsonl $LAB_AGENT >>$run/agent.log 2>&1 < /dev/null & echo $! > "$pidf" ;;
     keepalived) keepalived -n -l -D --vrrp -f $run/keepalived.conf -p $run/keepalived-main.pid -r $run/keepalived-vrrp.pid >>$run/keepalived.log 2>&1 < /dev/null &
                 echo $! > "$pidf" ;;
@@ -39,7 +41,9 @@ stop() {
   if ! alive "$pid"; then echo "$(date +%s.%N) stopped $name"; return 0; fi
   echo "$(date +%s.%N) $1 $name $pid"
   kill "-$2" "$pid"
-  for _ in $(seq 1 500); do alive "$pid" || { rm -f "$pidf"; return 0; }; sleep 0.02; done
+  # A second line once the process is gone (polled every 20 ms): the signal is sent a moment after
+  # the first timestamp, and a drill's "in flight at the kill" window must span both.
+  for _ in $(seq 1 500); do alive "$pid" || { rm -f "$pidf"; echo "$(date +%s.%N) gone $name $pid"; return 0; }; sleep 0.02; done
   echo "svc: $name $pid still alive after SIG$2" >&2; return 1
 }
 

@@ -2,7 +2,7 @@
 // Tears the lab down and undoes what lab:up recorded: containers and networks,
 // the DOCKER-USER rules it added, the dockerd it started (by PID) with that
 // daemon's data root (unless --keep-images) and the host state the daemon changed
-// (sysctls, nftables ruleset, docker0). Safe after a failed or partial up, and twice.
+// (sysctls, nftables ruleset, docker0), and the lab cgroup's CPU weight. Safe after a failed or partial up, and twice.
 // --purge also drops lab/.state/cache (the debootstrap tarball) and the apt
 // packages lab:up installed.
 import { rmSync } from 'node:fs'
@@ -10,7 +10,7 @@ import path from 'node:path'
 import { loadLab, STATE_DIR } from './lib/data.ts'
 import { run, log } from './lib/exec.ts'
 import { dockerBin, compose, dockerUp } from './lib/docker.ts'
-import { removeBridgeAccepts, stopDockerdAndRestore } from './lib/host.ts'
+import { removeBridgeAccepts, stopDockerdAndRestore, restoreLabCpuWeight } from './lib/host.ts'
 import { readState, updateState } from './lib/state.ts'
 
 const keepImages = process.argv.includes('--keep-images')
@@ -32,6 +32,7 @@ await step('compose down', () => {
   updateState((s) => { delete s.composeUp })
 })
 await step('iptables rules', () => removeBridgeAccepts())
+await step('CPU weight', () => restoreLabCpuWeight())
 await step('dockerd', () => stopDockerdAndRestore(keepImages || !st.dockerd))
 await step('leftover bridges', () => {
   // A daemon that died mid-way can leave a lab bridge behind; with no daemon running it is ours to remove.

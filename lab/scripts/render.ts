@@ -80,8 +80,8 @@ function nodeEnv(lab: Lab, n: Node): string {
   const a = lab.timers.agent
   return fill(tpl('node.env'), {
     name: n.name, role: n.role, gw: n.gw ?? '', lo_addrs: n.role === 'lb' ? `${lab.vips.anycast}/32` : '', extra_addrs: extra,
-    vrrp_self: n.addrs.ka ?? '', port: n.port ?? lab.vips.port, admin: lab.l4lb.admin,
-    agent: `--interval ${a.intervalMs} --timeout ${a.timeoutMs} --fall ${a.fall} --rise ${a.rise}${n.role === 'ka' ? ' --announce off --track-file /run/lab/l4lb.track' : ''}`,
+    vrrp_self: n.addrs.ka ?? '', port: n.port ?? lab.vips.port, admin: lab.l4lb.admin, lease_ms: a.leaseMs,
+    agent: `--interval ${a.intervalMs} --timeout ${a.timeoutMs} --fall ${a.fall} --rise ${a.rise} --lease-ms ${a.leaseMs}${n.role === 'ka' ? ' --announce off --track-file /run/lab/l4lb.track' : ''}`,
   }, 'node.env')
 }
 

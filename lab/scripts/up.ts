@@ -7,7 +7,7 @@ import path from 'node:path'
 import { loadLab, LAB_DIR, REPO_DIR, STATE_DIR, byRole } from './lib/data.ts'
 import { run, must, log } from './lib/exec.ts'
 import { dockerBin, docker, compose } from './lib/docker.ts'
-import { ensurePackages, ensureDockerd, addBridgeAccepts, flushBridgeAddrs, hostRoutesIntoLab } from './lib/host.ts'
+import { ensurePackages, ensureDockerd, addBridgeAccepts, flushBridgeAddrs, hostRoutesIntoLab, raiseLabCpuWeight } from './lib/host.ts'
 import { updateState } from './lib/state.ts'
 import { renderAll } from './render.ts'
 import { until } from './lib/poll.ts'
@@ -43,6 +43,7 @@ const up = compose(lab, ['up', '-d', '--remove-orphans'], 300_000)
 if (up.code !== 0) throw new Error(`compose up failed: ${up.stderr}`)
 flushBridgeAddrs(lab)
 addBridgeAccepts(lab)
+raiseLabCpuWeight()
 const leaks = hostRoutesIntoLab()
 if (leaks.length) throw new Error(`the host has routes into the lab: ${leaks.join('; ')}`)
 

@@ -10,6 +10,7 @@
 // ({ev:"lost"}), {ev:"ready"} when the load is running, {ev:"done"} at the end.
 // Every mode is bounded in count and time; steady and hold also stop at "stop" or EOF on stdin.
 import net from 'node:net'
+import { monitorEventLoopDelay } from 'node:perf_hooks'
 import { parseArgs } from 'node:util'
 
 const { values: a, positionals } = parseArgs({
@@ -28,6 +29,7 @@ const port = Number(a.port)
 const timeoutMs = Number(a.timeout)
 const MAX_DURATION_MS = 120_000
 const MAX_COUNT = 20_000
+const MAX_BEHIND_MS = 50 // steady mode: further behind schedule than this, skip the missed slots
 
 function now(): number { return Math.round((performance.timeOrigin + performance.now()) * 1000) / 1000 }
 function out(o: Record<string, unknown>): void { process.stdout.write(JSON.stringify(o) + '\n') }
@@ -57,7 +59,10 @@ function shortConn(i: number): Promise<Conn> {
       s.destroy()
       resolve(c)
     }
-    const timer = setTimeout(() => finish('timeout'), timeoutMs)
+    // The deadline is checked after the poll phase (setImmediate): when this client's own event
+    // loop was stalled (a busy machine), an answer that already arrived is read before the
+    // timeout is called, so a stall of the load generator is not counted as a failed connection.
+    const timer = setTimeout(() => setImmediate(() => finish('timeout')), timeoutMs)
     s.on('connect', () => { c.sport = s.localPort; s.write('WHO\n') })
     s.on('data', (d) => {
       buf += d.toString()
@@ -99,7 +104,7 @@ async function burst(): Promise<void> {
   }
   out({ ev: 'ready', t: now() })
   await Promise.all(Array.from({ length: Math.min(Number(a.concurrency), count) }, worker))
-  out({ ev: 'done', t: now(), count, ok, failed: count - ok })
+  out({ ev: 'done', t: now(), count, ok, failed: count - ok, ...lagMs() })
 }
 
 async function steady(): Promise<void> {
@@ -108,17 +113,30 @@ async function steady(): Promise<void> {
   const pending = new Set<Promise<void>>()
   let i = 0
   let ok = 0
+  let slot = 0
+  let skipped = 0
   const start = performance.now()
   out({ ev: 'ready', t: now() })
-  // Schedule against the start time, so a slow event loop does not lower the rate silently.
+  // Schedule against the start time, so a slightly slow event loop does not lower the rate. After a
+  // stall of this client longer than MAX_BEHIND_MS (a busy machine) the missed slots are skipped and
+  // reported ({ev:"stall"}), not fired at once: a catch-up burst would overload the lab and turn one
+  // pause of the load generator into a storm of timeouts that says nothing about failover.
   while (!stopping && performance.now() - start < durationMs && i < MAX_COUNT) {
     const p: Promise<void> = shortConn(i++).then((c) => { if (c.ok) ok++; out({ ev: 'conn', ...c }); pending.delete(p) })
     pending.add(p)
-    const wait = start + i * period - performance.now()
+    slot++
+    let wait = start + slot * period - performance.now()
+    if (wait < -MAX_BEHIND_MS) {
+      const n = Math.floor(-wait / period)
+      slot += n
+      skipped += n
+      out({ ev: 'stall', t: now(), behindMs: Math.round(-wait), skipped: n })
+      wait = start + slot * period - performance.now()
+    }
     if (wait > 0) await new Promise((r) => setTimeout(r, wait))
   }
   await Promise.all(pending)
-  out({ ev: 'done', t: now(), count: i, ok, failed: i - ok })
+  out({ ev: 'done', t: now(), count: i, ok, failed: i - ok, skipped, ...lagMs() })
 }
 
 async function hold(): Promise<void> {
@@ -151,7 +169,7 @@ async function hold(): Promise<void> {
       out({ ev: 'lost', ...info, t: info.lostAt, reason })
     }
     const t0 = now()
-    const timer = setTimeout(() => lose('timeout'), timeoutMs)
+    const timer = setTimeout(() => setImmediate(() => { if (!held) lose('timeout') }), timeoutMs)
     s.on('connect', () => { info.sport = s.localPort; s.write('WHO\n') })
     s.on('data', (d) => {
       buf += d.toString()
@@ -169,10 +187,12 @@ async function hold(): Promise<void> {
           open++
           out({ ev: 'held', ...info, t1: now() })
           resolve()
-          pinger = setInterval(() => {
+          // Checked after the poll phase too, so PONGs that arrived during a stall of this client count.
+          pinger = setInterval(() => setImmediate(() => {
+            if (!pinger) return
             if (performance.now() - lastPong > pingMs + timeoutMs) { lose('pong-timeout'); return }
             s.write(`PING ${seq++}\n`)
-          }, pingMs)
+          }), pingMs)
         } else if (line.startsWith('PONG')) { lastPong = performance.now(); pongs++ }
       }
     })
@@ -188,8 +208,14 @@ async function hold(): Promise<void> {
   clearInterval(ticker)
   stopping = true
   for (const s of socks) s.destroy()
-  out({ ev: 'done', t: now(), count, open, lost })
+  out({ ev: 'done', t: now(), count, open, lost, ...lagMs() })
 }
+
+// How late this client's own event loop ran (a busy machine): reported with "done" so a drill can
+// tell a slow load generator from a slow lab.
+const lag = monitorEventLoopDelay({ resolution: 10 })
+lag.enable()
+function lagMs(): Record<string, number> { return { lagMaxMs: Math.round(lag.max / 1e5) / 10, lagP99Ms: Math.round(lag.percentile(99) / 1e5) / 10 } }
 
 const modes: Record<string, () => Promise<void>> = { burst, steady, hold }
 if (!vip || !modes[mode]) {

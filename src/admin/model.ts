@@ -69,6 +69,14 @@ export interface StatusDoc {
   readonly startedAt: number
   readonly generatedAt: number // when this document was built (the page computes rates from it)
   readonly healthVersion: number // version of the last health snapshot published to workers
+  /**
+   * What the workers actually pick with: the lowest health snapshot version held
+   * by any up worker (0 when no worker is up or none has reported). Backend
+   * `state`s above are the primary's decision; they are in force on every worker
+   * only once `appliedVersion` reaches `healthVersion`.
+   */
+  readonly appliedVersion: number
+  readonly converged: boolean // at least one worker is up and every up worker holds healthVersion
   readonly config: ConfigStatus
   readonly listeners: readonly ListenerStatus[]
   readonly pools: readonly PoolStatus[]

@@ -32,7 +32,8 @@ export function formatStatus(doc: StatusDoc): string {
   const now = doc.generatedAt
   const up = doc.workers.filter((w) => w.up).length
   const lines = [
-    `l4lb ${doc.version}  primary pid ${doc.pid}  health snapshot v${doc.healthVersion}  ` +
+    `l4lb ${doc.version}  primary pid ${doc.pid}  health snapshot v${doc.healthVersion}` +
+      `${doc.converged ? '' : ` (workers hold v${doc.appliedVersion})`}  ` +
       `workers ${up}/${doc.workers.length}  config ${doc.config.path ?? '(built in)'}`,
     '',
     formatTable(

@@ -12,6 +12,16 @@ import type { Primary } from './primary.ts'
 const VERSION: string = (createRequire(import.meta.url)('../../package.json') as { version: string }).version
 
 
+/**
+ * The health snapshot version every up worker has applied: the lowest one any up
+ * worker reported (workers report right after applying a snapshot); 0 when no
+ * worker is up or none has reported yet.
+ */
+export function appliedVersion(slots: readonly { ready: boolean; snapshotVersion: number }[]): number {
+  const up = slots.filter((w) => w.ready)
+  return up.length === 0 ? 0 : Math.min(...up.map((w) => w.snapshotVersion))
+}
+
 export function adminModel(primary: Primary): AdminModel {
   const find = (id: string, pool?: string): string | MutationResult => {
     const hits = primary.config.pools.filter((p) => (pool === undefined || p.name === pool) && p.backends.some((b) => b.id === id))
@@ -50,12 +60,15 @@ export function adminModel(primary: Primary): AdminModel {
       const health = primary.healthTable()
       const bstat = new Map(totals.backends.map((b) => [key(b.pool, b.id), b]))
       const slots = primary.workers.slots
+      const applied = appliedVersion(slots)
       return {
         version: VERSION,
         pid: process.pid,
         startedAt: primary.startedAt,
         generatedAt: Date.now(),
         healthVersion: primary.snapshot.version,
+        appliedVersion: applied,
+        converged: applied > 0 && applied >= primary.snapshot.version,
         config: { path: primary.configPath, loadedAt: primary.loadedAt, lastError: primary.lastReloadError },
         listeners: listenerRows(),
         pools: primary.config.pools.map((p) => ({

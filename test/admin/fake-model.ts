@@ -85,6 +85,8 @@ export function fakeModel(): FakeModel {
         startedAt: started,
         generatedAt: Date.now(),
         healthVersion: m.healthVersion,
+        appliedVersion: m.healthVersion,
+        converged: true,
         config: { path: '/etc/l4lb.yaml', loadedAt: started, lastError: m.lastError },
         listeners: [{ name: 'main', bind: '127.0.0.1:8080', pool: 'web', up: m.listenersUp, active: 4, acceptedTotal: 108 }],
         pools,

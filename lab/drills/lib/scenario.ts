@@ -1,7 +1,7 @@
 // Steps several drills share: waiting on the router's route watcher, letting
 // load accumulate (by counting results, not by sleeping), reading a node's agent
 // events, and snapshotting which backend each client address reaches.
-import type { Drill } from './harness.ts'
+import { type Drill, CONN_TIMEOUT_MS, viaNode } from './harness.ts'
 import type { Stream, Ev } from './stream.ts'
 import { lbAddr } from '../../scripts/lib/labctl.ts'
 
@@ -19,12 +19,14 @@ export function hasNode(d: Drill, name: string): (a: string[]) => boolean {
 /** Waits until the stream has `n` more finished connections than it had when called (deadline-bounded). */
 export async function moreConns(s: Stream, n: number, deadlineMs = 20_000): Promise<void> {
   const start = s.of('conn').length
-  await s.waitFor(`${n} more connections`, () => s.of('conn').length >= start + n, deadlineMs)
+  await s.until(`${n} more connections`, () => s.of('conn').length >= start + n, deadlineMs)
 }
 
 /** Waits until the stream has finished connections that STARTED after time t (deadline-bounded). */
 export async function connsAfter(s: Stream, t: number, n: number, deadlineMs = 20_000): Promise<void> {
-  await s.waitFor(`${n} connections started after ${t}`, () => s.of('conn').filter((c) => Number(c.t0) > t).length >= n, deadlineMs)
+  // Once per poll: waitFor() would run this O(n) count once per event (O(n^2) on a long load,
+  // seconds per poll with 12,000 connections, starving the stream reader past the deadline).
+  await s.until(`${n} connections started after ${t}`, () => s.of('conn').filter((c) => Number(c.t0) > t).length >= n, deadlineMs)
 }
 
 /** The agent events a node recorded after time t. */
@@ -33,20 +35,34 @@ export async function agentEvents(d: Drill, node: string, after: number): Promis
   return out.split('\n').filter(Boolean).map((l) => JSON.parse(l) as Ev).filter((e) => Number(e.t) >= after)
 }
 
-/** Client address -> backend, from a burst of `perSource` connections per client address. */
-export async function mapping(d: Drill, vip: string, perSource = 4): Promise<{ map: Map<string, string>; sticky: boolean; conns: Ev[] }> {
-  const conns = await d.burst(vip, d.sources().length * perSource, 16)
+/** A client address whose connections reached more than one backend, with each backend and the lb node it came through. */
+export interface Split { src: string; seen: string[] }
+
+/**
+ * Client address -> backend, from a burst of `perSource` connections per client address.
+ * sticky: every connection succeeded and each address reached exactly one backend;
+ * split: the addresses that reached several ("be2 via lb1"), failed: connections that failed.
+ */
+export async function mapping(d: Drill, vip: string, perSource = 4): Promise<{ map: Map<string, string>; sticky: boolean; conns: Ev[]; split: Split[]; failed: number }> {
+  const conns = await d.burst(vip, d.sources().length * perSource, 16, CONN_TIMEOUT_MS)
   const seen = new Map<string, Set<string>>()
+  const via = new Map<string, Set<string>>()
   for (const c of conns) {
     if (!c.ok) continue
     const s = String(c.src)
-    if (!seen.has(s)) seen.set(s, new Set())
+    if (!seen.has(s)) { seen.set(s, new Set()); via.set(s, new Set()) }
     seen.get(s)?.add(String(c.be))
+    via.get(s)?.add(`${String(c.be)} via ${viaNode(d.lab, c.peer)}`)
   }
   const map = new Map<string, string>()
-  let sticky = conns.every((c) => c.ok) && seen.size === d.sources().length
-  for (const [s, set] of seen) { if (set.size !== 1) sticky = false; map.set(s, [...set].join('+')) }
-  return { map, sticky, conns }
+  const failed = conns.filter((c) => !c.ok).length
+  const split: Split[] = []
+  let sticky = failed === 0 && seen.size === d.sources().length
+  for (const [s, set] of seen) {
+    if (set.size !== 1) { sticky = false; split.push({ src: s, seen: [...(via.get(s) ?? [])].sort() }) }
+    map.set(s, [...set].join('+'))
+  }
+  return { map, sticky, conns, split, failed }
 }
 
 export function sameMap(a: Map<string, string>, b: Map<string, string>): number {

@@ -36,6 +36,11 @@ export class Stream {
     return (await until(what, () => this.events.find(pred), { deadlineMs, intervalMs: 10 })).value
   }
 
+  /** Waits until check() (evaluated once per poll, not once per event) is true; deadline-bounded. */
+  async until(what: string, check: () => boolean, deadlineMs: number): Promise<void> {
+    await until(what, () => check() || undefined, { deadlineMs, intervalMs: 10 })
+  }
+
   /** Asks the process to stop, waits for {ev:"done"} or exit (deadline), then kills what is left. */
   async stop(deadlineMs = 15_000): Promise<void> {
     this.proc.stdin?.write('stop\n')

@@ -8,8 +8,9 @@ const BUCKET = 10
 
 export function timelineSvg(title: string, conns: Ev[], marks: Mark[]): string {
   const times = conns.map((c) => Number(c.t0)).filter(Number.isFinite)
-  const t0 = Math.min(...times, ...marks.map((m) => m.t))
-  const t1 = Math.max(...times, ...marks.map((m) => m.t), t0 + 1000)
+  const all = [...times, ...marks.map((m) => m.t)]
+  const t0 = all.length ? Math.min(...all) : 0 // no connections and no marks: an empty axis
+  const t1 = Math.max(...all, t0 + 1000)
   const n = Math.max(1, Math.ceil((t1 - t0) / BUCKET) + 1)
   const ok = new Array<number>(n).fill(0)
   const bad = new Array<number>(n).fill(0)

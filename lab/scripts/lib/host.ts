@@ -153,6 +153,36 @@ export function flushBridgeAddrs(lab: Lab): void {
   }
 }
 
+// CPU weight of the cgroup that holds every lab container, against the host's own processes.
+// Under cgroup v1 each task in the root cgroup weighs as much as the whole docker group, so on
+// a shared machine (other test suites beside the lab) the eleven containers got the share of
+// ONE busy process: BIRD missed BFD's 100 ms x 3 and sessions flapped with nobody touching the
+// lab. Weight only counts under contention; lab:down puts the old value back.
+const CPU_WEIGHT: Array<{ file: string; value: string }> = [
+  { file: '/sys/fs/cgroup/cpu/docker/cpu.shares', value: '16384' }, // v1: 16 x a nice-0 task (default 1024)
+  { file: '/sys/fs/cgroup/docker/cpu.weight', value: '1600' }, // v2: 16 x the default 100
+]
+
+/** Raises the lab's docker cgroup CPU weight (see CPU_WEIGHT) and records the old value; a no-op where neither file exists. */
+export function raiseLabCpuWeight(): void {
+  for (const w of CPU_WEIGHT) {
+    if (!existsSync(w.file)) continue
+    const before = readFileSync(w.file, 'utf8').trim()
+    if (before === w.value) return
+    updateState((s) => { s.cpuWeight ??= { file: w.file, before } })
+    try { writeFileSync(w.file, w.value) } catch (e) { log(`could not raise the lab's CPU weight (${w.file}): ${String(e)}`); return }
+    log(`lab containers' CPU weight ${w.file}: ${before} -> ${w.value}`)
+    return
+  }
+}
+
+export function restoreLabCpuWeight(): void {
+  const st = readState()
+  if (!st.cpuWeight) return
+  if (existsSync(st.cpuWeight.file)) { try { writeFileSync(st.cpuWeight.file, st.cpuWeight.before) } catch { /* the daemon removed it */ } }
+  updateState((s) => { delete s.cpuWeight })
+}
+
 export function hostRoutesIntoLab(): string[] {
   return must('ip', ['-4', 'route', 'show']).split('\n').filter((l) => /^198\.1[89]\./.test(l))
 }

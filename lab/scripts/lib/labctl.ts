@@ -69,10 +69,20 @@ export function nodeByLbAddr(lab: Lab, addr: string): string {
 
 /** Runs `svc.sh ACTION NAME` in a node; returns the epoch-ms timestamp svc.sh printed for the action. */
 export async function svc(lab: Lab, nodeName: string, action: 'start' | 'stop' | 'kill', daemon: string): Promise<number> {
+  return (await svcTimes(lab, nodeName, action, daemon)).t
+}
+
+/**
+ * Like svc(), with both times svc.sh printed: t right before the signal (or the start), gone once
+ * the process had exited (stop/kill; equals t when it printed none). Epoch ms.
+ */
+export async function svcTimes(lab: Lab, nodeName: string, action: 'start' | 'stop' | 'kill', daemon: string): Promise<{ t: number; gone: number }> {
   const r = await execIn(container(lab, nodeName), `/l4lb/lab/node/svc.sh ${action} ${daemon}`, 30_000)
   if (r.code !== 0) throw new Error(`svc.sh ${action} ${daemon} on ${nodeName}: ${r.stderr || r.stdout}`)
   const ts = /^(\d+\.\d+)\s/m.exec(r.stdout)
-  return ts ? Number(ts[1]) * 1000 : Date.now()
+  const t = ts ? Number(ts[1]) * 1000 : Date.now()
+  const g = /^(\d+\.\d+) gone /m.exec(r.stdout)
+  return { t, gone: g ? Number(g[1]) * 1000 : t }
 }
 
 export function lbNames(lab: Lab): string[] { return byRole(lab, 'lb').map((n) => n.name) }

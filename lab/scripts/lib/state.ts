@@ -11,6 +11,7 @@ export interface HostState {
   before?: { sysctls: Record<string, string>; nftFile?: string; docker0: boolean }
   iptablesRules?: string[][]       // argument lists after -I/-D, e.g. ['DOCKER-USER', '-i', 'br', ...]
   composeUp?: boolean
+  cpuWeight?: { file: string; before: string } // the lab's docker cgroup CPU weight before lab:up raised it
 }
 
 const FILE = path.join(STATE_DIR, 'host.json')
