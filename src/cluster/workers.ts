@@ -205,6 +205,9 @@ export class WorkerSet {
       case 'config-prepared': {
         const p = this.preparing
         if ((p === null || !p.waiting.has(slot)) && msg.error !== null) {
+          // The late answer of a reload that was already rolled back (another
+          // worker failed first): nothing to do, the abort closes what it bound.
+          if (msg.generation !== this.hooks.current().generation) return
           // A worker catching up with a committed reload (it was starting) cannot
           // bind: it must not serve the old config, so it is replaced and starts
           // from the current one (its failure is then a start failure, logged).

@@ -72,7 +72,9 @@ export async function startCluster(spec: ClusterSpec): Promise<RunningCluster> {
   child.stdout!.on('data', (d) => (out += d))
   child.stderr!.on('data', (d) => (out += d))
   let exited: number | null | undefined
-  const exit = new Promise<number | null>((r) => child.on('exit', (code) => r((exited = code))))
+  // 'close', not 'exit': it comes after the child's stdout and stderr are read to the end,
+  // so output() holds every line the process wrote before it exited.
+  const exit = new Promise<number | null>((r) => child.on('close', (code) => r((exited = code))))
   const admin = async (method: string, path: string, body?: string) => {
     const res = await fetch(`http://127.0.0.1:${adminPort}${path}`, { method, body, headers: body ? { 'content-type': 'application/json' } : {} })
     return { status: res.status, body: await res.text() }
@@ -128,7 +130,7 @@ export async function runToExit(yaml: string, ms: number, args: readonly string[
   let code: number | null = null
   const exited = await new Promise<boolean>((resolve) => {
     const timer = setTimeout(() => resolve(false), ms)
-    child.on('exit', (c) => {
+    child.on('close', (c) => { // after stdout/stderr are read to the end (see startCluster)
       clearTimeout(timer)
       code = c
       resolve(true)
