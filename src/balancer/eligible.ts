@@ -12,9 +12,15 @@ export function usableBackends<B extends PickerBackend>(backends: readonly B[]):
   return backends.filter((b) => Number.isFinite(b.weight) && b.weight > 0)
 }
 
-/** True when the backend already failed this flow (identity in `tried`). */
+/**
+ * True when the backend already failed this flow. Compared by `id`, not by
+ * object: a health snapshot applied while the flow was connecting rebuilds the
+ * pool's backend records, and the retry must still skip the backend that just
+ * refused it (by identity it would be tried again, until the retries ran out
+ * on one dead backend). Ids are unique within a pool; a flow stays in one pool.
+ */
 export function wasTried(b: PickerBackend, tried: readonly PickerBackend[]): boolean {
-  for (let i = 0; i < tried.length; i++) if (tried[i] === b) return true
+  for (let i = 0; i < tried.length; i++) if (tried[i] === b || tried[i].id === b.id) return true
   return false
 }
 

@@ -42,3 +42,19 @@ for (const policy of POLICY_NAMES) {
     t.equal(zeroPicked, 0, 'weight 0 takes no new flows')
   })
 }
+
+// A snapshot applied while a flow connects rebuilds the backend records: the
+// retry must still skip what already refused this flow (the same ids, new objects).
+for (const policy of POLICY_NAMES) {
+  t.test(`${policy}: a backend tried before a rebuild is still skipped after it`, async (t) => {
+    const before = fleet(3)
+    const after = fleet(3) // same ids, new records, as PoolRuntime.apply makes them
+    const p = createPicker(policy, after, options())
+    let again = 0
+    for (const h of HASHES) {
+      const b = p.pick(h, [before[0], before[1]])
+      if (b === undefined || b.id === before[0].id || b.id === before[1].id) again++
+    }
+    t.equal(again, 0, 'never the backends that already refused the flow; the third one takes it')
+  })
+}
