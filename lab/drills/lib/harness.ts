@@ -121,7 +121,11 @@ export class Drill {
     try {
       base = await until('the lab to be up and steady (run npm run lab:up)', async () => {
         const b = await baseline(this.lab)
-        return b.healthy.includes(':down') || !b.vrrp || b.bgp.includes('Active') || b.bgp.includes('Connect') ? false : b
+        // Steady means every BGP session Established: a session still Idle in BIRD's
+        // error wait after the previous drill (lb3 after drill 3's freeze) would
+        // otherwise become Established during this drill and read as "not restored".
+        const settled = b.bgp.split(',').every((x) => x.endsWith(':Established'))
+        return b.healthy.includes(':down') || !b.vrrp || !settled ? false : b
       }, { deadlineMs: 30_000, intervalMs: 500 })
         .then((w) => w.value)
       await body(this)
