@@ -11,7 +11,8 @@ export const PROTOCOL = 1
 // A reload is two-phase so it is all or nothing across workers: 'config'
 // binds the new listeners (answered by 'config-prepared'); only when every
 // worker prepared does the primary send 'config-commit' (answered by
-// 'config-applied'), else 'config-abort' closes what was bound.
+// 'config-applied'), else 'config-abort' closes what was bound (answered by
+// 'config-aborted', so a rejected reload is answered only once nothing of it listens).
 export type ToWorker =
   | { type: 'init'; config: Config; snapshot: HealthSnapshot; workers: number; generation: number }
   | { type: 'config'; config: Config; generation: number }
@@ -27,6 +28,7 @@ export type ToPrimary =
   | { type: 'stats'; stats: WorkerStats; healthy: boolean; snapshotVersion: number; rss: number; cpuSeconds: number }
   | { type: 'config-prepared'; generation: number; error: string | null }
   | { type: 'config-applied'; generation: number; error: string | null }
+  | { type: 'config-aborted'; generation: number }
 
 export type Envelope<M> = M & { readonly l4lb: typeof PROTOCOL; readonly seq: number }
 

@@ -196,7 +196,7 @@ export class Primary {
     const generation = this.generation + 1
     const failed = await this.workers.prepare(next, generation)
     if (failed !== null) {
-      this.workers.abort(generation)
+      await this.workers.abort(generation)
       this.claims.release(taken)
       return this.rejectReload([failed])
     }

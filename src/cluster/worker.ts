@@ -113,9 +113,11 @@ export function runWorker(): void {
         })
       case 'config-abort':
         return serially(async () => {
-          if (prepared?.generation !== msg.generation) return
-          balancer?.abortConfig()
-          prepared = null
+          if (prepared?.generation === msg.generation) {
+            balancer?.abortConfig()
+            prepared = null
+          }
+          send({ type: 'config-aborted', generation: msg.generation }) // nothing of it listens here now
         })
       case 'shutdown': {
         if (statsTimer) clearInterval(statsTimer)

@@ -70,6 +70,7 @@ export class WorkerSet {
   /** Counters of workers that exited, so totals never go backwards. */
   private retired: WorkerStats = { backends: [], listeners: [] }
   private preparing: Prepare | null = null
+  private aborting: { readonly generation: number; readonly waiting: Set<WorkerSlot>; finish(): void } | null = null
 
   private readonly hooks: WorkerSetHooks
 
@@ -131,9 +132,24 @@ export class WorkerSet {
     }
   }
 
-  /** Roll a prepared reload back: close the listeners it bound. */
-  abort(generation: number): void {
-    for (const s of this.slots) if (s.ready) s.send!({ type: 'config-abort', generation })
+  /**
+   * Roll a prepared reload back: every ready worker closes the listeners it
+   * bound. Resolves when each has confirmed (or exited), or after `timeoutMs`,
+   * so a rejected reload is answered only once none of its listeners accepts.
+   */
+  abort(generation: number, timeoutMs = PREPARE_TIMEOUT_MS): Promise<void> {
+    const waiting = new Set(this.slots.filter((s) => s.ready))
+    for (const s of waiting) s.send!({ type: 'config-abort', generation })
+    if (waiting.size === 0) return Promise.resolve()
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => finish(), timeoutMs)
+      const finish = (): void => {
+        clearTimeout(timer)
+        this.aborting = null
+        resolve()
+      }
+      this.aborting = { generation, waiting, finish }
+    })
   }
 
   allReady(): boolean {
@@ -233,6 +249,13 @@ export class WorkerSet {
         slot.snapshotVersion = msg.snapshotVersion
         slot.lastReportAt = Date.now()
         return
+      case 'config-aborted': {
+        const a = this.aborting
+        if (a === null || a.generation !== msg.generation) return
+        a.waiting.delete(slot)
+        if (a.waiting.size === 0) a.finish()
+        return
+      }
       case 'config-applied':
         if (msg.error === null) slot.generation = msg.generation
         this.hooks.onConfigApplied(slot.slot, msg.generation, msg.error)
@@ -253,6 +276,8 @@ export class WorkerSet {
     if (slot.worker !== w || this.stopping) return
     const p = this.preparing
     if (p !== null && p.waiting.has(slot)) p.done(`worker ${slot.slot} (pid ${slot.pid}) exited during the reload`)
+    const a = this.aborting // a dead worker's listeners are closed with it
+    if (a !== null && a.waiting.delete(slot) && a.waiting.size === 0) a.finish()
     if (!slot.ready) this.hooks.onStartFailed(slot.slot, slot.listenError ?? `worker ${slot.slot} (pid ${slot.pid}) exited before it listened (exit code ${code}, signal ${signal})`, slot.listenError !== null)
     if (this.stopping) return
     slot.ready = false
