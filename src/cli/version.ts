@@ -1,13 +1,9 @@
 // `l4lb version` / `l4lb --version`: print "l4lb X.Y.Z (node vA.B.C)" from
-// package.json (found two levels up from this file both in src/cli/ and in
-// the built dist/cli/). Exit 0; 2 on any argument other than --help.
-import { createRequire } from 'node:module'
+// package.json (src/version.ts). Exit 0; 2 on any argument other than --help.
 import { EXIT_OK, EXIT_USAGE, processIo, type Io } from './admin-client.ts'
+import { VERSION } from '../version.ts'
 
 const USAGE = 'usage: l4lb version    (also: l4lb --version)\nprint the l4lb version and the Node.js version running it'
-
-/** The package version, e.g. "0.1.0". */
-export const VERSION: string = (createRequire(import.meta.url)('../../package.json') as { version: string }).version
 
 export async function versionCommand(args: string[], io: Io = processIo): Promise<number> {
   if (args.includes('--help') || args.includes('-h')) {

@@ -1,6 +1,5 @@
 // The primary seen through the admin API's contract (src/admin/model.ts):
 // status documents, /healthz, operator changes and aggregated counters.
-import { createRequire } from 'node:module'
 import type { AdminModel, AggregatedStats, HealthzResult, MutationResult, StatusDoc } from '../admin/model.ts'
 import type { AdminState } from '../health/types.ts'
 import { takesNewFlows } from '../health/state.ts'
@@ -8,8 +7,7 @@ import { formatHostPort } from '../net/ip.ts'
 import { key } from './decide.ts'
 import type { BackendSnapshot, HealthSnapshot } from './snapshot.ts'
 import type { Primary } from './primary.ts'
-
-const VERSION: string = (createRequire(import.meta.url)('../../package.json') as { version: string }).version
+import { VERSION } from '../version.ts'
 
 
 /**
@@ -46,9 +44,9 @@ export function adminModel(primary: Primary): AdminModel {
   const listenerRows = (): StatusDoc['listeners'] => {
     const lstat = new Map(primary.workers.totals().listeners.map((l) => [l.name, l]))
     const slots = primary.workers.slots
+    const live = slots.filter((w) => w.stats !== null)
     return primary.config.listeners.map((l) => {
       const s = lstat.get(l.name)
-      const live = slots.filter((w) => w.stats !== null)
       const up = slots.length > 0 && slots.every((w) => w.ready) && live.every((w) => w.stats!.listeners.some((x) => x.name === l.name && x.listening))
       return { name: l.name, bind: formatHostPort(l.bind.host, l.bind.port), pool: l.pool, up, active: s?.active ?? 0, acceptedTotal: s?.accepted ?? 0 }
     })

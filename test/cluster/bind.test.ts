@@ -9,6 +9,7 @@ import { lockName } from '../../src/cluster/bind-claim.ts'
 import { startBackend } from '../fixtures/backend.ts'
 import { clusterYaml, freePort, runToExit, startCluster, waitFor } from '../helpers/cluster.ts'
 import { whoServes } from '../helpers/lb.ts'
+import { metric as sampleOf } from '../hardening/helpers.ts'
 
 // Bound for "exits within a few seconds": the failure is decided before any
 // worker is forked (about 1 s of CPU), but a cold start of node with type
@@ -32,8 +33,7 @@ const refused = (port: number): Promise<boolean> =>
   })
 
 async function metric(admin: (m: string, p: string) => Promise<{ body: string }>, name: string): Promise<number> {
-  const m = new RegExp(`^${name} (\\S+)$`, 'm').exec((await admin('GET', '/metrics')).body)
-  return m ? Number(m[1]) : Number.NaN
+  return sampleOf((await admin('GET', '/metrics')).body, name)
 }
 
 t.test('start on an address another process holds: exit 1 with LB_ERR_LISTEN naming listener and address', async (t) => {

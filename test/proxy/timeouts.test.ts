@@ -6,9 +6,9 @@ import { Balancer } from '../../src/proxy/balancer.ts'
 import { encodeProxyV1 } from '../../src/proxy/proxy-protocol/encode.ts'
 import { startBackend } from '../fixtures/backend.ts'
 import { ending, seen } from '../helpers/endings.ts'
+import { sleep } from '../hardening/helpers.ts'
 import { captureLog, configFor, connect, readAll, until } from '../helpers/lb.ts'
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
 /** The next chunk read, or "(ended)" when the peer ended or the socket closed first. */
 const firstData = (sock: net.Socket) =>
   new Promise<string>((r) => {
