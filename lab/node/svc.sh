@@ -13,7 +13,15 @@ node=/l4lb/node_modules/node/bin/node
 pidf=$run/$name.pid
 mkdir -p $run
 
-alive() { [ -n "${1:-}" ] && [ -r "/proc/$1/stat" ] && ! grep -qE '^[0-9]+ \(.*\) [ZX] ' "/proc/$1/stat"; }
+# Alive until the whole thread group is gone, not only its leader: under SIGKILL a Node process's
+# leader thread turns zombie first while its other threads still unmap memory and only then close
+# the descriptors (exit_mm before exit_files in do_exit), so its listening socket kept accepting,
+# and then resetting, new connections for about 10 ms after the leader was seen gone (drill 4).
+alive() {
+  [ -n "${1:-}" ] && [ -r "/proc/$1/stat" ] || return 1
+  grep -qE '^[0-9]+ \(.*\) [ZX] ' "/proc/$1/stat" || return 0
+  [ "$(ls "/proc/$1/task" 2>/dev/null | wc -l)" -gt 1 ]
+}
 curpid() { [ -s "$pidf" ] && cat "$pidf"; }
 
 start() {
