@@ -9,7 +9,7 @@ import { join } from 'node:path'
 import pino from 'pino'
 import t from 'tap'
 import { flushingStream } from '../src/log-flush.ts'
-import { until } from './helpers/lb.ts'
+import { until } from './helpers/until.ts'
 
 function setup(t: { teardown(fn: () => unknown): void }, everyMs: number, syncGapMs: number) {
   const dir = mkdtempSync(join(tmpdir(), 'l4lb-logflush-'))
@@ -57,7 +57,7 @@ t.test('a flood of 5000 warnings: one synchronous write per gap, every line deli
   // One synchronous write opens each gap: at most 1 + loopMs / gap of them during the loop (not 5000).
   const bound = 1 + Math.ceil(loopMs / 50)
   t.ok(s.syncWrites() <= bound, `${s.syncWrites()} synchronous writes for 5000 warnings in ${Math.round(loopMs)} ms (bound ${bound})`)
-  t.ok(await until(() => s.lines().length === 5000, 5000), 'the rest follow after the gap')
+  await until('the rest follow after the gap', () => s.lines().length === 5000, { deadlineMs: 5000 })
   t.ok(s.lines().every((l, i) => l.seq === i + 1), 'in order')
 })
 
@@ -66,6 +66,6 @@ t.test('info lines are flushed by the timer, without a synchronous write', async
   await s.ready
   s.log.info({ seq: 1 })
   s.log.debug({ seq: 0 }) // below the logger level: never written
-  t.ok(await until(() => s.lines().length === 1, 5000), 'flushed by the timer')
+  await until('flushed by the timer', () => s.lines().length === 1, { deadlineMs: 5000 })
   t.equal(s.syncWrites(), 0)
 })

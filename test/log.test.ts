@@ -19,7 +19,7 @@ import t from 'tap'
 import { FLUSH_EVERY_MS } from '../src/log.ts'
 import { startBackend } from './fixtures/backend.ts'
 import { freePort } from './helpers/cluster.ts'
-import { until } from './helpers/lb.ts'
+import { until } from './helpers/until.ts'
 
 const CHILD = fileURLToPath(new URL('./fixtures/log-child.ts', import.meta.url))
 const MAIN = fileURLToPath(new URL('../src/cli/main.ts', import.meta.url))
@@ -85,9 +85,7 @@ t.test(`an info line is flushed within ${FLUSH_EVERY_MS} ms: a SIGKILL 500 ms la
 
 t.test('an info line on a quiet process arrives within the flush interval (+ slack)', async (t) => {
   const { child, lines } = runChild(t, 'info-quiet')
-  t.ok(await until(() => lines.length > 0, PATIENCE_MS), 'arrived while the process keeps running')
-  const [first] = lines
-  if (!first) return
+  const first = await until('an info line arrives while the process keeps running', () => lines[0], { deadlineMs: PATIENCE_MS })
   const waited = first.arrived - (first.obj.at as number)
   t.ok(waited < FLUSH_EVERY_MS + SLACK_MS, `waited ${waited} ms (flush interval ${FLUSH_EVERY_MS} ms + ${SLACK_MS} ms slack)`)
   t.equal(child.exitCode, null, 'still running: the timer flushed it, not the exit')
@@ -136,8 +134,8 @@ log: { level: info, connections: true }
     rmSync(dir, { recursive: true, force: true })
   })
   const find = (msg: string): Line | undefined => lines.find((l) => l.obj.msg === msg)
-  t.ok(await until(() => find('l4lb running') !== undefined, PATIENCE_MS), 'started')
-  t.ok(await until(() => find('backend health changed') !== undefined, PATIENCE_MS), 'the backend came up')
+  await until('l4lb running', () => find('l4lb running'), { deadlineMs: PATIENCE_MS })
+  await until('the backend came up', () => find('backend health changed'), { deadlineMs: PATIENCE_MS })
 
   // One connection, then quiet: its line must not wait for 4 KiB of company.
   await new Promise<void>((resolve, reject) => {
@@ -146,16 +144,14 @@ log: { level: info, connections: true }
     s.on('error', reject)
     s.on('close', () => resolve())
   })
-  const conn = (await until(() => find('connection closed') !== undefined, PATIENCE_MS)) ? find('connection closed') : undefined
-  if (!conn) return void t.fail('connection line never arrived')
+  const conn = await until('the connection line', () => find('connection closed'), { deadlineMs: PATIENCE_MS })
   const connWait = conn.arrived - Date.parse(conn.obj.time as string)
   t.ok(connWait < FLUSH_EVERY_MS + SLACK_MS, `connection line after ${connWait} ms (${FLUSH_EVERY_MS} ms + ${SLACK_MS} ms slack)`)
 
   // The backend dies: the primary's warning must show at once.
   await be.refuse()
   const isDown = (l: Line): boolean => l.obj.msg === 'backend health changed' && l.obj.to === 'down'
-  const down = (await until(() => lines.some(isDown), PATIENCE_MS)) ? lines.find(isDown) : undefined
-  if (!down) return void t.fail('down warning never arrived')
+  const down = await until('the down warning', () => lines.find(isDown), { deadlineMs: PATIENCE_MS })
   t.equal(down.obj.level, 40, 'at warn')
   const downWait = down.arrived - Date.parse(down.obj.time as string)
   t.ok(downWait < 1000, `warning after ${downWait} ms (written synchronously; bound 1 s)`)

@@ -10,6 +10,7 @@ import path from 'node:path'
 import { chromium, type BrowserContext, type Page } from 'playwright-core'
 import { fakeModel } from './fake-model.ts'
 import { startTestServer } from './helpers.ts'
+import { until } from '../helpers/until.ts'
 
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium'
 const ARGS = [
@@ -49,15 +50,7 @@ const stateBg = (page: Page, key: string) =>
     .evaluate((el) => (globalThis as unknown as BrowserGlobals).getComputedStyle(el).backgroundColor)
 const waitVisible = (page: Page, selector: string) => page.locator(selector).first().waitFor(WAIT)
 
-/** Poll `cond` every 200 ms until it holds or WAIT.timeout passes; returns whether it held. */
-async function poll(cond: () => Promise<boolean>): Promise<boolean> {
-  const deadline = Date.now() + WAIT.timeout
-  while (Date.now() < deadline) {
-    if (await cond()) return true
-    await new Promise((r) => setTimeout(r, 200))
-  }
-  return false
-}
+const POLL = { deadlineMs: WAIT.timeout, intervalMs: 200 }
 
 const cell = (page: Page, key: string, col: string) =>
   page.locator(`tr[data-backend=${JSON.stringify(key)}] td[data-col="${col}"]`).textContent({ timeout: WAIT.timeout })
@@ -76,7 +69,7 @@ t.test('status page in headless Chromium', async (t) => {
   page.on('pageerror', (e) => pageErrors.push(e.message))
 
   await page.goto(`${base}/#token=page-token`)
-  t.ok(await poll(async () => (await page.locator('tr[data-backend]').count()) === 5), 'a row per backend')
+  await until('a row per backend (5)', async () => (await page.locator('tr[data-backend]').count()) === 5, POLL)
   t.equal(await page.locator('tr[data-listener="main"] td[data-col="up"]').textContent(), 'UP', 'listener row')
   t.equal(await cell(page, 'web/a', 'state'), 'READY')
   t.equal(await cell(page, 'alt/shared', 'state'), 'DRAIN')
@@ -102,7 +95,13 @@ t.test('status page in headless Chromium', async (t) => {
   // connection rate from total deltas: grows while total grows
   const grow = setInterval(() => (m.backends[0].total += 50), 200)
   t.teardown(() => clearInterval(grow))
-  t.ok(await poll(async () => Number(await cell(page, 'web/10.0.0.1:3128', 'rate')) > 0), 'rate computed from deltas')
+  // The model adds 250 connections/s; a refresh that straddles the start shows less, so wait
+  // for a full one (over half the true rate) and check it is not inflated either.
+  const rate = await until('a rate computed from deltas', async () => {
+    const r = Number(await cell(page, 'web/10.0.0.1:3128', 'rate'))
+    return r >= 125 ? r : null
+  }, POLL)
+  t.ok(rate <= 400, `rate ${rate}/s for 250 added per second (timer slack: <= 400)`)
   clearInterval(grow)
 
   // a rejected reload is shown

@@ -9,8 +9,9 @@ import { backendCommand, weightCommand } from '../../src/cli/backend.ts'
 import { statusCommand } from '../../src/cli/status.ts'
 import type { Io } from '../../src/cli/admin-client.ts'
 import { startBackend } from '../fixtures/backend.ts'
-import { startCluster, waitFor, type RunningCluster } from '../helpers/cluster.ts'
+import { startCluster, type RunningCluster } from '../helpers/cluster.ts'
 import { whoServes } from '../helpers/lb.ts'
+import { until } from '../helpers/until.ts'
 
 const MAIN = fileURLToPath(new URL('../../src/cli/main.ts', import.meta.url))
 
@@ -44,13 +45,13 @@ t.test('backend, weight and status --json on a running cluster', async (t) => {
   const c = await startCluster({ workers: 1, backends: [a, b] })
   t.teardown(() => c.stop())
   const admin = `--admin=127.0.0.1:${c.adminPort}`
-  t.not(await waitFor(async () => (await servers(c.port)).size === 2, 10_000), null, 'both backends serve at first')
+  await until('both backends serve at first', async () => (await servers(c.port)).size === 2, { deadlineMs: 10_000, intervalMs: 25 })
 
   let o = io()
   t.equal(await backendCommand(['a', 'maint', admin], o), 0, o.stderr)
   t.equal(o.stdout, 'backend a in maintenance: takes nothing new, hidden from check verdicts\n')
   t.match(await backendOf(c, 'a'), { adminState: 'maint', state: 'maint' })
-  t.not(await waitFor(async () => [...(await servers(c.port))].join() === 'b', 10_000), null, 'new flows only to b')
+  await until('new flows only to b', async () => [...(await servers(c.port))].join() === 'b', { deadlineMs: 10_000, intervalMs: 25 })
 
   o = io()
   t.equal(await backendCommand([admin, 'a', 'drain'], o), 0, o.stderr)
@@ -59,7 +60,7 @@ t.test('backend, weight and status --json on a running cluster', async (t) => {
   t.equal(await backendCommand(['a', 'ready', admin], o), 0, o.stderr)
   t.match(o.stdout, /^backend a ready: takes new connections/)
   t.match(await backendOf(c, 'a'), { adminState: 'ready' })
-  t.not(await waitFor(async () => (await servers(c.port)).size === 2, 10_000), null, 'a takes flows again')
+  await until('a takes flows again', async () => (await servers(c.port)).size === 2, { deadlineMs: 10_000, intervalMs: 25 })
 
   o = io()
   t.equal(await weightCommand(['b', '3', admin, '--pool', 'pool'], o), 0, o.stderr)
@@ -68,7 +69,7 @@ t.test('backend, weight and status --json on a running cluster', async (t) => {
   o = io()
   t.equal(await weightCommand(['b', '0', admin], o), 0, o.stderr)
   t.equal((await backendOf(c, 'b')).weight, 0)
-  t.not(await waitFor(async () => [...(await servers(c.port))].join() === 'a', 10_000), null, 'weight 0: no new flows to b')
+  await until('weight 0: no new flows to b', async () => [...(await servers(c.port))].join() === 'a', { deadlineMs: 10_000, intervalMs: 25 })
 
   o = io()
   t.equal(await weightCommand(['b', '300', admin], o), 1, 'out of range: refused by the API')

@@ -5,17 +5,7 @@
 import t from 'tap'
 import { startBackend } from '../fixtures/backend.ts'
 import { startCluster } from '../helpers/cluster.ts'
-
-/** Polls f every 25 ms until it returns a value other than null; null after ms. */
-async function until<T>(f: () => Promise<T | null>, ms: number): Promise<T | null> {
-  const t0 = Date.now()
-  while (Date.now() - t0 < ms) {
-    const v = await f().catch(() => null)
-    if (v !== null) return v
-    await new Promise((r) => setTimeout(r, 25))
-  }
-  return null
-}
+import { until } from '../helpers/until.ts'
 
 t.test('appliedVersion trails healthVersion while a worker has not applied the snapshot', async (t) => {
   const bes = await Promise.all(['a', 'b'].map((n) => startBackend(n)))
@@ -23,34 +13,31 @@ t.test('appliedVersion trails healthVersion while a worker has not applied the s
   const lb = await startCluster({ workers: 2, backends: bes })
   t.teardown(() => lb.stop())
 
-  const settled = await until(async () => {
+  const settled = await until('at rest: converged, every worker holds healthVersion', async () => {
     const s = await lb.status()
     return s.converged && s.workers.every((w) => w.snapshotVersion === s.healthVersion) ? s : null
-  }, 5000)
-  t.ok(settled, 'at rest: converged, every worker holds healthVersion')
-  t.equal(settled?.appliedVersion, settled?.healthVersion, 'at rest: appliedVersion === healthVersion')
+  }, { deadlineMs: 5000, intervalMs: 25 })
+  t.equal(settled.appliedVersion, settled.healthVersion, 'at rest: appliedVersion === healthVersion')
 
-  const victim = settled!.workers[0].pid
+  const victim = settled.workers[0].pid
   process.kill(victim, 'SIGSTOP')
   let stopped = true
   t.teardown(() => { if (stopped) process.kill(victim, 'SIGCONT') })
   t.equal((await lb.admin('POST', '/backends/b/drain')).status, 200, 'drain b (publishes a new snapshot at once)')
-  const lagging = await until(async () => {
+  const lagging = await until('status says drain and the running worker applied it', async () => {
     const s = await lb.status()
     const other = s.workers.find((w) => w.pid !== victim)
     return s.pools[0].backends.find((b) => b.id === 'b')?.state === 'drain' && other?.snapshotVersion === s.healthVersion ? s : null
-  }, 5000)
-  t.ok(lagging, 'status says drain and the running worker applied it')
-  t.equal(lagging?.converged, false, 'not converged while the stopped worker holds the old snapshot')
-  t.ok(lagging!.appliedVersion < lagging!.healthVersion, `appliedVersion ${lagging?.appliedVersion} < healthVersion ${lagging?.healthVersion}`)
-  t.equal(lagging?.appliedVersion, lagging?.workers.find((w) => w.pid === victim)?.snapshotVersion, 'appliedVersion is the stopped worker\'s version')
+  }, { deadlineMs: 5000, intervalMs: 25 })
+  t.equal(lagging.converged, false, 'not converged while the stopped worker holds the old snapshot')
+  t.ok(lagging.appliedVersion < lagging.healthVersion, `appliedVersion ${lagging.appliedVersion} < healthVersion ${lagging.healthVersion}`)
+  t.equal(lagging.appliedVersion, lagging.workers.find((w) => w.pid === victim)?.snapshotVersion, 'appliedVersion is the stopped worker\'s version')
 
   process.kill(victim, 'SIGCONT')
   stopped = false
-  const back = await until(async () => {
+  const back = await until('converged once the worker runs again', async () => {
     const s = await lb.status()
     return s.converged ? s : null
-  }, 5000)
-  t.ok(back, 'converged once the worker runs again')
-  t.equal(back?.appliedVersion, back?.healthVersion, 'appliedVersion caught up')
+  }, { deadlineMs: 5000, intervalMs: 25 })
+  t.equal(back.appliedVersion, back.healthVersion, 'appliedVersion caught up')
 })

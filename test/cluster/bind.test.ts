@@ -7,9 +7,10 @@ import net from 'node:net'
 import t from 'tap'
 import { lockName } from '../../src/cluster/bind-claim.ts'
 import { startBackend } from '../fixtures/backend.ts'
-import { clusterYaml, freePort, runToExit, startCluster, waitFor } from '../helpers/cluster.ts'
+import { clusterYaml, freePort, runToExit, startCluster } from '../helpers/cluster.ts'
 import { whoServes } from '../helpers/lb.ts'
 import { metric as sampleOf } from '../hardening/helpers.ts'
+import { until } from '../helpers/until.ts'
 
 // Bound for "exits within a few seconds": the failure is decided before any
 // worker is forked (about 1 s of CPU), but a cold start of node with type
@@ -93,7 +94,7 @@ t.test('a second l4lb on the same address is refused; the first keeps all the tr
   t.match(r.out, new RegExp(`LB_ERR_LISTEN.*listener "main" cannot bind 127\\.0\\.0\\.1:${first.port}: another l4lb \\(pid ${first.child.pid}\\) on this host already serves it; stop it first, or start with --hand-over`))
   const before = (await first.status()).listeners[0].acceptedTotal
   for (let i = 0; i < 20; i++) t.equal(await whoServes(first.port), 'a')
-  t.ok(await waitFor(async () => (await first.status()).listeners[0].acceptedTotal >= before + 20, 3000), 'the first l4lb accepted every one of the 20 connections')
+  await until('the first l4lb accepted every one of the 20 connections', async () => (await first.status()).listeners[0].acceptedTotal >= before + 20, { deadlineMs: 3000, intervalMs: 25 })
 })
 
 t.test('--hand-over: the new l4lb joins, serves alone once the old one stops, and then refuses a third', async (t) => {
@@ -140,7 +141,7 @@ t.test('reload to an address that cannot be bound: 422, nothing changes, counted
   t.equal(await metric(lb.admin, 'l4lb_config_reload_failures_total'), 1)
   t.equal(await metric(lb.admin, 'l4lb_config_reloads_total'), 0)
   lb.child.kill('SIGHUP')
-  t.ok(await waitFor(async () => (await metric(lb.admin, 'l4lb_config_reload_failures_total')) === 2, 5000), 'SIGHUP counted as a failure too')
+  await until('SIGHUP counted as a failure too', async () => (await metric(lb.admin, 'l4lb_config_reload_failures_total')) === 2, { deadlineMs: 5000, intervalMs: 25 })
   t.equal(await whoServes(lb.port), 'a', 'still serving after SIGHUP')
   await lb.stop() // flushes its log
   t.equal(lb.output().match(/"code":"LB_ERR_RELOAD_REJECTED"/g)?.length, 2, 'both rejections logged')

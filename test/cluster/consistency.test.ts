@@ -4,8 +4,9 @@
 import net from 'node:net'
 import t from 'tap'
 import { startBackend } from '../fixtures/backend.ts'
-import { startCluster, waitFor } from '../helpers/cluster.ts'
+import { startCluster } from '../helpers/cluster.ts'
 import { pooled, whoServes } from '../helpers/lb.ts'
+import { until } from '../helpers/until.ts'
 
 t.test('all workers pick alike, before and after a health change', async (t) => {
   const bes = await Promise.all(['a', 'b', 'c', 'd'].map((n) => startBackend(n)))
@@ -26,14 +27,13 @@ t.test('all workers pick alike, before and after a health change', async (t) => 
   }
   const before = await round()
   t.ok([...before.values()].every((s) => s.size === 1), 'each client saw exactly one backend')
-  const st = await lb.status()
-  t.ok(st.workers.every((w) => w.acceptedTotal > 0) || (await waitFor(async () => (await lb.status()).workers.every((w) => w.acceptedTotal > 0), 2000)) !== null, 'every worker took part')
+  await until('every worker took part', async () => (await lb.status()).workers.every((w) => w.acceptedTotal > 0), { deadlineMs: 2000, intervalMs: 25 })
   await bes[2].refuse()
-  t.ok(await waitFor(async () => (await lb.status()).pools[0].backends[2].state === 'down', 5000), 'c down')
-  t.ok(await waitFor(async () => {
+  await until('c down', async () => (await lb.status()).pools[0].backends[2].state === 'down', { deadlineMs: 5000, intervalMs: 25 })
+  await until('every worker applied the same snapshot version', async () => {
     const s = await lb.status()
     return s.workers.every((w) => w.snapshotVersion === s.healthVersion)
-  }, 3000), 'every worker applied the same snapshot version')
+  }, { deadlineMs: 3000, intervalMs: 25 })
   const after = await round()
   let moved = 0
   let kept = 0
@@ -62,8 +62,11 @@ t.test('SIGKILL one worker under load: replaced; only its connections fail', asy
     await new Promise((r) => s.once('connect', r))
     long.push(s)
   }
-  await new Promise((r) => setTimeout(r, 700)) // let the workers report
-  const victim = (await lb.status()).workers[0]
+  const reported = await until('the workers report the 20 long-lived connections', async () => {
+    const s = await lb.status()
+    return s.workers.reduce((n, w) => n + w.active, 0) === 20 ? s : null
+  }, { deadlineMs: 5000, intervalMs: 25 })
+  const victim = reported.workers[0]
   const held = victim.active
   // A bounded load loop: 8 clients, each doing echo round trips on new connections for 3 s.
   let ok = 0
@@ -88,14 +91,15 @@ t.test('SIGKILL one worker under load: replaced; only its connections fail', asy
       }
     }),
   )
-  await new Promise((r) => setTimeout(r, 800))
+  await until('the load loop is being served', () => ok >= 20, { deadlineMs: 3000 })
   process.kill(victim.pid, 'SIGKILL')
   await loop
-  const replaced = await waitFor(async () => {
+  const t0 = Date.now()
+  await until('the killed worker replaced (a new pid, up, 1 restart)', async () => {
     const w = (await lb.status()).workers[0]
     return w.up && w.pid !== victim.pid && w.restarts === 1
-  }, 8000)
-  t.ok(replaced !== null, `worker replaced after ${replaced} ms`)
+  }, { deadlineMs: 8000, intervalMs: 25 })
+  t.comment(`worker replaced ${Date.now() - t0} ms after the load loop ended`)
   // Which long-lived connections still echo?
   const alive = await Promise.all(
     long.map(
@@ -113,7 +117,7 @@ t.test('SIGKILL one worker under load: replaced; only its connections fail', asy
   for (const s of long) s.destroy()
   t.comment(`load loop: ${ok} ok, ${failed} failed; long-lived lost ${lost}/20; the killed worker held ${held}`)
   t.ok(ok > 50, 'the loop kept being served')
-  t.ok(lost <= held, `only the killed worker's long-lived connections were lost (${lost} <= ${held})`)
-  t.ok(lost < 20, 'the other worker kept its connections')
+  // Each long-lived connection lives in one worker: exactly the killed one's die, the others echo.
+  t.equal(lost, held, `exactly the killed worker's long-lived connections were lost (${lost} of 20; it held ${held})`)
   t.ok(failed <= 8, `at most the in-flight loop connections failed (${failed})`)
 })

@@ -4,8 +4,9 @@
 import net from 'node:net'
 import t from 'tap'
 import { startBackend } from '../fixtures/backend.ts'
-import { clusterYaml, startCluster, waitFor } from '../helpers/cluster.ts'
+import { clusterYaml, startCluster } from '../helpers/cluster.ts'
 import { countBy, pooled, whoServes } from '../helpers/lb.ts'
+import { until } from '../helpers/until.ts'
 
 function echoOnce(port: number, msg: string): Promise<boolean> {
   return new Promise((resolve) => {
@@ -22,6 +23,15 @@ function echoOnce(port: number, msg: string): Promise<boolean> {
       }
     })
     s.write(msg)
+  })
+}
+
+/** Whether a connect to `port` is refused (the listener is closed). */
+function refuses(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const s = net.connect({ port, host: '127.0.0.1' })
+    s.on('error', () => resolve(true))
+    s.on('connect', () => (s.destroy(), resolve(false)))
   })
 }
 
@@ -69,14 +79,17 @@ t.test('reload under load: zero failed connections, long-lived ones carry on', a
       }
     }),
   )
-  await new Promise((r) => setTimeout(r, 500))
+  await until('the load loop is being served', () => ok >= 10, { deadlineMs: 2000 })
   // New backend c, new weights: a reload through the admin API...
   lb.writeConfig(clusterYaml({ ...spec, backends: bes }, lb.port, lb.adminPort))
   const r1 = await lb.admin('POST', '/reload')
   t.equal(r1.status, 200, 'reload accepted')
-  await new Promise((r) => setTimeout(r, 500))
-  // ...and one by SIGHUP.
+  await until('the workers serve c after the admin reload', () => bes[2].accepted > 0, { deadlineMs: 2000 })
+  // ...and one by SIGHUP, while the loop still runs.
+  const loadedAt = (await lb.status()).config.loadedAt
   lb.child.kill('SIGHUP')
+  await until('the SIGHUP reload applied (a newer loadedAt)', async () => (await lb.status()).config.loadedAt > loadedAt, { intervalMs: 25 })
+  t.ok(Date.now() < stopAt, 'both reloads happened while the load loop ran')
   await loop
   t.comment(`load loop during two reloads: ${ok} ok, ${failed} failed`)
   t.equal(failed, 0, 'no connection failed')
@@ -98,10 +111,11 @@ t.test('a bad config on reload: the old one keeps serving, /status shows why', a
   t.match(r.body, /listeners\[0\]\.bind/)
   const st = await lb.status()
   t.match(st.config.lastError?.errors.join('\n'), /listeners\[0\]\.bind: "1\.2\.3:80" is not host:port/)
-  t.ok((await whoServes(lb.port)).length > 0, 'still serving')
+  t.match(await whoServes(lb.port), /^[ab]$/, 'still serving')
   lb.child.kill('SIGHUP')
-  await new Promise((r) => setTimeout(r, 300))
-  t.ok((await whoServes(lb.port)).length > 0, 'still serving after a bad SIGHUP')
+  const firstAt = st.config.lastError!.at
+  await until('the bad SIGHUP reload rejected (a newer lastError)', async () => ((await lb.status()).config.lastError?.at ?? 0) > firstAt, { intervalMs: 25 })
+  t.match(await whoServes(lb.port), /^[ab]$/, 'still serving after a bad SIGHUP')
   t.equal(lb.child.exitCode, null, 'the primary is alive')
 })
 
@@ -121,8 +135,10 @@ t.test('drain: established connections continue, new ones go elsewhere; admin er
   t.teardown(() => onA?.close())
   const r = await lb.admin('POST', '/backends/a/drain')
   t.equal(r.status, 200)
-  await waitFor(async () => (await lb.status()).pools[0].backends[0].state === 'drain', 2000)
-  await new Promise((r) => setTimeout(r, 100))
+  await until('a in drain in every worker', async () => {
+    const s = await lb.status()
+    return s.pools[0].backends[0].state === 'drain' && s.converged
+  }, { deadlineMs: 2000, intervalMs: 25 })
   const seen = countBy(await pooled(40, 8, () => whoServes(lb.port)))
   t.same(seen, { b: 40 }, 'new connections all go to b')
   t.match(await onA!.ask('still there?'), /still there\?/, 'the established connection on a carries on')
@@ -130,7 +146,10 @@ t.test('drain: established connections continue, new ones go elsewhere; admin er
   t.equal((await lb.admin('POST', '/backends/a/weight', '{"weight": "heavy"}')).status, 400, 'bad body: 400')
   t.equal((await lb.admin('POST', '/backends/a/weight', '{not json')).status, 400, 'malformed JSON: 400')
   t.equal((await lb.admin('POST', '/backends/a/ready')).status, 200)
-  await new Promise((r) => setTimeout(r, 100))
+  await until('a ready in every worker', async () => {
+    const s = await lb.status()
+    return s.pools[0].backends[0].state === 'ready' && s.converged
+  }, { deadlineMs: 2000, intervalMs: 25 })
   t.ok(countBy(await pooled(40, 8, () => whoServes(lb.port))).a > 0, 'ready again: a takes flows')
 })
 
@@ -140,14 +159,8 @@ t.test('SIGTERM drains: established connections finish, then the process exits 0
   const lb = await startCluster({ workers: 2, backends: bes })
   const conn = await longLived(lb.port)
   lb.child.kill('SIGTERM')
-  await new Promise((r) => setTimeout(r, 300))
+  await until('draining: new connections refused', () => refuses(lb.port))
   t.match(await conn.ask('during drain'), /during drain/, 'an established connection still works while draining')
-  const refused = await new Promise<boolean>((resolve) => {
-    const s = net.connect({ port: lb.port, host: '127.0.0.1' })
-    s.on('error', () => resolve(true))
-    s.on('connect', () => (s.destroy(), resolve(false)))
-  })
-  t.ok(refused, 'no new connections accepted')
   conn.close()
   const code = await new Promise<number | null>((r) => (lb.child.exitCode !== null ? r(lb.child.exitCode) : lb.child.on('exit', (c) => r(c))))
   t.equal(code, 0, 'exited 0 once the connection closed')
@@ -172,7 +185,7 @@ t.test('SIGTERM with a connection that never ends: cut at the drain deadline; a 
   const conn2 = await longLived(lb2.port)
   const t1 = Date.now()
   lb2.child.kill('SIGTERM')
-  await new Promise((r) => setTimeout(r, 200))
+  await until('the first SIGTERM handled: new connections refused', () => refuses(lb2.port))
   lb2.child.kill('SIGTERM')
   const code2 = await new Promise<number | null>((r) => (lb2.child.exitCode !== null ? r(lb2.child.exitCode) : lb2.child.on('exit', (c) => r(c))))
   conn2.close()

@@ -16,7 +16,8 @@ import net from 'node:net'
 import t from 'tap'
 import { LIMITS } from '../../src/config/limits.ts'
 import { type FixtureBackend, startBackend } from '../fixtures/backend.ts'
-import { type ClusterSpec, type RunningCluster, clusterYaml, startCluster, waitFor } from '../helpers/cluster.ts'
+import { type ClusterSpec, type RunningCluster, clusterYaml, startCluster } from '../helpers/cluster.ts'
+import { holdFor, until } from '../helpers/until.ts'
 
 t.setTimeout(300_000) // two clusters and a 10,000-backend reload on a shared 2-core machine
 
@@ -83,31 +84,26 @@ t.test(`reload to ${N} backends: /healthz and an established connection keep ans
         const r = await lb.admin('GET', '/healthz').catch(() => ({ status: 0 }))
         healthz.push(performance.now() - t0)
         statuses.add(r.status)
-        await new Promise((r) => setTimeout(r, 100))
+        await holdFor(100) // pacing of the probe loop, not a wait for an event
       }
     })(),
     (async () => {
       for (let i = 0; polling; i++) {
         echoes.push(await conn.ask(`m${i};`))
-        await new Promise((r) => setTimeout(r, 100))
+        await holdFor(100) // pacing of the echo loop
       }
     })(),
   ]
-  let applied: number | null = null
   try {
     lb.writeConfig(clusterYaml(bigSpec(spec(echo), echo), lb.port, lb.adminPort))
     const r = await lb.admin('POST', '/reload').catch((err: Error) => ({ status: 0, body: `${err.message}: ${String(err.cause)}\n${lb.output()}` }))
     t.equal(r.status, 200, 'reload accepted', { body: r.body })
     // /status lists every backend: poll it every 2 s, not faster (it loads the primary too).
-    applied = await waitFor(async () => {
-      await new Promise((r) => setTimeout(r, 2000))
-      return appliedEverywhere(lb, before)
-    }, 90_000)
+    await until('every worker serves with the new pickers', () => appliedEverywhere(lb, before), { deadlineMs: 90_000, intervalMs: 2000 })
   } finally {
     polling = false
     await Promise.all(pollers)
   }
-  t.not(applied, null, 'every worker serves with the new pickers')
   t.same([...statuses], [200], '/healthz answered 200 throughout')
   t.ok(healthz.length >= 5, `/healthz was polled during the reload (${healthz.length} times)`)
   const slowest = Math.max(...healthz)
@@ -124,7 +120,7 @@ t.test(`SIGTERM during a reload to ${N} backends stops the process`, async (t) =
   t.teardown(() => lb.stop())
   lb.writeConfig(clusterYaml(bigSpec(spec(echo), echo), lb.port, lb.adminPort))
   void lb.admin('POST', '/reload').catch(() => {})
-  await new Promise((r) => setTimeout(r, 300)) // the file is being parsed, or workers are building
+  await holdFor(300) // the subject: SIGTERM lands while the file is being parsed or workers are building
   const exited = new Promise<number | null>((r) => lb.child.once('exit', (code) => r(code)))
   const t0 = Date.now()
   lb.child.kill('SIGTERM')

@@ -8,6 +8,7 @@ import { chromium } from 'playwright-core'
 import { startBackend } from '../fixtures/backend.ts'
 import { startCluster } from '../helpers/cluster.ts'
 import { pooled, whoServes } from '../helpers/lb.ts'
+import { until } from '../helpers/until.ts'
 
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium'
 const ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync']
@@ -19,10 +20,13 @@ t.test('status page and metrics of a real cluster', async (t) => {
   t.teardown(() => lb.stop())
 
   await pooled(100, 10, () => whoServes(lb.port))
-  await new Promise((r) => setTimeout(r, 800)) // workers report every 500 ms
-  const metrics = (await lb.admin('GET', '/metrics')).body
-  const total = [...metrics.matchAll(/^l4lb_backend_connections_total\{[^}]*\} (\d+)/gm)].reduce((n, m) => n + Number(m[1]), 0)
-  t.equal(total, 100, 'l4lb_backend_connections_total sums both workers: 100')
+  const connections = (text: string) => [...text.matchAll(/^l4lb_backend_connections_total\{[^}]*\} (\d+)/gm)].reduce((n, m) => n + Number(m[1]), 0)
+  // Workers report every 500 ms: wait for the reports to add up, then check they add up exactly.
+  const metrics = await until('l4lb_backend_connections_total reaches 100', async () => {
+    const text = (await lb.admin('GET', '/metrics')).body
+    return connections(text) >= 100 ? text : null
+  }, { deadlineMs: 5000, intervalMs: 50 })
+  t.equal(connections(metrics), 100, 'l4lb_backend_connections_total sums both workers: 100')
   t.match(metrics, /l4lb_worker_restarts_total/, 'per-worker restarts exported')
 
   if (!fs.existsSync(CHROMIUM)) {

@@ -5,8 +5,9 @@ import t from 'tap'
 import type { Io } from '../../src/cli/admin-client.ts'
 import { statusCommand } from '../../src/cli/status.ts'
 import { startBackend } from '../fixtures/backend.ts'
-import { clusterYaml, freePort, startCluster, waitFor } from '../helpers/cluster.ts'
+import { clusterYaml, freePort, startCluster } from '../helpers/cluster.ts'
 import { whoServes } from '../helpers/lb.ts'
+import { until } from '../helpers/until.ts'
 
 async function cliStatus(adminPort: number): Promise<string> {
   let out = ''
@@ -34,7 +35,7 @@ t.test('after a reload /status and `l4lb status` show the new port, backends, po
   lb.writeConfig(yaml)
   const r = await lb.admin('POST', '/reload')
   t.equal(r.status, 200, r.body)
-  t.ok(await waitFor(async () => (await lb.status()).listeners.every((l) => l.up), 5000), 'every listener up')
+  await until('every listener up', async () => (await lb.status()).listeners.every((l) => l.up), { deadlineMs: 5000, intervalMs: 25 })
   const st = await lb.status()
   t.same(
     st.listeners.map((l) => [l.name, l.bind, l.pool]),
@@ -106,7 +107,7 @@ t.test('a backend that a reload moves to another address does not keep the old a
   const lb = await startCluster(spec)
   t.teardown(() => lb.stop())
   const healthOf = async (id: string) => (await lb.status()).pools[0].backends.find((b) => b.id === id)!
-  t.ok(await waitFor(async () => (await healthOf('a')).health === 'up' && (await healthOf('b')).health === 'up', 15_000), 'both up')
+  await until('both up', async () => (await healthOf('a')).health === 'up' && (await healthOf('b')).health === 'up', { deadlineMs: 15_000, intervalMs: 25 })
   const gone = await freePort() // nothing listens there
   lb.writeConfig(clusterYaml(spec, lb.port, lb.adminPort).replace(`port: ${bes[0].port} }`, `port: ${gone} }`))
   t.equal((await lb.admin('POST', '/reload')).status, 200)
@@ -115,5 +116,5 @@ t.test('a backend that a reload moves to another address does not keep the old a
   t.equal(a.health, 'unknown', 'and not the verdict of the old address')
   t.equal(a.check.result, null, 'nor its last check')
   t.equal((await healthOf('b')).health, 'up', 'an unchanged backend keeps its verdict')
-  t.ok(await waitFor(async () => (await healthOf('a')).health === 'down', 15_000), 'the new address is checked: down')
+  await until('the new address is checked: down', async () => (await healthOf('a')).health === 'down', { deadlineMs: 15_000, intervalMs: 25 })
 })

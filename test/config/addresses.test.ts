@@ -9,7 +9,8 @@ import { canonicalHost, formatHostPort, isLoopback } from '../../src/net/ip.ts'
 import { Balancer } from '../../src/proxy/balancer.ts'
 import { encodeProxyV2 } from '../../src/proxy/proxy-protocol/encode.ts'
 import { startBackend } from '../fixtures/backend.ts'
-import { captureLog, connect, readAll, until } from '../helpers/lb.ts'
+import { captureLog, connect, readAll } from '../helpers/lb.ts'
+import { until } from '../helpers/until.ts'
 
 t.test('canonicalHost: one text per address', async (t) => {
   const same: [string, string][] = [
@@ -120,20 +121,20 @@ log: { level: info, connections: true }
   const named = readAll(six)
   six.end()
   t.match((await named).toString(), /^a\n/, 'served over IPv6')
-  await until(() => closed().length === 1)
+  await until('the connection-closed log line', () => closed().length === 1)
   t.equal(closed()[0].client, `[::1]:${sixPort}`, 'IPv6 client bracketed, like backend ids')
 
   const pp = await connect(lb.listener('pp')!.address()!.port)
   const answer = readAll(pp)
   pp.end(encodeProxyV2('2001:db8::42', 1234, '2001:db8::1', 443))
   await answer
-  await until(() => closed().length === 2)
+  await until('2 connection-closed log lines', () => closed().length === 2)
   t.equal(closed()[1].client, '[2001:db8::42]:1234', 'an IPv6 source from a PROXY header too')
 
   const v4 = await connect(lb.listener('pp')!.address()!.port)
   const bad = readAll(v4)
   v4.end('garbage\r\n')
   await bad
-  await until(() => cap.lines.some((l) => l.msg === 'PROXY header rejected'))
+  await until(`() => cap.lines.some((l) => l.msg === 'PROXY header rejected')`, () => cap.lines.some((l) => l.msg === 'PROXY header rejected'))
   t.match(cap.lines.find((l) => l.msg === 'PROXY header rejected'), { client: /^127\.0\.0\.1:\d+$/ }, 'IPv4 stays bare')
 })

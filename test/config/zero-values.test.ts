@@ -14,7 +14,8 @@ import { effectiveWeight, nextWeightChangeAt } from '../../src/health/slowstart.
 import { Balancer } from '../../src/proxy/balancer.ts'
 import { startBackend } from '../fixtures/backend.ts'
 import { ending, seen } from '../helpers/endings.ts'
-import { captureLog, configFor, connect, silent, until, whoServes } from '../helpers/lb.ts'
+import { captureLog, configFor, connect, silent, whoServes } from '../helpers/lb.ts'
+import { until } from '../helpers/until.ts'
 
 type T = Test
 
@@ -63,7 +64,7 @@ const rows: { key: string; doc: string; check: (t: T) => Promise<void> }[] = [
       const lb = new Balancer(cfg, { log: silent })
       await lb.start()
       const sock = await connect(lb.listener('test')!.address()!.port)
-      await until(() => be.accepted === 1)
+      await until('be accepts the connection', () => be.accepted === 1)
       const end = ending(sock)
       await lb.shutdown(cfg.shutdown.drainMs) // resolves: a silent backend would hold it open forever
       t.equal(seen(await end), 'reset', 'the open connection was reset')
@@ -83,7 +84,7 @@ const rows: { key: string; doc: string; check: (t: T) => Promise<void> }[] = [
       await lb.start()
       t.teardown(() => lb.shutdown(100))
       const sock = await connect(lb.listener('test')!.address()!.port)
-      await until(() => gone.accepted === 1)
+      await until('gone accepts the connection', () => gone.accepted === 1)
       const end = ending(sock)
       await lb.applyConfig(configFor([stays], {}, 'shutdown: { hard-stop-after: 0 }'))
       // The default is 60 s; 5 s of waiting tells "at once" from "never" or "60 s" with ample slack.
@@ -158,7 +159,7 @@ const rows: { key: string; doc: string; check: (t: T) => Promise<void> }[] = [
       // Round robin starts at the refusing backend: with no retry the client is not served.
       const got = await ending(net.connect({ port: lb.listener('test')!.address()!.port, host: '127.0.0.1' }))
       t.equal(got.data.length, 0)
-      await until(() => cap.lines.some((l) => l.msg === 'connection closed'))
+      await until(`() => cap.lines.some((l) => l.msg === 'connection closed')`, () => cap.lines.some((l) => l.msg === 'connection closed'))
       t.match(cap.lines.find((l) => l.msg === 'connection closed'), { reason: 'connect-failed', tries: 1 })
       t.equal(good.accepted, 0, 'no second backend tried')
     },

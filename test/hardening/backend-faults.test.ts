@@ -7,9 +7,10 @@ import net from 'node:net'
 import t from 'tap'
 import type { Balancer } from '../../src/proxy/balancer.ts'
 import { refusedPort, startBackend } from '../fixtures/backend.ts'
-import { connect, readAll, until, whoServes } from '../helpers/lb.ts'
+import { connect, readAll, whoServes } from '../helpers/lb.ts'
 import { startBlackhole } from './blackhole.ts'
 import { logged } from './helpers.ts'
+import { until } from '../helpers/until.ts'
 
 type T = { teardown(fn: () => unknown): void }
 
@@ -34,8 +35,7 @@ async function rawBackend(t: T, name: string, onConn: (s: net.Socket) => void) {
 
 async function noLeaks(t: { ok(v: boolean, m: string): unknown }, lb: Balancer, label: string): Promise<void> {
   const idle = (): boolean => lb.stats().listeners.every((l) => l.active === 0) && lb.stats().backends.every((b) => b.active === 0)
-  await until(idle)
-  t.ok(idle(), `${label}: listener active and backend load back to 0`)
+  await until(`${label}: listener active and backend load back to 0`, idle)
 }
 
 t.test('reset mid-stream: server-reset, the bytes before it delivered', async (t) => {
@@ -44,10 +44,10 @@ t.test('reset mid-stream: server-reset, the bytes before it delivered', async (t
   const { lb, port, closed } = await logged(t, [be])
   const got = await readAll(await connect(port))
   t.equal(got.toString(), 'r\n', 'the bytes sent before the reset reached the client')
-  await until(() => closed().length === 1)
+  await until('the connection-closed log line', () => closed().length === 1)
   t.match(closed()[0], { reason: 'server-reset', flags: 'sR', tries: 1, backend: 'r' })
   await noLeaks(t, lb, 'reset')
-  await until(() => be.sockets.size === 0)
+  await until('the backend side closed', () => be.sockets.size === 0)
   t.equal(be.sockets.size, 0, 'no socket left on the backend')
 })
 
@@ -60,7 +60,7 @@ t.test('close half-way: server-closed, the partial answer delivered in full', as
   const got = await readAll(sock)
   t.equal(got.length, half.length, 'every byte sent before the close arrived')
   t.ok(got.equals(half), 'intact')
-  await until(() => closed().length === 1)
+  await until('the connection-closed log line', () => closed().length === 1)
   t.match(closed()[0], { reason: 'server-closed', flags: 'SD', tries: 1, bytesOut: half.length })
   await noLeaks(t, lb, 'half-way')
 })
@@ -72,10 +72,10 @@ t.test('accept and never answer: idle-timeout', async (t) => {
   const sock = await connect(port)
   sock.write('hello?')
   t.equal((await readAll(sock)).length, 0, 'nothing came back')
-  await until(() => closed().length === 1)
+  await until('the connection-closed log line', () => closed().length === 1)
   t.match(closed()[0], { reason: 'idle-timeout', flags: 'cT', tries: 1, bytesIn: 6, bytesOut: 0 })
   await noLeaks(t, lb, 'stall')
-  await until(() => be.ends[0]?.closed === true)
+  await until('the backend connection closed', () => be.ends[0]?.closed === true)
   t.equal(be.ends[0].error, 'ECONNRESET', 'the backend got a reset, not a FIN the client never sent')
 })
 
@@ -89,7 +89,7 @@ t.test('blackhole: connect times out, retried elsewhere; connect-failed when all
     const { lb, port, closed } = await logged(t, [{ name: 'hole', port: hole.port }, good], { timeouts: 'connect: 300ms, idle: 10s, half-closed: 10s', retries: 2 })
     const served = await Promise.all([0, 1, 2, 3].map(() => whoServes(port)))
     t.same(served, ['good', 'good', 'good', 'good'], 'every client served by the live backend')
-    await until(() => closed().length === 4)
+    await until('4 connection-closed log lines', () => closed().length === 4)
     const retried = closed().filter((l) => l.tries === 2)
     t.ok(retried.length >= 1, `connections that met the blackhole were retried (${retried.length})`)
     t.ok(closed().every((l) => l.backend === 'good' && l.reason === 'client-closed'))
@@ -101,7 +101,7 @@ t.test('blackhole: connect times out, retried elsewhere; connect-failed when all
     const refused = { name: 'gone', port: await refusedPort() }
     const { lb, port, closed } = await logged(t, [{ name: 'hole', port: hole.port }, refused], { timeouts: 'connect: 300ms, idle: 10s, half-closed: 10s', retries: 2 })
     t.equal((await readAll(await connect(port))).length, 0, 'closed without data')
-    await until(() => closed().length === 1)
+    await until('the connection-closed log line', () => closed().length === 1)
     t.match(closed()[0], { reason: 'connect-failed', flags: 'sC', tries: 2, bytesOut: 0 })
     await noLeaks(t, lb, 'all fail')
   }
@@ -120,7 +120,7 @@ t.test('a reset after client bytes were forwarded is not retried', async (t) => 
   t.same(results.sort(), ['', 'good\nhello\n'], 'one client got the reset, the other was served')
   t.equal(resetter.accepted(), 1)
   t.equal(good.accepted, 1, 'the reset connection was not replayed on the other backend')
-  await until(() => closed().length === 2)
+  await until('2 connection-closed log lines', () => closed().length === 2)
   const reset = closed().find((l) => l.backend === 'resetter')
   t.match(reset, { reason: 'server-reset', tries: 1, bytesIn: 6 })
   await noLeaks(t, lb, 'reset after bytes')

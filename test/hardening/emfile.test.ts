@@ -7,8 +7,9 @@ import net from 'node:net'
 import { fileURLToPath } from 'node:url'
 import t from 'tap'
 import { startBackend } from '../fixtures/backend.ts'
-import { until } from '../helpers/lb.ts'
+
 import { holdServed } from './helpers.ts'
+import { until } from '../helpers/until.ts'
 
 const CHILD = fileURLToPath(new URL('./emfile-child.ts', import.meta.url))
 const LIMIT = 64
@@ -30,7 +31,7 @@ t.test(`EMFILE under ulimit -n ${LIMIT}: keeps running, logs it, recovers`, asyn
     await exited
     clearTimeout(k)
   })
-  await until(() => out.includes('\n'), 10_000)
+  await until('the child prints its port', () => out.includes('\n'), { deadlineMs: 10_000 })
   const port = (JSON.parse(out.split('\n')[0]) as { port: number }).port
   const lines = (): Record<string, unknown>[] => out.split('\n').slice(1).filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as Record<string, unknown>)
 
@@ -45,18 +46,14 @@ t.test(`EMFILE under ulimit -n ${LIMIT}: keeps running, logs it, recovers`, asyn
   t.ok(held.length > 5 && held.length < LIMIT, 'bounded by the descriptor limit')
   // Exhaustion lasts while the connections are held; the listener notices within its probe interval.
   const logged = (): boolean => lines().some((l) => l.msg === 'accept failed' && l.code === 'LB_ERR_EMFILE')
-  await until(logged, 5000)
-  t.ok(logged(), 'logged LB_ERR_EMFILE "accept failed"')
+  await until('LB_ERR_EMFILE "accept failed" logged', logged, { deadlineMs: 5000 })
   t.equal(await holdServed(port, 3000), null, 'still no room while the connections are held')
   t.equal(child.exitCode, null, 'the balancer is still running')
   t.notOk(/uncaught|Error:.*\n\s+at /i.test(out), 'no crash or stack trace in its output')
 
   for (const s of held.splice(0)) s.destroy()
-  let again: net.Socket | null = null
-  const deadline = Date.now() + 5000
-  while (again === null && Date.now() < deadline) again = await holdServed(port, 3000)
-  t.ok(again !== null, 'serves again once descriptors are free')
-  again?.destroy()
+  const again = await until('serves again once descriptors are free', () => holdServed(port, 3000), { deadlineMs: 5000 })
+  again.destroy()
   t.equal(child.exitCode, null, 'and never stopped')
   const emfileLines = lines().filter((l) => l.code === 'LB_ERR_EMFILE').length
   t.ok(emfileLines <= 10, `logged at most once a second (${emfileLines} lines)`)

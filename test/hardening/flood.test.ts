@@ -8,8 +8,9 @@ import net from 'node:net'
 import t from 'tap'
 import { startBackend } from '../fixtures/backend.ts'
 import { startCluster } from '../helpers/cluster.ts'
-import { pooled, until, whoServes } from '../helpers/lb.ts'
+import { pooled, whoServes } from '../helpers/lb.ts'
 import { holdServed, mb, metric, rssOf } from './helpers.ts'
+import { until } from '../helpers/until.ts'
 
 const MAXCONN = 200
 const FLOOD = 2 * MAXCONN
@@ -64,6 +65,6 @@ t.test(`a flood of ${FLOOD} on maxconn ${MAXCONN}: excess refused and counted, m
   let quiet = false
   for (let i = 0; i < 100 && !(quiet = await idle()); i++) await new Promise((r) => setTimeout(r, 50))
   t.ok(quiet, 'every connection closed in the balancer too')
-  t.ok(await until(() => bes.every((b) => b.sockets.size === 0)), 'and on the backends')
+  await until('and on the backends', () => bes.every((b) => b.sockets.size === 0))
   t.equal(c.child.exitCode, null, 'the primary kept running')
 })

@@ -6,8 +6,9 @@ import net from 'node:net'
 import t from 'tap'
 import { encodeProxyV1 } from '../../src/proxy/proxy-protocol/encode.ts'
 import { startBackend } from '../fixtures/backend.ts'
-import { connect, until } from '../helpers/lb.ts'
+import { connect } from '../helpers/lb.ts'
 import { logged } from './helpers.ts'
+import { until } from '../helpers/until.ts'
 
 t.test('slowloris on a PROXY listener: closed at the header timeout with PROXY_TIMEOUT', async (t) => {
   const be = await startBackend('a')
@@ -32,7 +33,7 @@ t.test('slowloris on a PROXY listener: closed at the header timeout with PROXY_T
   await closed
   closedAfter = sent
   t.ok(closedAfter < header.length, `closed before the header was complete (${closedAfter} of ${header.length} bytes)`)
-  await until(() => cap.lines.filter((l) => l.code === 'PROXY_TIMEOUT').length === 3)
+  await until(`() => cap.lines.filter((l) => l.code === 'PROXY_TIMEOUT').length === 3`, () => cap.lines.filter((l) => l.code === 'PROXY_TIMEOUT').length === 3)
   const rejected = cap.lines.filter((l) => l.msg === 'PROXY header rejected')
   t.equal(rejected.length, 3, 'each logged')
   t.ok(rejected.every((l) => l.code === 'PROXY_TIMEOUT'), 'with PROXY_TIMEOUT')
@@ -75,9 +76,8 @@ t.test('a client that never reads: the backend is stalled by bounded buffers, th
   sock.pause() // never reads
   sock.on('error', () => {})
   t.teardown(() => sock.destroy())
-  await until(() => stalled)
-  t.ok(stalled, 'the backend hit backpressure')
-  await until(() => closed().length === 1, 10_000)
+  await until('the backend hits backpressure', () => stalled)
+  await until('the connection-closed log line', () => closed().length === 1, { deadlineMs: 10_000 })
   t.ok(written < 64 * 1024 * 1024, `the backend could write only ${(written / 1048576).toFixed(1)} MB before the session stalled`)
   t.match(closed()[0], { reason: 'idle-timeout', backend: 'fast' })
   t.ok((closed()[0].bytesOut as number) < written, 'the balancer did not buffer everything the backend tried to send')

@@ -10,7 +10,7 @@ import type { HealthChange, ProbeFn, ProbeResult } from '../../src/health/types.
 import { setLogLevel } from '../../src/log.ts'
 import { startBackend, type BackendMode, type FixtureBackend } from '../fixtures/backend.ts'
 import { backendCfg, healthCfg, poolCfg } from './config.ts'
-import { until } from './poll.ts'
+import { until } from '../helpers/until.ts'
 
 setLogLevel('silent')
 
@@ -49,11 +49,11 @@ t.test('tcp: killed backend goes down after fall failures, returns after rise su
   const checker = new HealthChecker({ pools: [poolCfg('p', backends, h)], onChange: (c) => changes.push(c), probe })
   t.teardown(() => checker.stop())
   checker.start()
-  t.ok(await until(() => backends.every((b) => verdictOf(checker, b.id) === 'up')), 'all up')
+  await until('all up', () => backends.every((b) => verdictOf(checker, b.id) === 'up'))
 
   const victim = backends[1].id
   await bes[1].refuse()
-  t.ok(await until(() => verdictOf(checker, victim) === 'down'), 'killed backend marked down')
+  await until('killed backend marked down', () => verdictOf(checker, victim) === 'down')
   const down = changes.filter((c) => c.kind === 'down')
   t.same(
     down.map((c) => [c.id, c.from, c.detail]),
@@ -71,7 +71,7 @@ t.test('tcp: killed backend goes down after fall failures, returns after rise su
 
   const failedSoFar = seq.length
   await bes[1].restore()
-  t.ok(await until(() => verdictOf(checker, victim) === 'up'), 'restored backend back up')
+  await until('restored backend back up', () => verdictOf(checker, victim) === 'up')
   const after = (results.get(victim) ?? []).slice(failedSoFar)
   t.ok(after.length >= 3, `${after.length} probes since the restore`)
   t.same(
@@ -109,17 +109,17 @@ t.test('http and CONNECT checks follow the backend status', async (t) => {
   checker.start()
   const webId = backendCfg(web.port).id
   const proxyId = backendCfg(proxy.port).id
-  t.ok(await until(() => verdictOf(checker, webId) === 'up' && verdictOf(checker, proxyId) === 'up'), 'both up')
+  await until('both up', () => verdictOf(checker, webId) === 'up' && verdictOf(checker, proxyId) === 'up')
 
   web.httpStatus = 503
   proxy.connectStatus = 502
-  t.ok(await until(() => verdictOf(checker, webId) === 'down' && verdictOf(checker, proxyId) === 'down'), 'both down')
+  await until('both down', () => verdictOf(checker, webId) === 'down' && verdictOf(checker, proxyId) === 'down')
   t.match(changes.find((c) => c.id === webId && c.kind === 'down'), { detail: 'L7STS 503' })
   t.match(changes.find((c) => c.id === proxyId && c.kind === 'down'), { detail: 'CONNECT 502' })
 
   web.httpStatus = 204
   proxy.connectStatus = 200
-  t.ok(await until(() => verdictOf(checker, webId) === 'up' && verdictOf(checker, proxyId) === 'up'), 'both back')
+  await until('both back', () => verdictOf(checker, webId) === 'up' && verdictOf(checker, proxyId) === 'up')
   t.match(checker.table().find((r) => r.id === webId)?.check.result, { ok: true, detail: 'L7OK 204' })
   t.match(checker.table().find((r) => r.id === proxyId)?.check.result, { ok: true, detail: 'CONNECT 200' })
 })
@@ -129,10 +129,10 @@ t.test('stop() aborts in-flight probes: the backend sees its connection close', 
   const h = healthCfg({ type: 'http', intervalMs: 50, timeoutMs: 60_000 })
   const checker = new HealthChecker({ pools: [poolCfg('p', [backendCfg(stall.port)], h)], onChange: () => {} })
   checker.start()
-  t.ok(await until(() => stall.sockets.size === 1), 'probe connected and waiting')
+  await until('probe connected and waiting', () => stall.sockets.size === 1)
   checker.stop()
   const closed = () => [...stall.sockets].every((s) => s.readableEnded || s.destroyed)
-  t.ok(await until(closed), 'probe socket closed by stop() (the backend saw our FIN)')
+  await until('probe socket closed by stop() (the backend saw our FIN)', closed)
   const sent = checker.probesSent
   t.equal(stall.accepted, sent, 'one connection per probe')
   t.equal(checker.table()[0].check.result, null, 'aborted result dropped')

@@ -13,10 +13,10 @@ import type { HealthCheckType, SendProxy } from '../../src/config/types.ts'
 import { setLogLevel } from '../../src/log.ts'
 import type { FixtureBackend } from '../fixtures/backend.ts'
 import { startProxyOnlyBackend } from '../fixtures/proxy-backend.ts'
-import { startCluster, waitFor } from '../helpers/cluster.ts'
+import { startCluster } from '../helpers/cluster.ts'
 import { startBlackhole } from '../hardening/blackhole.ts'
 import { backendCfg, healthCfg, poolCfg } from './config.ts'
-import { until } from './poll.ts'
+import { until } from '../helpers/until.ts'
 
 setLogLevel('silent')
 
@@ -54,11 +54,11 @@ for (const kind of KINDS) {
       t.teardown(() => checker.stop())
       checker.start()
       const verdict = (): string | undefined => checker.table()[0].verdict
-      t.ok(await until(() => verdict() === 'up' && checker.probesSent >= 4, 5000), `up after ${checker.probesSent} probes`)
+      await until(`up after ${checker.probesSent} probes`, () => verdict() === 'up' && checker.probesSent >= 4, { deadlineMs: 5000 })
       t.same(changes.filter((c) => c.kind === 'down').map((c) => c.detail), [], 'never marked down')
       t.same(be.rejected, [], 'the backend rejected nothing')
       if (kind !== 'tcp' || version !== 'none') {
-        t.ok(await until(() => be.passed.length >= 2, 3000), 'the backend parsed the probes')
+        await until('the backend parsed the probes', () => be.passed.length >= 2, { deadlineMs: 3000 })
         t.same([...new Set(be.passed)], [EXPECTED_HEADER[version]], `each probe sent ${EXPECTED_HEADER[version]}`)
       }
       t.same(seen[0], { connectMs: 2000 }, 'the checker hands the data-path settings to the probe')
@@ -67,7 +67,7 @@ for (const kind of KINDS) {
       const other: SendProxy = version === 'v1' ? 'v2' : 'v1'
       const before = be.rejected.length
       const r = await real(backendCfg(be.port, { sendProxy: other }), health(kind))
-      t.ok(await until(() => be.rejected.length > before, 3000), `a ${other} probe is refused: ${be.rejected.at(-1)}`)
+      await until(`a ${other} probe is refused: ${be.rejected.at(-1)}`, () => be.rejected.length > before, { deadlineMs: 3000 })
       if (kind !== 'tcp') t.equal(r.ok, false, `${other} probe fails (${r.detail})`)
     })
   }
@@ -97,7 +97,7 @@ t.test('l4lb run: send-proxy v1 + http check to a v1-only backend: up, and clien
   })
   t.teardown(() => c.stop())
   const backend = async () => (await c.status()).pools[0].backends[0]
-  t.ok(await waitFor(async () => (await backend()).health === 'up', 5000) !== null, 'the primary marks the backend up')
+  await until('the primary marks the backend up', async () => (await backend()).health === 'up', { deadlineMs: 5000, intervalMs: 25 })
   const served = await new Promise<string>((resolve, reject) => {
     const s = net.connect({ port: c.port, host: '127.0.0.1' }, () => s.write('GET / HTTP/1.1\r\nHost: x\r\n\r\n'))
     let got = ''

@@ -8,7 +8,7 @@ import { probeFor } from '../../src/health/probes/registry.ts'
 import { tcpProbe } from '../../src/health/probes/tcp.ts'
 import { refusedPort, startBackend, type BackendMode, type FixtureBackend } from '../fixtures/backend.ts'
 import { backendCfg, healthCfg } from './config.ts'
-import { until } from './poll.ts'
+import { until } from '../helpers/until.ts'
 
 const health = healthCfg({ timeoutMs: 300 })
 const connectHealth = healthCfg({ type: 'connect', timeoutMs: 300, connectTarget: { host: 'example.test', port: 443 } })
@@ -25,7 +25,7 @@ async function fixture(t: Test, mode: BackendMode): Promise<FixtureBackend> {
  */
 async function closedOnBackend(t: Test, be: FixtureBackend): Promise<void> {
   const closed = () => [...be.sockets].every((s) => s.readableEnded || s.destroyed)
-  t.ok(await until(closed, 3000), 'probe socket closed')
+  await until('probe socket closed', closed, { deadlineMs: 3000 })
 }
 
 /** A backend that resets the connection as soon as it receives anything. */
@@ -65,7 +65,7 @@ t.test('tcp to a PROXY backend sends the v2 LOCAL header first', async (t) => {
   const be = await fixture(t, 'silent')
   const r = await tcpProbe(backendCfg(be.port, { sendProxy: 'v2' }), health)
   t.match(r, { ok: true, detail: 'L4OK' })
-  t.ok(await until(() => be.firstBytes.length === 1), 'backend received bytes')
+  await until('backend received bytes', () => be.firstBytes.length === 1)
   t.same(be.firstBytes[0], PROXY_V2_LOCAL, 'exactly the 16-byte LOCAL header')
   t.equal(PROXY_V2_LOCAL.length, 16)
   await closedOnBackend(t, be)
@@ -105,7 +105,7 @@ t.test('http request: method, path, Host header', async (t) => {
   await httpProbe(backendCfg(be.port), health)
   const custom = healthCfg({ http: { method: 'HEAD', path: '/ping', host: 'svc.local', expectStatus: [200, 299] } })
   await httpProbe(backendCfg(be.port), custom)
-  t.ok(await until(() => be.firstBytes.length === 2))
+  await until('probe 2 reached the backend', () => be.firstBytes.length === 2)
   const [first, second] = be.firstBytes.map((b) => b.toString('latin1'))
   t.match(first, new RegExp(`^GET /healthz HTTP/1\\.1\\r\\nHost: 127\\.0\\.0\\.1:${be.port}\\r\\n`))
   t.match(second, /^HEAD \/ping HTTP\/1\.1\r\nHost: svc\.local\r\n/)
@@ -115,7 +115,7 @@ t.test('http to a PROXY backend: LOCAL header, then the request', async (t) => {
   const be = await fixture(t, 'http')
   const r = await httpProbe(backendCfg(be.port, { sendProxy: 'v2' }), healthCfg({ type: 'http', timeoutMs: 300 }))
   t.match(r, { ok: true, detail: 'L7OK 200' })
-  t.ok(await until(() => be.firstBytes.length === 1))
+  await until('the backend received the first probe', () => be.firstBytes.length === 1)
   const got = be.firstBytes[0]
   t.same(got.subarray(0, 16), PROXY_V2_LOCAL, 'header first')
   t.match(got.subarray(16).toString('latin1'), /^GET \/healthz HTTP\/1\.1\r\n/)
@@ -126,7 +126,7 @@ t.test('connect: 2xx through the proxy is up, 502 is down', async (t) => {
   t.match(await connectProbe(backendCfg(be.port), connectHealth), { ok: true, detail: 'CONNECT 200' })
   be.connectStatus = 502
   t.match(await connectProbe(backendCfg(be.port), connectHealth), { ok: false, detail: 'CONNECT 502' })
-  t.ok(await until(() => be.firstBytes.length === 2))
+  await until('probe 2 reached the backend', () => be.firstBytes.length === 2)
   t.match(be.firstBytes[0].toString('latin1'), /^CONNECT example\.test:443 HTTP\/1\.1\r\nHost: example\.test:443\r\n/)
   await closedOnBackend(t, be)
 
@@ -138,14 +138,14 @@ t.test('connect: 2xx through the proxy is up, 502 is down', async (t) => {
   })
   const v6 = healthCfg({ type: 'connect', timeoutMs: 300, connectTarget: { host: '::1', port: 8443 } })
   await connectProbe(backendCfg(be.port), v6)
-  t.ok(await until(() => be.firstBytes.length === 3))
+  await until('probe 3 reached the backend', () => be.firstBytes.length === 3)
   t.match(be.firstBytes[2].toString('latin1'), /^CONNECT \[::1\]:8443 HTTP\/1\.1\r\n/, 'IPv6 target bracketed')
 })
 
 t.test('connect to a PROXY v1 backend: "PROXY UNKNOWN" (the v1 the data path speaks), then CONNECT', async (t) => {
   const be = await fixture(t, 'connect')
   await connectProbe(backendCfg(be.port, { sendProxy: 'v1' }), connectHealth)
-  t.ok(await until(() => be.firstBytes.length === 1))
+  await until('the backend received the first probe', () => be.firstBytes.length === 1)
   t.same(be.firstBytes[0].subarray(0, PROXY_V1_UNKNOWN.length), PROXY_V1_UNKNOWN)
   t.match(be.firstBytes[0].subarray(PROXY_V1_UNKNOWN.length).toString('latin1'), /^CONNECT example\.test:443 HTTP\/1\.1\r\n/)
 })
@@ -161,7 +161,7 @@ t.test('abort ends an in-flight probe at once and closes its socket', async (t) 
   const be = await fixture(t, 'stall')
   const ac = new AbortController()
   const pending = httpProbe(backendCfg(be.port), healthCfg({ timeoutMs: 60_000 }), ac.signal)
-  t.ok(await until(() => be.sockets.size === 1), 'connected')
+  await until('connected', () => be.sockets.size === 1)
   ac.abort()
   t.match(await pending, { ok: false, detail: 'aborted' })
   await closedOnBackend(t, be)

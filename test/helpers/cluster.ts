@@ -180,13 +180,3 @@ export function connectVia(port: number, localAddress = '127.0.0.1', timeoutMs =
 export function clientConnects(b: FixtureBackend): number {
   return b.firstBytes.filter((x) => x.includes('client.invalid')).length
 }
-
-/** Poll an async condition every 25 ms; resolve with the time it took, or null at the deadline. */
-export async function waitFor(cond: () => Promise<boolean>, ms: number): Promise<number | null> {
-  const t0 = Date.now()
-  while (Date.now() - t0 < ms) {
-    if (await cond().catch(() => false)) return Date.now() - t0
-    await new Promise((r) => setTimeout(r, 25))
-  }
-  return null
-}

@@ -98,16 +98,6 @@ export function countBy(values: readonly string[]): Record<string, number> {
   return out
 }
 
-/** Poll `cond` every 10 ms until true or `ms` passed. */
-export async function until(cond: () => boolean, ms = 5000): Promise<boolean> {
-  const end = Date.now() + ms
-  while (Date.now() < end) {
-    if (cond()) return true
-    await new Promise((r) => setTimeout(r, 10))
-  }
-  return cond()
-}
-
 /** A pino logger that keeps its lines as objects, to assert on log output. */
 export function captureLog(): { log: import('pino').Logger; lines: Record<string, unknown>[] } {
   const lines: Record<string, unknown>[] = []

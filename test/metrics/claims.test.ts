@@ -9,7 +9,8 @@ import t from 'tap'
 import { encodeProxyV1 } from '../../src/proxy/proxy-protocol/encode.ts'
 import { METRICS, PROCESS_METRICS } from '../../src/metrics/names.ts'
 import { startBackend } from '../fixtures/backend.ts'
-import { startCluster, waitFor } from '../helpers/cluster.ts'
+import { startCluster } from '../helpers/cluster.ts'
+import { holdFor, until } from '../helpers/until.ts'
 import { metric } from '../hardening/helpers.ts'
 
 const DOCS = ['docs/metrics.md', 'docs/security.md', 'docs/backend-states.md', 'docs/admin-api.md', 'docs/errors.md', 'README.md']
@@ -137,10 +138,10 @@ t.test('each documented "counts X" moves exactly the documented counter', async 
       docNot: [FAILURES],
       run: async (port) => {
         t.equal((await lb.admin('POST', '/backends/a/drain')).status, 200)
-        await waitFor(async () => (await lb.status()).pools[0].backends[0].state === 'drain', 3000)
+        await until('a in drain', async () => (await lb.status()).pools[0].backends[0].state === 'drain', { deadlineMs: 3000, intervalMs: 25 })
         await poke(port, '127.0.0.1', HEADER)
         t.equal((await lb.admin('POST', '/backends/a/ready')).status, 200)
-        await waitFor(async () => (await lb.status()).pools[0].backends[0].state === 'ready', 3000)
+        await until('a ready again', async () => (await lb.status()).pools[0].backends[0].state === 'ready', { deadlineMs: 3000, intervalMs: 25 })
       },
     },
     {
@@ -166,11 +167,11 @@ t.test('each documented "counts X" moves exactly the documented counter', async 
     const delta = (now: Record<string, number>) => Object.fromEntries(LISTENER.map((n) => [n, now[n] - before[n]]))
     const want = Object.fromEntries(LISTENER.map((n) => [n, c.moves[n] ?? 0]))
     // Workers report about once a second: wait for the moves, then one more report for strays.
-    await waitFor(async () => {
+    await until(`${c.what}: the documented counters move`, async () => {
       const d = delta(await scrape())
       return Object.entries(c.moves).every(([n, v]) => d[n] >= v)
-    }, 5000)
-    await new Promise((r) => setTimeout(r, 1200))
+    }, { deadlineMs: 5000, intervalMs: 25 }).catch(() => {}) // on a miss, the t.same below shows what moved
+    await holdFor(1200) // the subject: one more worker report, in which a stray count would show
     t.same(delta(await scrape()), want, `${c.what}: counters moved as documented`)
     for (const n of c.counts) t.match(docRow(n), c.doc, `${c.what}: docs/metrics.md says ${n} counts it`)
     for (const n of c.docNot ?? []) t.notMatch(docRow(n), c.doc, `${c.what}: docs/metrics.md does not claim ${n} counts it`)

@@ -15,7 +15,8 @@ import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { childEnv, prepareContext, type Context } from '../../scripts/image-context.ts'
 import { startBackend } from '../fixtures/backend.ts'
-import { clusterYaml, freePort, waitFor } from '../helpers/cluster.ts'
+import { clusterYaml, freePort } from '../helpers/cluster.ts'
+import { until } from '../helpers/until.ts'
 import { whoServes } from '../helpers/lb.ts'
 import { execForm, parseDockerfile, type Instruction } from './dockerfile.ts'
 
@@ -99,8 +100,8 @@ t.test("the image's ENTRYPOINT + CMD serve a connection, then stop on SIGTERM", 
   t.teardown(() => {
     if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL')
   })
-  const served = await waitFor(async () => (await whoServes(port, '127.0.0.1', 1000)) === 'fixture-a', 30_000)
-  t.not(served, null, `a connection through the installed l4lb reached the backend\n${out}`)
+  const served = await until('a connection through the installed l4lb reaches the backend', async () => (await whoServes(port, '127.0.0.1', 1000)) === 'fixture-a', { deadlineMs: 30_000, intervalMs: 25 }).catch((err: Error) => err)
+  t.equal(served, true, `a connection through the installed l4lb reached the backend\n${out}`)
   child.kill('SIGTERM')
   t.equal(await exited, 0, `exit 0 after SIGTERM\n${out}`)
 })

@@ -9,7 +9,8 @@ import t from 'tap'
 import { encodeProxyV1, encodeProxyV2 } from '../../src/proxy/proxy-protocol/encode.ts'
 import { refusedPort, startBackend } from '../fixtures/backend.ts'
 import { logged } from '../hardening/helpers.ts'
-import { connect, readAll, until } from '../helpers/lb.ts'
+import { connect, readAll } from '../helpers/lb.ts'
+import { until } from '../helpers/until.ts'
 
 const PAYLOAD = Buffer.alloc(3000, 'x')
 const PROXY = 'proxy-protocol: { accept: true, trusted: [127.0.0.0/8] }'
@@ -26,7 +27,7 @@ for (const [name, header] of [
     const echoed = readAll(c)
     c.end(Buffer.concat([header, PAYLOAD])) // one write: header and payload arrive in one read
     t.same(await echoed, PAYLOAD, 'the payload went through and came back')
-    await until(() => closed().length === 1)
+    await until('the connection-closed log line', () => closed().length === 1)
     t.match(closed()[0], { client: '203.0.113.7:40000', bytesIn: PAYLOAD.length, bytesOut: PAYLOAD.length })
     const s = lb.stats().backends[0]
     t.equal(s.bytesOut, PAYLOAD.length, 'backend bytes sent: the payload once, header not included')
@@ -47,7 +48,7 @@ t.test('early bytes carried to a second backend on retry count once', async (t) 
     c.end(Buffer.concat([header, PAYLOAD]))
     t.same(await echoed, PAYLOAD, `connection ${i} served`)
   }
-  await until(() => closed().length === N)
+  await until('N connection-closed log lines', () => closed().length === N)
   t.same(closed().map((l) => l.bytesIn), Array(N).fill(PAYLOAD.length), 'bytesIn: the payload once per connection')
   const stats = new Map(lb.stats().backends.map((b) => [b.id, b]))
   t.ok(stats.get('dead')!.connectFailures > 0, 'some connections were retried away from the dead backend')
@@ -62,7 +63,7 @@ t.test('a connect that fails after early bytes: bytesIn says what the client sen
   const done = readAll(c)
   c.write(Buffer.concat([encodeProxyV2('203.0.113.7', 40000, '127.0.0.1', 443), PAYLOAD]))
   await done
-  await until(() => closed().length === 1)
+  await until('the connection-closed log line', () => closed().length === 1)
   t.match(closed()[0], { reason: 'connect-failed', backend: null, bytesIn: PAYLOAD.length, bytesOut: 0 })
   t.equal(lb.stats().backends[0].bytesOut, 0)
 })
@@ -75,7 +76,7 @@ t.test('no PROXY header: bytes sent before the backend answers count once', asyn
   const echoed = readAll(c)
   c.end(PAYLOAD)
   t.same(await echoed, PAYLOAD)
-  await until(() => closed().length === 1)
+  await until('the connection-closed log line', () => closed().length === 1)
   t.match(closed()[0], { bytesIn: PAYLOAD.length, bytesOut: PAYLOAD.length })
   t.equal(lb.stats().backends[0].bytesOut, PAYLOAD.length)
 })

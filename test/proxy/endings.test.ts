@@ -9,8 +9,9 @@ import { Balancer } from '../../src/proxy/balancer.ts'
 import { encodeProxyV1 } from '../../src/proxy/proxy-protocol/encode.ts'
 import { type FixtureBackend, refusedPort, startBackend } from '../fixtures/backend.ts'
 import { ending, seen } from '../helpers/endings.ts'
-import { captureLog, configFor, connect, until } from '../helpers/lb.ts'
+import { captureLog, configFor, connect } from '../helpers/lb.ts'
 import { logged } from '../hardening/helpers.ts'
+import { until } from '../helpers/until.ts'
 
 type T = { teardown(fn: () => unknown): void }
 
@@ -22,7 +23,7 @@ async function backend(t: T, name: string, mode: FixtureBackend['mode']): Promis
 
 /** The backend's record of its first connection, once that connection has closed. */
 async function backendEnd(be: FixtureBackend): Promise<string> {
-  await until(() => be.ends[0]?.closed === true)
+  await until('the backend connection closed', () => be.ends[0]?.closed === true)
   return be.ends[0] === undefined ? 'never connected' : seen(be.ends[0])
 }
 
@@ -36,7 +37,7 @@ t.test('normal close, client first: FIN forwarded both ways, the answer complete
   t.equal(seen(got), 'eof', 'client: EOF')
   t.equal(got.data.toString(), 'n\nhi')
   t.equal(await backendEnd(be), 'eof', 'backend: the FIN, no reset')
-  await until(() => closed().length === 1)
+  await until('the connection-closed log line', () => closed().length === 1)
   t.match(closed()[0], { reason: 'client-closed' })
 })
 
@@ -46,7 +47,7 @@ t.test('normal close, server first: the client gets EOF', async (t) => {
   const got = await ending(await connect(port))
   t.equal(seen(got), 'eof', 'client: EOF')
   t.equal(await backendEnd(be), 'eof', 'backend: the client answered with its FIN')
-  await until(() => closed().length === 1)
+  await until('the connection-closed log line', () => closed().length === 1)
   t.match(closed()[0], { reason: 'server-closed' })
 })
 
@@ -56,7 +57,7 @@ t.test('backend resets mid-response: the client sees a reset after the bytes sen
   const got = await ending(await connect(port))
   t.equal(seen(got), 'reset', 'client: ECONNRESET, not EOF')
   t.equal(got.data.toString(), 'r\n', 'the bytes before the reset arrived')
-  await until(() => closed().length === 1)
+  await until('the connection-closed log line', () => closed().length === 1)
   t.match(closed()[0], { reason: 'server-reset', flags: 'sR' })
 })
 
@@ -66,11 +67,11 @@ t.test('client resets mid-stream: the backend sees a reset, not a FIN', async (t
   const sock = await connect(port)
   sock.on('error', () => {})
   sock.write('part of a request')
-  await until(() => be.firstBytes.length === 1)
+  await until('the backend received the first probe', () => be.firstBytes.length === 1)
   sock.resetAndDestroy()
   t.equal(await backendEnd(be), 'reset', 'backend: ECONNRESET')
   t.equal(be.ends[0].fin, false, 'and never a FIN')
-  await until(() => closed().length === 1)
+  await until('the connection-closed log line', () => closed().length === 1)
   t.match(closed()[0], { reason: 'client-reset', flags: 'cR' })
 })
 
@@ -82,7 +83,7 @@ t.test('idle timeout: both peers see a reset', async (t) => {
   const got = await ending(sock)
   t.equal(seen(got), 'reset', 'client: ECONNRESET')
   t.equal(await backendEnd(be), 'reset', 'backend: ECONNRESET')
-  await until(() => closed().length === 1)
+  await until('the connection-closed log line', () => closed().length === 1)
   t.match(closed()[0], { reason: 'idle-timeout', flags: 'cT' })
 })
 
@@ -98,9 +99,9 @@ t.test('half-closed timeout after the client FIN: the unfinished answer ends in 
   t.equal(be.ends[0].fin, true, 'backend: got the client FIN (the client did send it)')
   const late = [...be.sockets][0]
   if (late !== undefined) late.write('late answer')
-  await until(() => be.ends[0].closed)
+  await until('the backend connection closed', () => be.ends[0].closed)
   t.ok(be.ends[0].error === 'ECONNRESET' || be.ends[0].error === 'EPIPE', `backend: its next write fails (${be.ends[0].error})`)
-  await until(() => closed().length === 1)
+  await until('the connection-closed log line', () => closed().length === 1)
   t.match(closed()[0], { reason: 'half-closed-timeout', flags: 'hT' })
 })
 
@@ -114,7 +115,7 @@ t.test('half-closed timeout after the server FIN: the backend sees its unfinishe
   t.equal(await backendEnd(be), 'reset', 'backend: ECONNRESET instead of a FIN the client never sent')
   t.equal(fin, true, 'client: the server FIN was forwarded')
   sock.destroy()
-  await until(() => closed().length === 1)
+  await until('the connection-closed log line', () => closed().length === 1)
   t.match(closed()[0], { reason: 'half-closed-timeout' })
 })
 
@@ -128,12 +129,12 @@ t.test('hard-stop-after on reload: both peers on a removed backend see a reset',
   await lb.start()
   t.teardown(() => lb.shutdown(200))
   const sock = await connect(lb.listener('test')!.address()!.port)
-  await until(() => be.accepted === 1)
+  await until('be accepts the connection', () => be.accepted === 1)
   const end = ending(sock)
   await lb.applyConfig({ ...configFor([stays], {}, 'shutdown: { hard-stop-after: 200ms }'), log })
   t.equal(seen(await end), 'reset', 'client: ECONNRESET')
   t.equal(await backendEnd(be), 'reset', 'backend: ECONNRESET')
-  await until(() => cap.lines.some((l) => l.reason === 'hard-stop'))
+  await until(`() => cap.lines.some((l) => l.reason === 'hard-stop')`, () => cap.lines.some((l) => l.reason === 'hard-stop'))
   t.ok(cap.lines.some((l) => l.reason === 'hard-stop' && l.flags === 'KS'))
 })
 
@@ -141,12 +142,12 @@ t.test('shutdown deadline: connections still open at the drain deadline are rese
   const be = await backend(t, 'd', 'silent')
   const { lb, port, closed } = await logged(t, [be])
   const sock = await connect(port)
-  await until(() => be.accepted === 1)
+  await until('be accepts the connection', () => be.accepted === 1)
   const end = ending(sock)
   await lb.shutdown(200)
   t.equal(seen(await end), 'reset', 'client: ECONNRESET')
   t.equal(await backendEnd(be), 'reset', 'backend: ECONNRESET')
-  await until(() => closed().length === 1)
+  await until('the connection-closed log line', () => closed().length === 1)
   t.match(closed()[0], { reason: 'hard-stop' })
 })
 
@@ -157,7 +158,7 @@ t.test('connect failure after early client bytes were held: the client sees a re
   const end = ending(sock)
   sock.write('early bytes that never reached a backend')
   t.equal(seen(await end), 'reset', 'client: ECONNRESET, not an empty clean answer')
-  await until(() => closed().length === 1)
+  await until('the connection-closed log line', () => closed().length === 1)
   t.match(closed()[0], { reason: 'connect-failed', flags: 'sC' })
 })
 
@@ -171,7 +172,7 @@ t.test('no backend can take the flow: the client sees a reset', async (t) => {
   const got = await ending(net.connect({ port: lb.listener('test')!.address()!.port, host: '127.0.0.1' }))
   t.equal(seen(got), 'reset', 'client: ECONNRESET')
   t.equal(be.accepted, 0)
-  await until(() => cap.lines.some((l) => l.reason === 'no-backend'))
+  await until(`() => cap.lines.some((l) => l.reason === 'no-backend')`, () => cap.lines.some((l) => l.reason === 'no-backend'))
   t.ok(cap.lines.some((l) => l.reason === 'no-backend' && l.flags === 'NB'))
 })
 
@@ -196,7 +197,7 @@ t.test('maxconn refusal: a client past the listener maxconn sees a reset', async
   const { lb, port } = await logged(t, [be], { listener: 'maxconn: 1' })
   const first = await connect(port)
   first.on('error', () => {})
-  await until(() => be.accepted === 1)
+  await until('be accepts the connection', () => be.accepted === 1)
   const second = net.connect({ port, host: '127.0.0.1', allowHalfOpen: true })
   const got = await ending(second)
   t.equal(seen(got), 'reset', 'refused client: ECONNRESET, not an empty clean answer')

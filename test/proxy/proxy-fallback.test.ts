@@ -8,8 +8,9 @@
 import net from 'node:net'
 import t from 'tap'
 import { startBackend } from '../fixtures/backend.ts'
-import { until } from '../helpers/lb.ts'
+
 import { logged } from '../hardening/helpers.ts'
+import { until } from '../helpers/until.ts'
 
 const SIG = '0d0a0d0a000d0a515549540a'
 const hex = (s: string): Buffer => Buffer.from(s.replace(/\s+/g, ''), 'hex')
@@ -68,7 +69,7 @@ t.test('valid but unsupported families are served with the connection’s own ad
     const ex = await exchange(port, host, header)
     t.equal(ex.got, 'a\nping\n', `${name}: served, header stripped, payload intact`)
     const client = `127.0.0.${host}:${ex.localPort}`
-    t.ok(await until(() => closed().some((l) => l.client === client), 3000), `${name}: logged as ${client}`)
+    await until(`${name}: logged as ${client}`, () => closed().some((l) => l.client === client), { deadlineMs: 3000 })
     const line = closed().find((l) => l.client === client)
     t.match(line, { backend: 'a', bytesOut: 7 }, `${name}: log line`)
   }
@@ -91,7 +92,7 @@ t.test('malformed headers stay rejected, with the byte offset', async (t) => {
     const ex = await exchange(port, 20, header)
     t.equal(ex.got, '', `${name}: not served`)
     const client = `127.0.0.20:${ex.localPort}`
-    t.ok(await until(() => cap.lines.some((l) => l.msg === 'PROXY header rejected' && l.client === client), 3000), `${name}: rejection logged`)
+    await until(`${name}: rejection logged`, () => cap.lines.some((l) => l.msg === 'PROXY header rejected' && l.client === client), { deadlineMs: 3000 })
     t.match(cap.lines.find((l) => l.client === client), { code: 'PROXY_BAD_HEADER', reason }, `${name}: code and offset`)
   }
   t.equal(be.accepted, 0, 'no malformed header reached the backend')

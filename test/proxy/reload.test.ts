@@ -4,7 +4,8 @@ import net from 'node:net'
 import t from 'tap'
 import { Balancer } from '../../src/proxy/balancer.ts'
 import { refusedPort, startBackend } from '../fixtures/backend.ts'
-import { captureLog, configFor, until } from '../helpers/lb.ts'
+import { captureLog, configFor } from '../helpers/lb.ts'
+import { until } from '../helpers/until.ts'
 
 async function opened(port: number): Promise<{ sock: net.Socket; name: string }> {
   const sock = net.connect({ port, host: '127.0.0.1' })
@@ -38,7 +39,7 @@ t.test('a removed backend drains until hard-stop-after; the others carry on', as
   const t0 = Date.now()
   const when = (await closedAt) - t0
   t.ok(when < 2000, `ended by hard-stop-after (${when} ms after the reload)`)
-  await until(() => cap.lines.some((l) => l.reason === 'hard-stop'))
+  await until(`() => cap.lines.some((l) => l.reason === 'hard-stop')`, () => cap.lines.some((l) => l.reason === 'hard-stop'))
   t.ok(cap.lines.some((l) => l.reason === 'hard-stop' && l.backend === 'b'), 'logged as hard-stop')
   onA.sock.write('y')
   const echo = await new Promise<string>((r) => onA.sock.once('data', (d) => r(d.toString())))

@@ -5,7 +5,8 @@ import net from 'node:net'
 import t from 'tap'
 import { Balancer } from '../../src/proxy/balancer.ts'
 import { startBackend } from '../fixtures/backend.ts'
-import { captureLog, configFor, countBy, pooled, readAll, startBalancer, whoServes, until } from '../helpers/lb.ts'
+import { captureLog, configFor, countBy, pooled, readAll, startBalancer, whoServes } from '../helpers/lb.ts'
+import { until } from '../helpers/until.ts'
 
 t.test('a refusing backend is skipped and the client is served', async (t) => {
   const bes = await Promise.all(['a', 'b', 'c'].map((n) => startBackend(n)))
@@ -36,7 +37,7 @@ t.test('retries try different backends, up to retries', async (t) => {
   // Round robin starts at a: a fails, one retry goes to b, fails: connect-failed.
   const got = await readAll(net.connect({ port, host: '127.0.0.1' }))
   t.equal(got.length, 0, 'client closed (reset) without data')
-  await until(() => cap.lines.some((l) => l.msg === 'connection closed'))
+  await until(`() => cap.lines.some((l) => l.msg === 'connection closed')`, () => cap.lines.some((l) => l.msg === 'connection closed'))
   const line = cap.lines.find((l) => l.msg === 'connection closed')!
   t.equal(line.reason, 'connect-failed')
   t.equal(line.tries, 2, 'first try plus one retry')
@@ -55,7 +56,7 @@ t.test('no backend available: closed at once, counted and logged', async (t) => 
   // Reset at once (docs/errors.md), maybe before the client saw its connect complete.
   const got = await readAll(net.connect({ port, host: '127.0.0.1' }))
   t.equal(got.length, 0)
-  await until(() => lb.stats().listeners[0].noBackend === 1)
+  await until('the listener counted one no-backend rejection', () => lb.stats().listeners[0].noBackend === 1)
   t.equal(lb.stats().listeners[0].noBackend, 1, 'counted')
   t.ok(cap.lines.some((l) => l.reason === 'no-backend' && l.flags === 'NB'), 'logged even with connection logs off')
   t.equal(bes[0].accepted + bes[1].accepted, 0, 'no backend was dialled')

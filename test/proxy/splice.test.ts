@@ -4,7 +4,8 @@ import { createHash, randomBytes } from 'node:crypto'
 import net from 'node:net'
 import t from 'tap'
 import { startBackend } from '../fixtures/backend.ts'
-import { configFor, connect, readAll, startBalancer, until } from '../helpers/lb.ts'
+import { configFor, connect, readAll, startBalancer } from '../helpers/lb.ts'
+import { until } from '../helpers/until.ts'
 
 t.test('half-close: client FIN, the backend still answers, the client gets it', async (t) => {
   // A backend that answers only after the client finished sending.
@@ -44,7 +45,7 @@ t.test('half-close: server FIN while the client still sends', async (t) => {
   await ended
   sock.write('still talking after your FIN')
   sock.end()
-  await until(() => Buffer.concat(received).toString() === 'still talking after your FIN')
+  await until(`() => Buffer.concat(received).toString() === 'still talking after your FIN'`, () => Buffer.concat(received).toString() === 'still talking after your FIN')
   t.equal(Buffer.concat(got).toString(), 'bye early\n')
   t.equal(Buffer.concat(received).toString(), 'still talking after your FIN', 'the backend got bytes sent after its FIN')
 })

@@ -7,7 +7,8 @@ import { encodeProxyV1 } from '../../src/proxy/proxy-protocol/encode.ts'
 import { startBackend } from '../fixtures/backend.ts'
 import { ending, seen } from '../helpers/endings.ts'
 import { sleep } from '../hardening/helpers.ts'
-import { captureLog, configFor, connect, readAll, until } from '../helpers/lb.ts'
+import { captureLog, configFor, connect, readAll } from '../helpers/lb.ts'
+import { until } from '../helpers/until.ts'
 
 /** The next chunk read, or "(ended)" when the peer ended or the socket closed first. */
 const firstData = (sock: net.Socket) =>
@@ -38,9 +39,9 @@ t.test('idle timeout ends a silent connection', async (t) => {
   const t0 = Date.now()
   await readAll(sock)
   t.ok(Date.now() - t0 >= 250, 'not before the idle timeout')
-  await until(() => closed(cap).length === 1)
+  await until('the connection-closed log line', () => closed(cap).length === 1)
   t.equal(closed(cap)[0].reason, 'idle-timeout')
-  await until(() => be.ends[0]?.closed === true)
+  await until('the backend connection closed', () => be.ends[0]?.closed === true)
   t.equal(be.ends[0].error, 'ECONNRESET', 'the backend side was reset too (docs/errors.md, endings)')
 })
 
@@ -49,10 +50,10 @@ t.test('half-closed timeout ends a lingering half-open connection', async (t) =>
   t.teardown(() => be.close())
   const { cap, port } = await withLog(t, 'timeouts: { connect: 1s, idle: 10s, half-closed: 300ms }', [be])
   const sock = await connect(port)
-  await until(() => be.sockets.size === 1)
+  await until('the backend holds the connection', () => be.sockets.size === 1)
   sock.end() // FIN; the silent backend never closes its side
   await readAll(sock)
-  await until(() => closed(cap).length === 1)
+  await until('the connection-closed log line', () => closed(cap).length === 1)
   t.equal(closed(cap)[0].reason, 'half-closed-timeout')
 })
 
@@ -75,12 +76,12 @@ t.test('half-closed: 0 sets no limit of its own; timeouts.idle still applies', a
   t.teardown(() => be.close())
   const { cap, port } = await withLog(t, 'timeouts: { connect: 1s, idle: 700ms, half-closed: 0 }', [be])
   const sock = await connect(port)
-  await until(() => be.sockets.size === 1)
+  await until('the backend holds the connection', () => be.sockets.size === 1)
   const t0 = Date.now()
   sock.end('request') // half-closed; the silent backend never answers
   await readAll(sock)
   t.ok(Date.now() - t0 >= 600, 'not ended before the idle timeout (700 ms, one 50 ms tick of slack below)')
-  await until(() => closed(cap).length === 1)
+  await until('the connection-closed log line', () => closed(cap).length === 1)
   t.equal(closed(cap)[0].reason, 'idle-timeout', 'ended by idle, not by a 0 ms half-closed timeout')
 })
 
@@ -97,7 +98,7 @@ t.test('half-closed counts inactivity, not time since the FIN: a half-closed cli
   const lines = got.data.toString().split('\n').filter((l) => l !== '')
   t.equal(lines.length, 12, 'every line arrived (a timer armed at the FIN cut it after 500 ms)')
   t.equal(seen(got), 'eof', 'then the backend FIN, forwarded')
-  await until(() => closed(cap).length === 1)
+  await until('the connection-closed log line', () => closed(cap).length === 1)
   t.equal(closed(cap)[0].reason, 'client-closed', 'the client closed first and the server finished')
 })
 
@@ -108,7 +109,7 @@ t.test('a connection log line carries bytes, backend and reason, never payload',
   const sock = await connect(port)
   sock.end('secret-payload-xyz')
   await readAll(sock)
-  await until(() => closed(cap).length === 1)
+  await until('the connection-closed log line', () => closed(cap).length === 1)
   const line = closed(cap)[0]
   t.match(line, { listener: 'test', pool: 'pool', backend: 'be', bytesIn: 18, reason: 'client-closed', flags: 'CD' })
   t.equal(line.bytesOut, 'be\n'.length + 18, 'the echo came back')
@@ -120,7 +121,7 @@ t.test('server close is reported as such', async (t) => {
   t.teardown(() => be.close())
   const { cap, port } = await withLog(t, '', [be])
   await readAll(await connect(port))
-  await until(() => closed(cap).length === 1)
+  await until('the connection-closed log line', () => closed(cap).length === 1)
   t.equal(closed(cap)[0].reason, 'server-closed')
 })
 
@@ -129,7 +130,7 @@ t.test('server reset after connect is reported as such', async (t) => {
   t.teardown(() => be.close())
   const { cap, port } = await withLog(t, '', [be], { retries: 0 })
   await readAll(await connect(port))
-  await until(() => closed(cap).length === 1)
+  await until('the connection-closed log line', () => closed(cap).length === 1)
   t.equal(closed(cap)[0].reason, 'server-reset')
 })
 
@@ -165,7 +166,7 @@ t.test('PROXY: accepted from a trusted source, forwarded as v2 with the real cli
   // A client that never sends a header is closed after the header timeout.
   const mute = await connect(port)
   await readAll(mute)
-  await until(() => lb.stats().listeners[0].proxyErrors === 2)
+  await until('the listener counted two PROXY errors', () => lb.stats().listeners[0].proxyErrors === 2)
   t.equal(lb.stats().listeners[0].proxyErrors, 2, 'malformed and late headers counted')
   t.ok(cap.lines.some((l) => l.code === 'PROXY_TIMEOUT'), 'timeout logged with its reason')
   t.ok(cap.lines.some((l) => typeof l.code === 'string' && l.code !== 'PROXY_TIMEOUT'), 'malformed logged with its reason')
