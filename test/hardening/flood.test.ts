@@ -51,20 +51,16 @@ t.test(`a flood of ${FLOOD} on maxconn ${MAXCONN}: excess refused and counted, m
   t.ok(peak - before < 64 * 1048576, 'memory bounded: under 64 MB more for the flood')
 
   const rejected = async (): Promise<number> => metric((await c.admin('GET', '/metrics')).body, 'l4lb_listener_rejected_total')
-  let n = 0
-  const deadline = Date.now() + 10_000
-  while (Date.now() < deadline && (n = await rejected()) < refused + 1) await new Promise((r) => setTimeout(r, 100))
-  t.equal(n, refused + 1, 'every refused connection counted as rejected')
+  const n = await until(`the ${refused + 1} refused connections counted`, async () => {
+    const got = await rejected()
+    return got >= refused + 1 ? got : null
+  }, { deadlineMs: 10_000, intervalMs: 100 })
+  t.equal(n, refused + 1, 'every refused connection counted as rejected, and nothing else')
 
   for (const s of held.splice(0)) s.destroy()
-  let back: net.Socket | null = null
-  for (let i = 0; i < 50 && back === null; i++) back = await holdServed(c.port, 2000)
-  t.ok(back !== null, 'served again as soon as the flood stops')
-  back?.destroy()
-  const idle = async (): Promise<boolean> => (await c.status()).listeners.every((l) => l.active === 0)
-  let quiet = false
-  for (let i = 0; i < 100 && !(quiet = await idle()); i++) await new Promise((r) => setTimeout(r, 50))
-  t.ok(quiet, 'every connection closed in the balancer too')
+  const back = await until('served again as soon as the flood stops', () => holdServed(c.port, 2000), { deadlineMs: 10_000 })
+  back.destroy()
+  await until('every connection closed in the balancer too', async () => (await c.status()).listeners.every((l) => l.active === 0), { intervalMs: 50 })
   await until('and on the backends', () => bes.every((b) => b.sockets.size === 0))
   t.equal(c.child.exitCode, null, 'the primary kept running')
 })

@@ -9,7 +9,7 @@ import t from 'tap'
 import { startBackend } from '../fixtures/backend.ts'
 import { startCluster } from '../helpers/cluster.ts'
 import { whoServes } from '../helpers/lb.ts'
-import { sleep } from './helpers.ts'
+import { until } from '../helpers/until.ts'
 import { invalidConfigs } from './invalid-configs.ts'
 
 const COUNT = 300
@@ -39,8 +39,7 @@ t.test(`${COUNT} invalid configs through reload: rejected with key paths, never 
       const before = (await c.status()).config.lastError?.at ?? 0
       const failuresBefore = await reloadFailures(c)
       c.child.kill('SIGHUP')
-      const deadline = Date.now() + 5000
-      while (Date.now() < deadline && (await reloadFailures(c)) === failuresBefore) await sleep(20)
+      await until(`#${i}: the SIGHUP reload counted as failed`, async () => (await reloadFailures(c)) > failuresBefore, { intervalMs: 20 }).catch((err: Error) => problems.push(err.message))
       const doc = await c.status()
       if (doc.config.lastError === null || doc.config.lastError.at < before) problems.push(`#${i} SIGHUP: no error in /status`)
       errors = doc.config.lastError?.errors ?? []

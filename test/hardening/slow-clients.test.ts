@@ -8,7 +8,7 @@ import { encodeProxyV1 } from '../../src/proxy/proxy-protocol/encode.ts'
 import { startBackend } from '../fixtures/backend.ts'
 import { connect } from '../helpers/lb.ts'
 import { logged } from './helpers.ts'
-import { until } from '../helpers/until.ts'
+import { holdFor, until } from '../helpers/until.ts'
 
 t.test('slowloris on a PROXY listener: closed at the header timeout with PROXY_TIMEOUT', async (t) => {
   const be = await startBackend('a')
@@ -28,7 +28,7 @@ t.test('slowloris on a PROXY listener: closed at the header timeout with PROXY_T
     if (socks.every((s) => s.destroyed || s.readableEnded)) break
     for (const s of socks) if (!s.destroyed) s.write(header.subarray(i, i + 1))
     sent = i + 1
-    await new Promise((r) => setTimeout(r, 100))
+    await holdFor(100) // the subject: a client that trickles its header
   }
   await closed
   closedAfter = sent

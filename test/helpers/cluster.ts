@@ -8,6 +8,7 @@ import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import type { StatusDoc } from '../../src/admin/model.ts'
 import { type FixtureBackend, refusedPort } from '../fixtures/backend.ts'
+import { until } from './until.ts'
 
 const MAIN = fileURLToPath(new URL('../../src/cli/main.ts', import.meta.url))
 
@@ -100,20 +101,16 @@ export async function startCluster(spec: ClusterSpec): Promise<RunningCluster> {
       return exited ?? null
     },
   }
-  // Ready when the admin API says every listener is up.
-  const deadline = Date.now() + (spec.readyMs ?? 20_000)
-  while (Date.now() < deadline) {
-    if (exited !== undefined) throw new Error(`l4lb exited (${exited}) during start:\n${out}`)
-    try {
-      const s = await c.status()
-      if (s.listeners.every((l) => l.up) && s.workers.length === spec.workers && s.workers.every((w) => w.up)) return c
-    } catch {
-      // not up yet
-    }
-    await new Promise((r) => setTimeout(r, 50))
-  }
+  // Ready when the admin API says every listener and worker is up (or the process is gone).
+  const up = await until('every listener and worker of l4lb up', async () => {
+    if (exited !== undefined) return 'exited'
+    const s = await c.status()
+    return s.listeners.every((l) => l.up) && s.workers.length === spec.workers && s.workers.every((w) => w.up) && 'up'
+  }, { deadlineMs: spec.readyMs ?? 20_000, intervalMs: 50 }).catch((err: Error) => err)
+  if (up === 'up') return c
+  if (up === 'exited') throw new Error(`l4lb exited (${exited}) during start:\n${out}`)
   await c.stop()
-  throw new Error(`l4lb did not come up:\n${out}`)
+  throw new Error(`l4lb did not come up (${up.message}):\n${out}`)
 }
 
 /** Run `l4lb run -c` on `yaml` that is expected to fail: its exit code and output, or exit null after `ms` (then killed). */

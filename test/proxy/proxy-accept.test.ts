@@ -1,10 +1,10 @@
 // readProxyHeader on real sockets (127.0.0.1, port 0): headers with trailing
 // payload, slow byte-by-byte senders, timeout, truncation, reset, untrusted.
 import net from 'node:net'
-import { setTimeout as sleep } from 'node:timers/promises'
 import t from 'tap'
 import { encodeProxyV1, encodeProxyV2 } from '../../src/proxy/proxy-protocol/encode.ts'
 import { readProxyHeader, type ProxyAcceptOptions, type ProxyAcceptResult } from '../../src/proxy/proxy-accept.ts'
+import { holdFor, until } from '../helpers/until.ts'
 
 const PAYLOAD = Buffer.from('hello backend\n'.repeat(50))
 const trustAll: ProxyAcceptOptions = { timeoutMs: 2000, trusted: () => true }
@@ -77,7 +77,7 @@ t.test('valid v2 (IPv6) split into 1-byte writes with delays', async (t) => {
   const a = await run(t, trustAll, async (c) => {
     for (const b of header) {
       c.write(Buffer.from([b]))
-      await sleep(2)
+      await holdFor(2) // the subject: a header dribbled in with pauses
     }
     c.end(PAYLOAD)
   })
@@ -91,7 +91,7 @@ t.test('header and payload sharing small writes', async (t) => {
   const a = await run(t, trustAll, async (c) => {
     for (let at = 0; at < bytes.length; at += 7) {
       c.write(bytes.subarray(at, at + 7))
-      if (at < 80) await sleep(1)
+      if (at < 80) await holdFor(1) // the subject: separate small writes
     }
     c.end()
   })
@@ -105,25 +105,25 @@ t.test('header timeout fires once and leaves the socket to the caller', async (t
   t.equal(a.socket.destroyed, false, 'caller closes it')
   t.equal(a.listeners.atDone, a.listeners.before, 'own listeners removed')
   a.socket.destroy()
-  await sleep(150)
+  await holdFor(150) // the subject: longer than the 100 ms timer, so a second call would show
   t.equal(a.calls(), 1, 'done called exactly once')
 })
 
 t.test('peer closes mid-header: PROXY_TRUNCATED', async (t) => {
   const a = await run(t, trustAll, (c) => void c.end(encodeProxyV2('1.2.3.4', 1, '5.6.7.8', 2).subarray(0, 20)))
   t.match(a.result, { ok: false, code: 'PROXY_TRUNCATED', reason: /at byte 20/ })
-  await sleep(50)
+  await holdFor(50) // the subject: room for a late second call (close after end)
   t.equal(a.calls(), 1)
 })
 
 t.test('peer resets mid-header: PROXY_TRUNCATED', async (t) => {
   const a = await run(t, trustAll, async (c) => {
     c.write('PROXY TCP')
-    await sleep(20)
+    await holdFor(20) // the subject: the reset comes after part of the header
     c.resetAndDestroy()
   })
   t.match(a.result, { ok: false, code: 'PROXY_TRUNCATED' })
-  await sleep(50)
+  await holdFor(50) // the subject: room for a late second call (error then close)
   t.equal(a.calls(), 1)
 })
 
@@ -148,8 +148,8 @@ t.test('untrusted source: PROXY_UNTRUSTED before reading, asynchronously', async
     t.equal(sync, false, 'never called synchronously')
   })
   sync = false
-  await sleep(10)
-  t.equal(called, 1, 'a socket without a peer address is untrusted')
+  await until('done called for a socket without a peer address', () => called > 0)
+  t.equal(called, 1, 'a socket without a peer address is untrusted, once')
   s.destroy()
 })
 

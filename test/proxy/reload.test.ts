@@ -5,7 +5,7 @@ import t from 'tap'
 import { Balancer } from '../../src/proxy/balancer.ts'
 import { refusedPort, startBackend } from '../fixtures/backend.ts'
 import { captureLog, configFor } from '../helpers/lb.ts'
-import { until } from '../helpers/until.ts'
+import { holdFor, until } from '../helpers/until.ts'
 
 async function opened(port: number): Promise<{ sock: net.Socket; name: string }> {
   const sock = net.connect({ port, host: '127.0.0.1' })
@@ -123,7 +123,7 @@ t.test('a prepared listener holds its connections until the commit, and a rollba
   const held1 = net.connect({ port: p1, host: '127.0.0.1' })
   held1.on('error', () => {})
   await new Promise((r) => held1.once('connect', r))
-  await new Promise((r) => setTimeout(r, 200))
+  await holdFor(200) // the subject: a window in which an uncommitted listener must not serve
   t.equal(be.accepted, 0, 'nothing served by a config not committed')
   lb.abortConfig()
   await new Promise((r) => held1.once('close', r))

@@ -5,7 +5,7 @@ import net from 'node:net'
 import t from 'tap'
 import { startBackend } from '../fixtures/backend.ts'
 import { configFor, connect, readAll, startBalancer } from '../helpers/lb.ts'
-import { until } from '../helpers/until.ts'
+import { holdFor, until } from '../helpers/until.ts'
 
 t.test('half-close: client FIN, the backend still answers, the client gets it', async (t) => {
   // A backend that answers only after the client finished sending.
@@ -111,7 +111,7 @@ t.test('backpressure: a client that does not read keeps the balancer bounded', a
   t.teardown(() => lb.shutdown(200))
   const sock = await connect(port)
   sock.pause() // never reads, for now
-  await new Promise((r) => setTimeout(r, 700))
+  await holdFor(700) // the subject: time enough for an unbounded balancer to buffer hundreds of MB
   const sessions = [...lb.listeners.values()][0] as unknown as { head: { client: net.Socket; server: net.Socket } | null }
   const s = sessions.head!
   const buffered = s.client.writableLength + s.server.readableLength

@@ -6,9 +6,8 @@ import { Balancer } from '../../src/proxy/balancer.ts'
 import { encodeProxyV1 } from '../../src/proxy/proxy-protocol/encode.ts'
 import { startBackend } from '../fixtures/backend.ts'
 import { ending, seen } from '../helpers/endings.ts'
-import { sleep } from '../hardening/helpers.ts'
 import { captureLog, configFor, connect, readAll } from '../helpers/lb.ts'
-import { until } from '../helpers/until.ts'
+import { holdFor, until } from '../helpers/until.ts'
 
 /** The next chunk read, or "(ended)" when the peer ended or the socket closed first. */
 const firstData = (sock: net.Socket) =>
@@ -63,7 +62,7 @@ t.test('idle: 0 never ends a quiet connection', async (t) => {
   const { lb, cap, port } = await withLog(t, 'timeouts: { connect: 1s, idle: 0, half-closed: 0 }', [be])
   const sock = await connect(port)
   t.equal(await firstData(sock), 'q\n')
-  await sleep(600) // a dozen sweeps (50 ms each); 0 used to end it at the first
+  await holdFor(600) // the subject: a dozen sweeps (50 ms each); 0 used to end it at the first
   t.equal(lb.activeSessions(), 1, 'still open after 600 ms of silence')
   sock.write('ping')
   t.equal(await firstData(sock), 'ping', 'and still carries bytes')
