@@ -135,6 +135,6 @@ log: { level: info, connections: true }
   const bad = readAll(v4)
   v4.end('garbage\r\n')
   await bad
-  await until(`() => cap.lines.some((l) => l.msg === 'PROXY header rejected')`, () => cap.lines.some((l) => l.msg === 'PROXY header rejected'))
+  await until('the PROXY-header-rejected log line', () => cap.lines.some((l) => l.msg === 'PROXY header rejected'))
   t.match(cap.lines.find((l) => l.msg === 'PROXY header rejected'), { client: /^127\.0\.0\.1:\d+$/ }, 'IPv4 stays bare')
 })

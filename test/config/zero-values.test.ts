@@ -159,7 +159,7 @@ const rows: { key: string; doc: string; check: (t: T) => Promise<void> }[] = [
       // Round robin starts at the refusing backend: with no retry the client is not served.
       const got = await ending(net.connect({ port: lb.listener('test')!.address()!.port, host: '127.0.0.1' }))
       t.equal(got.data.length, 0)
-      await until(`() => cap.lines.some((l) => l.msg === 'connection closed')`, () => cap.lines.some((l) => l.msg === 'connection closed'))
+      await until('the connection-closed log line', () => cap.lines.some((l) => l.msg === 'connection closed'))
       t.match(cap.lines.find((l) => l.msg === 'connection closed'), { reason: 'connect-failed', tries: 1 })
       t.equal(good.accepted, 0, 'no second backend tried')
     },

@@ -33,7 +33,7 @@ t.test('slowloris on a PROXY listener: closed at the header timeout with PROXY_T
   await closed
   closedAfter = sent
   t.ok(closedAfter < header.length, `closed before the header was complete (${closedAfter} of ${header.length} bytes)`)
-  await until(`() => cap.lines.filter((l) => l.code === 'PROXY_TIMEOUT').length === 3`, () => cap.lines.filter((l) => l.code === 'PROXY_TIMEOUT').length === 3)
+  await until('3 PROXY_TIMEOUT log lines', () => cap.lines.filter((l) => l.code === 'PROXY_TIMEOUT').length === 3)
   const rejected = cap.lines.filter((l) => l.msg === 'PROXY header rejected')
   t.equal(rejected.length, 3, 'each logged')
   t.ok(rejected.every((l) => l.code === 'PROXY_TIMEOUT'), 'with PROXY_TIMEOUT')

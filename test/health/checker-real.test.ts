@@ -86,9 +86,11 @@ t.test('tcp: killed backend goes down after fall failures, returns after rise su
   )
   const row = checker.table().find((r) => r.id === victim)
   t.equal(row?.slowstartSince, up[0].at)
-  const recorded = [...results.values()].reduce((n, rs) => n + rs.length, 0)
-  const unfinished = checker.probesSent - recorded
-  t.ok(unfinished >= 0 && unfinished <= backends.length, `probesSent counts every probe (${unfinished} in flight)`)
+  // Stop aborts the probes in flight; once they return, every probe sent has a result.
+  checker.stop()
+  const recorded = (): number => [...results.values()].reduce((n, rs) => n + rs.length, 0)
+  await until('every probe sent returns after stop()', () => recorded() === checker.probesSent)
+  t.equal(checker.probesSent, recorded(), `probesSent counts every probe, once (${recorded()})`)
 })
 
 t.test('http and CONNECT checks follow the backend status', async (t) => {

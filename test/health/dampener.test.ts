@@ -142,7 +142,12 @@ t.test('changing() is true only between states', async (t) => {
 })
 
 t.test('next() does not mutate its input', async (t) => {
-  const s: DampenerState = Object.freeze({ verdict: 'up', streak: 1 })
-  next(s, false, 2, 3)
-  t.same(s, { verdict: 'up', streak: 1 })
+  // Not frozen: a frozen input would make the check below unable to fail (a write would
+  // throw instead). Every branch of next() that computes a new streak is run on its own copy.
+  for (const [verdict, ok] of [['up', false], ['up', true], ['down', true], ['down', false], ['unknown', false], ['unknown', true]] as const) {
+    const s: DampenerState = { verdict, streak: 1 }
+    const out = next(s, ok, 3, 3)
+    t.same(s, { verdict, streak: 1 }, `${verdict} + ${ok ? 'pass' : 'fail'}: the input state is unchanged`)
+    t.not(out.state, s, `${verdict} + ${ok ? 'pass' : 'fail'}: a new state object`)
+  }
 })

@@ -48,9 +48,11 @@ t.test('registry: one probe per check type, none for `none`', async (t) => {
 
 t.test('tcp', async (t) => {
   const be = await fixture(t, 'name')
+  const t0 = performance.now()
   const ok = await tcpProbe(backendCfg(be.port), health)
+  const wall = performance.now() - t0
   t.match(ok, { ok: true, detail: 'L4OK' })
-  t.ok(ok.durationMs >= 0)
+  t.ok(ok.durationMs > 0 && ok.durationMs <= wall, `durationMs ${ok.durationMs.toFixed(3)} is the probe's own time: > 0 and <= the ${wall.toFixed(3)} ms the call took`)
   t.equal(be.accepted, 1)
   await closedOnBackend(t, be)
 
@@ -87,7 +89,9 @@ t.test('http: status in range, out of range, bad line, timeout, close, reset', a
 
   const stall = await fixture(t, 'stall')
   const short = healthCfg({ timeoutMs: 150 })
-  t.match(await httpProbe(backendCfg(stall.port), short), { ok: false, detail: 'L7TOUT' })
+  const tout = await httpProbe(backendCfg(stall.port), short)
+  t.match(tout, { ok: false, detail: 'L7TOUT' })
+  t.ok(tout.durationMs >= 145 && tout.durationMs < 150 + 500, `a timed-out probe reports about its 150 ms timeout (${tout.durationMs.toFixed(1)} ms; 500 ms slack for a loaded machine)`)
   await closedOnBackend(t, stall)
 
   const closing = await fixture(t, 'close')

@@ -30,17 +30,18 @@ t.test('a removed backend drains until hard-stop-after; the others carry on', as
   const onA = c1.name === 'a' ? c1 : c2
   t.same([onA.name, onB.name], ['a', 'b'])
   const keepOnly = configFor([bes[0]], { policy: 'round-robin' })
+  const closedAt = new Promise<number>((r) => onB.sock.once('close', () => r(Date.now())))
+  const t0 = Date.now()
   await lb.applyConfig({ ...keepOnly, log: cfg.log, shutdown: cfg.shutdown })
   // Right after the reload both still work.
   onB.sock.write('x')
   await new Promise((r) => onB.sock.once('data', r))
   t.pass('the connection on the removed backend still carries data after the reload')
-  const closedAt = new Promise<number>((r) => onB.sock.once('close', () => r(Date.now())))
-  const t0 = Date.now()
   const when = (await closedAt) - t0
-  t.ok(when < 2000, `ended by hard-stop-after (${when} ms after the reload)`)
-  await until(`() => cap.lines.some((l) => l.reason === 'hard-stop')`, () => cap.lines.some((l) => l.reason === 'hard-stop'))
-  t.ok(cap.lines.some((l) => l.reason === 'hard-stop' && l.backend === 'b'), 'logged as hard-stop')
+  // Not before hard-stop-after (300 ms), and by it rather than by the drain (1 s); slack for load.
+  t.ok(when >= 290 && when < 1000, `ended by hard-stop-after: ${when} ms after the reload (300 ms; drain is 1000 ms)`)
+  const line = await until('the hard-stop log line', () => cap.lines.find((l) => l.reason === 'hard-stop'))
+  t.match(line, { backend: 'b' }, 'logged as hard-stop on b')
   onA.sock.write('y')
   const echo = await new Promise<string>((r) => onA.sock.once('data', (d) => r(d.toString())))
   t.equal(echo, 'y', 'the connection on the kept backend is untouched')

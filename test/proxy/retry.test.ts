@@ -37,7 +37,7 @@ t.test('retries try different backends, up to retries', async (t) => {
   // Round robin starts at a: a fails, one retry goes to b, fails: connect-failed.
   const got = await readAll(net.connect({ port, host: '127.0.0.1' }))
   t.equal(got.length, 0, 'client closed (reset) without data')
-  await until(`() => cap.lines.some((l) => l.msg === 'connection closed')`, () => cap.lines.some((l) => l.msg === 'connection closed'))
+  await until('the connection-closed log line', () => cap.lines.some((l) => l.msg === 'connection closed'))
   const line = cap.lines.find((l) => l.msg === 'connection closed')!
   t.equal(line.reason, 'connect-failed')
   t.equal(line.tries, 2, 'first try plus one retry')

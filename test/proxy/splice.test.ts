@@ -45,7 +45,7 @@ t.test('half-close: server FIN while the client still sends', async (t) => {
   await ended
   sock.write('still talking after your FIN')
   sock.end()
-  await until(`() => Buffer.concat(received).toString() === 'still talking after your FIN'`, () => Buffer.concat(received).toString() === 'still talking after your FIN')
+  await until('the backend\'s answer after the client\'s FIN', () => Buffer.concat(received).toString() === 'still talking after your FIN')
   t.equal(Buffer.concat(got).toString(), 'bye early\n')
   t.equal(Buffer.concat(received).toString(), 'still talking after your FIN', 'the backend got bytes sent after its FIN')
 })
