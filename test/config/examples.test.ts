@@ -101,8 +101,10 @@ t.test('workers: 0 becomes the CPU count; a null section takes its defaults', as
   t.equal(r.config.workers, 7)
   t.equal(r.config.admin.bind.port, 9090)
   t.same(r.config.timeouts, { connectMs: 250, idleMs: 0, halfClosedMs: 30_000 })
-  const auto = parseConfig(base('  - bind: 127.0.0.1:0'))
-  t.ok(auto.ok && auto.config.workers >= 1)
+  const auto = parseConfig(base('  - bind: 127.0.0.1:0'), { cpus: 3 })
+  t.equal(auto.ok && auto.config.workers, 3, 'no workers key: the default 0, one per CPU')
+  const single = parseConfig(base('  - bind: 127.0.0.1:0', 'workers: 0\n'), { cpus: 0 })
+  t.equal(single.ok && single.config.workers, 1, 'never fewer than one worker')
 })
 
 t.test('admin off loopback is fine with a token, or when disabled', async (t) => {
