@@ -19,6 +19,7 @@ import t from 'tap'
 import { FLUSH_EVERY_MS } from '../src/log.ts'
 import { startBackend } from './fixtures/backend.ts'
 import { freePort } from './helpers/cluster.ts'
+import { configYaml } from './helpers/config.ts'
 import { until } from './helpers/until.ts'
 
 const CHILD = fileURLToPath(new URL('./fixtures/log-child.ts', import.meta.url))
@@ -107,19 +108,11 @@ t.test('l4lb run: connection lines and health warnings reach stdout on a quiet b
   const port = await freePort()
   const dir = mkdtempSync(join(tmpdir(), 'l4lb-log-'))
   const configPath = join(dir, 'l4lb.yaml')
-  writeFileSync(configPath, `
-workers: 1
-listeners:
-  - { name: main, bind: 127.0.0.1:${port} }
-pools:
-  - name: pool
-    backends:
-      - { id: a, host: 127.0.0.1, port: ${be.port} }
-    health: { type: tcp, interval: 100ms, fast-interval: 50ms, timeout: 200ms, fall: 1, rise: 1, jitter: 0 }
-admin: { enabled: false }
-shutdown: { drain: 1s, hard-stop-after: 1s }
-log: { level: info, connections: true }
-`)
+  writeFileSync(configPath, configYaml([{ name: 'a', port: be.port }], {
+    listener: { name: 'main', bind: `127.0.0.1:${port}` },
+    pool: { health: { type: 'tcp', interval: '100ms', 'fast-interval': '50ms', timeout: '200ms', fall: 1, rise: 1, jitter: 0 } },
+    top: { shutdown: { drain: '1s', 'hard-stop-after': '1s' }, log: { level: 'info', connections: true } },
+  }))
   const env = { ...process.env }
   delete env.LOG_LEVEL
   const child = spawn(process.execPath, [MAIN, 'run', '-c', configPath], { stdio: ['ignore', 'pipe', 'inherit'], env })

@@ -56,7 +56,7 @@ t.test('a listener address that is not local: exit 1 naming EADDRNOTAVAIL', asyn
   t.teardown(() => be.close())
   const port = await freePort()
   // 192.0.2.1 (TEST-NET-1) is on no interface here: bind fails, nothing is sent.
-  const yaml = clusterYaml({ workers: 1, backends: [be] }, port, await freePort()).replace(`127.0.0.1:${port}`, `192.0.2.1:${port}`)
+  const yaml = clusterYaml({ workers: 1, backends: [be], listener: { bind: `192.0.2.1:${port}` } }, port, await freePort())
   const r = await runToExit(yaml, EXIT_BOUND_MS)
   t.equal(r.code, 1, `exit code 1 (after ${r.ms} ms)`)
   t.match(r.out, new RegExp(`LB_ERR_LISTEN.*listener "main" cannot bind 192\\.0\\.2\\.1:${port}: the address is not assigned to any interface of this host \\(EADDRNOTAVAIL\\)`))
@@ -159,10 +159,7 @@ t.test('reload adding a busy and a free listener opens neither; fixing it then o
   t.teardown(() => lb.stop())
   const free = await freePort()
   const withTwo = (p: number): string =>
-    clusterYaml(spec, lb.port, lb.adminPort).replace(
-      /listeners:\n/,
-      `listeners:\n  - { name: free, bind: 127.0.0.1:${free}, pool: pool }\n  - { name: busy, bind: 127.0.0.1:${p}, pool: pool }\n`,
-    )
+    clusterYaml({ ...spec, extraListeners: [{ name: 'free', bind: `127.0.0.1:${free}`, pool: 'pool' }, { name: 'busy', bind: `127.0.0.1:${p}`, pool: 'pool' }] }, lb.port, lb.adminPort)
   lb.writeConfig(withTwo(busy.port))
   const r = await lb.admin('POST', '/reload')
   t.equal(r.status, 422)
@@ -212,10 +209,7 @@ t.test('a reload whose new listener binds in no worker is rolled back in every w
   t.teardown(() => owner.close())
   const free = await freePort()
   lb.writeConfig(
-    clusterYaml(spec, lb.port, lb.adminPort).replace(
-      /listeners:\n/,
-      `listeners:\n  - { name: free, bind: 127.0.0.1:${free}, pool: pool }\n  - { name: taken, bind: 127.0.0.1:${port}, pool: pool }\n`,
-    ),
+    clusterYaml({ ...spec, extraListeners: [{ name: 'free', bind: `127.0.0.1:${free}`, pool: 'pool' }, { name: 'taken', bind: `127.0.0.1:${port}`, pool: 'pool' }] }, lb.port, lb.adminPort),
   )
   const r = await lb.admin('POST', '/reload')
   t.equal(r.status, 422)

@@ -52,7 +52,7 @@ t.test('all workers pick alike, before and after a health change', async (t) => 
 t.test('SIGKILL one worker under load: replaced; only its connections fail', async (t) => {
   const bes = await Promise.all(['a', 'b', 'c'].map((n) => startBackend(n, 'echo')))
   t.teardown(() => Promise.all(bes.map((b) => b.close())))
-  const lb = await startCluster({ workers: 2, backends: bes, policy: 'round-robin' })
+  const lb = await startCluster({ workers: 2, backends: bes, pool: { policy: 'round-robin' } })
   t.teardown(() => lb.stop())
   // Long-lived connections spread over both workers.
   const long: net.Socket[] = []

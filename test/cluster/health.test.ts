@@ -13,12 +13,12 @@ const INTERVAL = 200
 const TIMEOUT = 200
 const FALL = 2
 const RISE = 2
-const health = `{ type: connect, connect: { target: probe.invalid:443 }, interval: ${INTERVAL}ms, fast-interval: ${INTERVAL}ms, timeout: ${TIMEOUT}ms, fall: ${FALL}, rise: ${RISE}, jitter: 0 }`
+const health = { type: 'connect', connect: { target: 'probe.invalid:443' }, interval: `${INTERVAL}ms`, 'fast-interval': `${INTERVAL}ms`, timeout: `${TIMEOUT}ms`, fall: FALL, rise: RISE, jitter: 0 }
 
 t.test('a failing proxy is marked down in time, gets no new flows, and returns', async (t) => {
   const bes = await Promise.all(['a', 'b', 'c'].map((n) => startBackend(n, 'connect')))
   t.teardown(() => Promise.all(bes.map((b) => b.close())))
-  const lb = await startCluster({ workers: 2, backends: bes, health })
+  const lb = await startCluster({ workers: 2, backends: bes, pool: { health } })
   t.teardown(() => lb.stop())
   const state = async (id: string) => (await lb.status()).pools[0].backends.find((b) => b.id === id)!
   await until('b up first', async () => (await state('b')).health === 'up', { deadlineMs: 3000, intervalMs: 25 })
@@ -52,7 +52,7 @@ t.test('probes per interval equal the number of backends, whatever the worker co
   const counts: Record<number, number[]> = {}
   for (const workers of [1, 3]) {
     const bes = await Promise.all(['a', 'b', 'c'].map((n) => startBackend(n, 'connect')))
-    const lb = await startCluster({ workers, backends: bes, health })
+    const lb = await startCluster({ workers, backends: bes, pool: { health } })
     const start = bes.map((b) => b.accepted)
     const t0 = Date.now()
     await holdFor(2000) // the subject: how many probes fit in this window

@@ -62,7 +62,7 @@ async function longLived(port: number): Promise<{ ask: (m: string) => Promise<st
 t.test('reload under load: zero failed connections, long-lived ones carry on', async (t) => {
   const bes = await Promise.all(['a', 'b', 'c'].map((n) => startBackend(n, 'echo')))
   t.teardown(() => Promise.all(bes.map((b) => b.close())))
-  const spec = { workers: 2, backends: bes.slice(0, 2), policy: 'round-robin' }
+  const spec = { workers: 2, backends: bes.slice(0, 2), pool: { policy: 'round-robin' } }
   const lb = await startCluster(spec)
   t.teardown(() => lb.stop())
   const conn = await longLived(lb.port)
@@ -122,7 +122,7 @@ t.test('a bad config on reload: the old one keeps serving, /status shows why', a
 t.test('drain: established connections continue, new ones go elsewhere; admin errors', async (t) => {
   const bes = await Promise.all(['a', 'b'].map((n) => startBackend(n)))
   t.teardown(() => Promise.all(bes.map((b) => b.close())))
-  const lb = await startCluster({ workers: 2, backends: bes, policy: 'round-robin' })
+  const lb = await startCluster({ workers: 2, backends: bes, pool: { policy: 'round-robin' } })
   t.teardown(() => lb.stop())
   // Find a long-lived connection on a.
   let onA: Awaited<ReturnType<typeof longLived>> | null = null

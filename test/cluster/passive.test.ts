@@ -8,17 +8,15 @@ import { startCluster } from '../helpers/cluster.ts'
 import { whoServes } from '../helpers/lb.ts'
 import { holdFor, until } from '../helpers/until.ts'
 
-const PASSIVE = '    passive: { consecutive: 3, base-ejection: 30s, max-ejection-percent: 50 }'
+const PASSIVE = { consecutive: 3, 'base-ejection': '30s', 'max-ejection-percent': 50 }
 
 t.test('one-backend pool: a sub-second restart never ejects it; clients are served as soon as it listens', async (t) => {
   const a = await startBackend('a')
   t.teardown(() => a.close())
   const lb = await startCluster({
     workers: 1,
-    policy: 'round-robin',
     backends: [a],
-    extraPool: PASSIVE,
-    health: '{ type: tcp, interval: 2s, timeout: 500ms, fall: 3, rise: 2, jitter: 0 }',
+    pool: { policy: 'round-robin', passive: PASSIVE, health: { type: 'tcp', interval: '2s', timeout: '500ms', fall: 3, rise: 2, jitter: 0 } },
   })
   t.teardown(() => lb.stop())
   t.equal(await whoServes(lb.port), 'a', 'served before the restart')
@@ -46,10 +44,8 @@ t.test('two-backend pool: the restarting backend is ejected, the other serves, a
   t.teardown(() => Promise.all([a.close(), b.close()]))
   const lb = await startCluster({
     workers: 1,
-    policy: 'round-robin',
     backends: [a, b],
-    extraPool: PASSIVE,
-    health: '{ type: tcp, interval: 1s, fast-interval: 200ms, timeout: 200ms, fall: 3, rise: 2, jitter: 0 }',
+    pool: { policy: 'round-robin', passive: PASSIVE, health: { type: 'tcp', interval: '1s', 'fast-interval': '200ms', timeout: '200ms', fall: 3, rise: 2, jitter: 0 } },
   })
   t.teardown(() => lb.stop())
   const state = async (id: string) => (await lb.status()).pools[0].backends.find((x) => x.id === id)!

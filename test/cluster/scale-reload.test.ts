@@ -61,7 +61,7 @@ async function heldEcho(port: number): Promise<{ ask: (m: string) => Promise<num
   }
 }
 
-const spec = (echo: FixtureBackend): ClusterSpec => ({ workers: 2, policy: 'maglev', health: '{ type: none }', backends: [echo], readyMs: 60_000 })
+const spec = (echo: FixtureBackend): ClusterSpec => ({ workers: 2, pool: { policy: 'maglev', health: { type: 'none' } }, backends: [echo], readyMs: 60_000 })
 
 t.test(`reload to ${N} backends: /healthz and an established connection keep answering`, async (t) => {
   const echo = await startBackend('echo', 'echo')

@@ -16,7 +16,7 @@ const ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '
 t.test('status page and metrics of a real cluster', async (t) => {
   const bes = await Promise.all(['a', 'b'].map((n) => startBackend(n)))
   t.teardown(() => Promise.all(bes.map((b) => b.close())))
-  const lb = await startCluster({ workers: 2, backends: bes, policy: 'round-robin' })
+  const lb = await startCluster({ workers: 2, backends: bes, pool: { policy: 'round-robin' } })
   t.teardown(() => lb.stop())
 
   await pooled(100, 10, () => whoServes(lb.port))

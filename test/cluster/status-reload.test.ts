@@ -8,6 +8,7 @@ import { startBackend } from '../fixtures/backend.ts'
 import { clusterYaml, freePort, startCluster } from '../helpers/cluster.ts'
 import { whoServes } from '../helpers/lb.ts'
 import { until } from '../helpers/until.ts'
+import type { Doc } from '../helpers/config.ts'
 
 async function cliStatus(adminPort: number): Promise<string> {
   let out = ''
@@ -29,9 +30,13 @@ t.test('after a reload /status and `l4lb status` show the new port, backends, po
   // (backend c only) that a second listener uses.
   const port2 = await freePort()
   const port3 = await freePort()
-  const yaml = clusterYaml({ ...spec, policy: 'round-robin', backends: bes.slice(1) }, port2, lb.adminPort)
-    .replace(/listeners:\n/, `listeners:\n  - { name: side, bind: 127.0.0.1:${port3}, pool: extra }\n`)
-    .replace(/\nadmin:/, `\n  - name: extra\n    policy: ring\n    backends:\n      - { id: c, host: 127.0.0.1, port: ${bes[2].port} }\n    health: { type: none }\nadmin:`)
+  const yaml = clusterYaml({
+    ...spec,
+    pool: { policy: 'round-robin' },
+    backends: bes.slice(1),
+    extraListeners: [{ name: 'side', bind: `127.0.0.1:${port3}`, pool: 'extra' }],
+    extraPools: [{ name: 'extra', policy: 'ring', backends: [{ id: 'c', host: '127.0.0.1', port: bes[2].port }], health: { type: 'none' } }],
+  }, port2, lb.adminPort)
   lb.writeConfig(yaml)
   const r = await lb.admin('POST', '/reload')
   t.equal(r.status, 200, r.body)
@@ -71,8 +76,7 @@ t.test('admin settings: a reload rotates admin.token at once; moving the admin A
   const spec = { workers: 1, backends: [be] }
   const lb = await startCluster(spec)
   t.teardown(() => lb.stop())
-  const base = clusterYaml(spec, lb.port, lb.adminPort)
-  const withAdmin = (admin: string): string => base.replace(/^admin: .*$/m, `admin: ${admin}`)
+  const withAdmin = (admin: Doc, port = lb.port): string => clusterYaml({ ...spec, top: { admin } }, port, lb.adminPort)
   const get = async (path: string, token?: string): Promise<number> =>
     (await fetch(`http://127.0.0.1:${lb.adminPort}${path}`, { headers: token ? { authorization: `Bearer ${token}` } : {} })).status
   const reload = async (token?: string): Promise<{ status: number; body: string }> => {
@@ -80,18 +84,18 @@ t.test('admin settings: a reload rotates admin.token at once; moving the admin A
     return { status: res.status, body: await res.text() }
   }
 
-  lb.writeConfig(withAdmin(`{ enabled: true, bind: 127.0.0.1:${lb.adminPort}, token: first-token }`))
+  lb.writeConfig(withAdmin({ token: 'first-token' }))
   t.equal((await reload()).status, 200)
   t.equal(await get('/status'), 401, 'no token: refused once the reload set one')
   t.equal(await get('/status', 'first-token'), 200, 'the new token works')
 
-  lb.writeConfig(withAdmin(`{ enabled: true, bind: 127.0.0.1:${lb.adminPort}, token: second-token }`))
+  lb.writeConfig(withAdmin({ token: 'second-token' }))
   t.equal((await reload('first-token')).status, 200)
   t.equal(await get('/status', 'first-token'), 401, 'the rotated-out token no longer works')
   t.equal(await get('/status', 'second-token'), 200)
 
   const elsewhere = await freePort()
-  lb.writeConfig(withAdmin(`{ enabled: true, bind: 127.0.0.1:${elsewhere}, token: third-token }`).replace(`127.0.0.1:${lb.port}`, `127.0.0.1:${await freePort()}`))
+  lb.writeConfig(withAdmin({ bind: `127.0.0.1:${elsewhere}`, token: 'third-token' }, await freePort()))
   const r = await reload('second-token')
   t.equal(r.status, 422)
   t.match(r.body, new RegExp(`admin\\.bind: the admin API cannot move from 127\\.0\\.0\\.1:${lb.adminPort} to 127\\.0\\.0\\.1:${elsewhere} by a reload`))
@@ -103,13 +107,13 @@ t.test('a backend that a reload moves to another address does not keep the old a
   const bes = await Promise.all(['a', 'b'].map((n) => startBackend(n)))
   t.teardown(() => Promise.all(bes.map((b) => b.close())))
   // A long interval: a verdict carried over would stay visible for seconds.
-  const spec = { workers: 1, backends: bes, health: '{ type: tcp, interval: 5s, timeout: 1s, fall: 1, rise: 1, jitter: 0 }' }
+  const spec = { workers: 1, backends: bes, pool: { health: { type: 'tcp', interval: '5s', timeout: '1s', fall: 1, rise: 1, jitter: 0 } } }
   const lb = await startCluster(spec)
   t.teardown(() => lb.stop())
   const healthOf = async (id: string) => (await lb.status()).pools[0].backends.find((b) => b.id === id)!
   await until('both up', async () => (await healthOf('a')).health === 'up' && (await healthOf('b')).health === 'up', { deadlineMs: 15_000, intervalMs: 25 })
   const gone = await freePort() // nothing listens there
-  lb.writeConfig(clusterYaml(spec, lb.port, lb.adminPort).replace(`port: ${bes[0].port} }`, `port: ${gone} }`))
+  lb.writeConfig(clusterYaml({ ...spec, backend: (b) => (b.name === 'a' ? { port: gone } : {}) }, lb.port, lb.adminPort))
   t.equal((await lb.admin('POST', '/reload')).status, 200)
   const a = await healthOf('a')
   t.equal(a.port, gone, 'the new port is shown')

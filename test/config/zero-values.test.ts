@@ -14,8 +14,9 @@ import { effectiveWeight, nextWeightChangeAt } from '../../src/health/slowstart.
 import { Balancer } from '../../src/proxy/balancer.ts'
 import { startBackend } from '../fixtures/backend.ts'
 import { ending, seen } from '../helpers/endings.ts'
-import { captureLog, configFor, connect, silent, whoServes } from '../helpers/lb.ts'
+import { captureLog, connect, silent, whoServes } from '../helpers/lb.ts'
 import { until } from '../helpers/until.ts'
+import { buildConfig } from '../helpers/config.ts'
 
 type T = Test
 
@@ -59,7 +60,7 @@ const rows: { key: string; doc: string; check: (t: T) => Promise<void> }[] = [
     check: async (t) => {
       const be = await startBackend('d', 'silent')
       t.teardown(() => be.close())
-      const cfg = configFor([be], {}, 'shutdown: { drain: 0 }')
+      const cfg = buildConfig([be], { top: { shutdown: { drain: 0 } } })
       t.equal(cfg.shutdown.drainMs, 0)
       const lb = new Balancer(cfg, { log: silent })
       await lb.start()
@@ -78,7 +79,7 @@ const rows: { key: string; doc: string; check: (t: T) => Promise<void> }[] = [
       const gone = await startBackend('gone', 'silent')
       const stays = await startBackend('stays', 'silent')
       t.teardown(() => Promise.all([gone.close(), stays.close()]))
-      const cfg = configFor([gone], {}, 'shutdown: { hard-stop-after: 0, drain: 1s }')
+      const cfg = buildConfig([gone], { top: { shutdown: { 'hard-stop-after': 0, drain: '1s' } } })
       t.equal(cfg.shutdown.hardStopAfterMs, 0)
       const lb = new Balancer(cfg, { log: silent })
       await lb.start()
@@ -86,7 +87,7 @@ const rows: { key: string; doc: string; check: (t: T) => Promise<void> }[] = [
       const sock = await connect(lb.listener('test')!.address()!.port)
       await until('gone accepts the connection', () => gone.accepted === 1)
       const end = ending(sock)
-      await lb.applyConfig(configFor([stays], {}, 'shutdown: { hard-stop-after: 0 }'))
+      await lb.applyConfig(buildConfig([stays], { top: { shutdown: { 'hard-stop-after': 0 } } }))
       // The default is 60 s; 5 s of waiting tells "at once" from "never" or "60 s" with ample slack.
       const ended = await Promise.race([end, new Promise<null>((r) => setTimeout(() => r(null), 5000))])
       t.ok(ended !== null && seen(ended) === 'reset', 'the connection on the removed backend was reset at once')
@@ -98,7 +99,7 @@ const rows: { key: string; doc: string; check: (t: T) => Promise<void> }[] = [
     check: async (t) => {
       const be = await startBackend('m', 'name')
       t.teardown(() => be.close())
-      const cfg = configFor([be])
+      const cfg = buildConfig([be])
       t.equal(cfg.listeners[0].maxconn, 0)
       const lb = new Balancer(cfg, { log: silent })
       await lb.start()
@@ -115,7 +116,7 @@ const rows: { key: string; doc: string; check: (t: T) => Promise<void> }[] = [
     check: async (t) => {
       const be = await startBackend('only', 'name')
       t.teardown(() => be.close())
-      const cfg = configFor([be], { backendExtra: () => ', maxconn: 0' })
+      const cfg = buildConfig([be], { backend: () => ({ maxconn: 0 }) })
       t.equal(cfg.pools[0].backends[0].maxconn, 0)
       const lb = new Balancer(cfg, { log: silent })
       await lb.start()
@@ -131,7 +132,7 @@ const rows: { key: string; doc: string; check: (t: T) => Promise<void> }[] = [
     check: async (t) => {
       const [zero, one] = await Promise.all([startBackend('zero'), startBackend('one')])
       t.teardown(() => Promise.all([zero.close(), one.close()]))
-      const cfg = configFor([zero, one], { backendExtra: (b) => (b.name === 'zero' ? ', weight: 0' : '') })
+      const cfg = buildConfig([zero, one], { backend: (b) => (b.name === 'zero' ? { weight: 0 } : {}) })
       const lb = new Balancer(cfg, { log: silent })
       await lb.start()
       t.teardown(() => lb.shutdown(100))
@@ -152,7 +153,7 @@ const rows: { key: string; doc: string; check: (t: T) => Promise<void> }[] = [
       const refused = await startBackend('gone')
       await refused.refuse() // its port now refuses
       const cap = captureLog()
-      const base = configFor([refused, good], { retries: 0 })
+      const base = buildConfig([refused, good], { pool: { retries: 0 } })
       const lb = new Balancer({ ...base, log: { ...base.log, connections: true } }, { log: cap.log })
       await lb.start()
       t.teardown(() => lb.shutdown(100))

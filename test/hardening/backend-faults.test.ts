@@ -68,7 +68,7 @@ t.test('close half-way: server-closed, the partial answer delivered in full', as
 t.test('accept and never answer: idle-timeout', async (t) => {
   const be = await startBackend('hung', 'stall')
   t.teardown(() => be.close())
-  const { lb, port, closed } = await logged(t, [be], { timeouts: 'connect: 1s, idle: 300ms, half-closed: 10s' })
+  const { lb, port, closed } = await logged(t, [be], { top: { timeouts: { idle: '300ms' } } })
   const sock = await connect(port)
   sock.write('hello?')
   t.equal((await readAll(sock)).length, 0, 'nothing came back')
@@ -86,7 +86,7 @@ t.test('blackhole: connect times out, retried elsewhere; connect-failed when all
   const good = await startBackend('good')
   t.teardown(() => good.close())
   {
-    const { lb, port, closed } = await logged(t, [{ name: 'hole', port: hole.port }, good], { timeouts: 'connect: 300ms, idle: 10s, half-closed: 10s', retries: 2 })
+    const { lb, port, closed } = await logged(t, [{ name: 'hole', port: hole.port }, good], { top: { timeouts: { connect: '300ms' } }, pool: { pool: { retries: 2 } } })
     const served = await Promise.all([0, 1, 2, 3].map(() => whoServes(port)))
     t.same(served, ['good', 'good', 'good', 'good'], 'every client served by the live backend')
     await until('4 connection-closed log lines', () => closed().length === 4)
@@ -99,7 +99,7 @@ t.test('blackhole: connect times out, retried elsewhere; connect-failed when all
   }
   {
     const refused = { name: 'gone', port: await refusedPort() }
-    const { lb, port, closed } = await logged(t, [{ name: 'hole', port: hole.port }, refused], { timeouts: 'connect: 300ms, idle: 10s, half-closed: 10s', retries: 2 })
+    const { lb, port, closed } = await logged(t, [{ name: 'hole', port: hole.port }, refused], { top: { timeouts: { connect: '300ms' } }, pool: { pool: { retries: 2 } } })
     t.equal((await readAll(await connect(port))).length, 0, 'closed without data')
     await until('the connection-closed log line', () => closed().length === 1)
     t.match(closed()[0], { reason: 'connect-failed', flags: 'sC', tries: 2, bytesOut: 0 })
@@ -111,7 +111,7 @@ t.test('a reset after client bytes were forwarded is not retried', async (t) => 
   const resetter = await rawBackend(t, 'resetter', (s) => s.once('data', () => s.resetAndDestroy()))
   const good = await startBackend('good')
   t.teardown(() => good.close())
-  const { lb, port, closed } = await logged(t, [resetter, good], { retries: 2 })
+  const { lb, port, closed } = await logged(t, [resetter, good], { pool: { retries: 2 } })
   const results = await Promise.all([0, 1].map(async () => {
     const sock = await connect(port)
     sock.end('hello\n') // and half-close, so the served one ends at once

@@ -8,7 +8,7 @@ import { hardeningConfig } from './helpers.ts'
 
 const backendPort = Number(process.argv[2])
 const log = pino({ level: 'info' })
-const lb = new Balancer(hardeningConfig([{ name: 'a', port: backendPort }], { retries: 0, timeouts: 'connect: 1s, idle: 30s, half-closed: 5s' }), { log })
+const lb = new Balancer(hardeningConfig([{ name: 'a', port: backendPort }], { pool: { retries: 0 }, top: { timeouts: { idle: '30s', 'half-closed': '5s' } } }), { log })
 await lb.start()
 process.stdout.write(`${JSON.stringify({ port: lb.listener('test')!.address()!.port })}\n`)
 const stop = (): void => {

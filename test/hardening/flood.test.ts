@@ -3,11 +3,10 @@
 // refused cleanly (closed at once, counted as rejected), memory stays bounded
 // (RSS of primary + workers from /proc), and service recovers at once when
 // the flood stops.
-import { readFileSync } from 'node:fs'
 import net from 'node:net'
 import t from 'tap'
 import { startBackend } from '../fixtures/backend.ts'
-import { startCluster } from '../helpers/cluster.ts'
+import { type ClusterSpec, clusterYaml, startCluster } from '../helpers/cluster.ts'
 import { pooled, whoServes } from '../helpers/lb.ts'
 import { holdServed, mb, metric, rssOf } from './helpers.ts'
 import { until } from '../helpers/until.ts'
@@ -19,15 +18,14 @@ const FLOOD = 2 * MAXCONN
 t.test(`a flood of ${FLOOD} on maxconn ${MAXCONN}: excess refused and counted, memory bounded, instant recovery`, async (t) => {
   const bes = await Promise.all(['a', 'b'].map((n) => startBackend(n)))
   t.teardown(() => Promise.all(bes.map((b) => b.close())))
-  const c = await startCluster({ workers: 2, backends: bes, health: '{ type: none }', extraTop: 'timeouts: { idle: 60s }' })
+  const spec: ClusterSpec = { workers: 2, backends: bes, pool: { health: { type: 'none' } }, top: { timeouts: { idle: '60s' } } }
+  const c = await startCluster(spec)
   t.teardown(() => c.stop())
   const held: net.Socket[] = []
   t.teardown(() => {
     for (const s of held) s.destroy()
   })
-  const withMax = readFileSync(c.configPath, 'utf8').replace(`bind: 127.0.0.1:${c.port} }`, `bind: 127.0.0.1:${c.port}, maxconn: ${MAXCONN} }`)
-  t.not(withMax, readFileSync(c.configPath, 'utf8'))
-  c.writeConfig(withMax)
+  c.writeConfig(clusterYaml({ ...spec, listener: { maxconn: MAXCONN } }, c.port, c.adminPort))
   t.equal((await c.admin('POST', '/reload')).status, 200, 'maxconn applied by reload')
 
   const pids = async (): Promise<number[]> => {

@@ -1,54 +1,25 @@
 // Helpers for the hardening suite: an in-process balancer whose listener and
-// timeouts the test chooses (configFor fixes the listener), and readers of
+// timeouts the test chooses (on top of helpers/config.ts), and readers of
 // /proc for the memory and descriptors of forked processes.
 import { readFileSync, readdirSync } from 'node:fs'
 import net from 'node:net'
-import { parseConfig } from '../../src/config/load.ts'
 import type { Config } from '../../src/config/types.ts'
 import { Balancer } from '../../src/proxy/balancer.ts'
+import { buildConfig, type ConfigOver, layer, type Upstream } from '../helpers/config.ts'
 import { captureLog } from '../helpers/lb.ts'
 
-export interface Upstream {
-  readonly name: string
-  readonly port: number
-}
-
-export interface LbSpec {
-  listener?: string // more listener keys, YAML flow ("maxconn: 10, proxy-protocol: {...}")
-  timeouts?: string // YAML flow map body ("connect: 300ms, idle: 1s")
-  retries?: number
-  policy?: string
-}
-
-/** One listener `test` on 127.0.0.1:0, one pool over `backends`, connection logs on. */
-export function hardeningConfig(backends: readonly Upstream[], spec: LbSpec = {}): Config {
-  const listenerExtra = spec.listener ? `, ${spec.listener}` : ''
-  const yaml = `
-workers: 1
-listeners:
-  - { name: test, bind: 127.0.0.1:0${listenerExtra} }
-pools:
-  - name: pool
-    policy: ${spec.policy ?? 'round-robin'}
-    retries: ${spec.retries ?? 2}
-    backends:
-${backends.map((b) => `      - { id: ${b.name}, host: 127.0.0.1, port: ${b.port} }`).join('\n')}
-    health: { type: none }
-timeouts: { ${spec.timeouts ?? 'connect: 1s, idle: 10s, half-closed: 10s'} }
-admin: { enabled: false }
-log: { level: info, connections: true }
-`
-  const r = parseConfig(yaml)
-  if (!r.ok) throw new Error(`bad test config: ${JSON.stringify(r.errors)}\n${yaml}`)
-  return r.config
+/** The test config (helpers/config.ts) with connection logs on at info and 1 s / 10 s / 10 s timeouts, then `over`. */
+export function hardeningConfig(backends: readonly Upstream[], over: ConfigOver = {}): Config {
+  const logs: ConfigOver = { top: { log: { level: 'info', connections: true }, timeouts: { connect: '1s', idle: '10s', 'half-closed': '10s' } } }
+  return buildConfig(backends, layer(logs, over))
 }
 
 type Teardown = { teardown(fn: () => unknown): void }
 
 /** Start a balancer that logs into memory; shut down in teardown. */
-export async function logged(t: Teardown, backends: readonly Upstream[], spec: LbSpec = {}) {
+export async function logged(t: Teardown, backends: readonly Upstream[], over: ConfigOver = {}) {
   const cap = captureLog()
-  const lb = new Balancer(hardeningConfig(backends, spec), { log: cap.log })
+  const lb = new Balancer(hardeningConfig(backends, over), { log: cap.log })
   await lb.start()
   t.teardown(() => lb.shutdown(200))
   const closed = (): Record<string, unknown>[] => cap.lines.filter((l) => l.msg === 'connection closed')

@@ -13,7 +13,7 @@ import { holdFor, until } from '../helpers/until.ts'
 t.test('slowloris on a PROXY listener: closed at the header timeout with PROXY_TIMEOUT', async (t) => {
   const be = await startBackend('a')
   t.teardown(() => be.close())
-  const { lb, cap, port } = await logged(t, [be], { listener: 'proxy-protocol: { accept: true, trusted: [127.0.0.0/8], timeout: 500ms }' })
+  const { lb, cap, port } = await logged(t, [be], { listener: { 'proxy-protocol': { accept: true, trusted: ['127.0.0.0/8'], timeout: '500ms' } } })
   const header = encodeProxyV1('203.0.113.7', 40000, '127.0.0.1', port)
   const socks = await Promise.all([0, 1, 2].map(() => connect(port)))
   let sent = 0
@@ -71,7 +71,7 @@ t.test('a client that never reads: the backend is stalled by bounded buffers, th
     return new Promise((r) => fast.close(() => r(undefined)))
   })
   const port0 = (fast.address() as net.AddressInfo).port
-  const { lb, port, closed } = await logged(t, [{ name: 'fast', port: port0 }], { timeouts: 'connect: 1s, idle: 500ms, half-closed: 10s' })
+  const { lb, port, closed } = await logged(t, [{ name: 'fast', port: port0 }], { top: { timeouts: { idle: '500ms' } } })
   const sock = await connect(port)
   sock.pause() // never reads
   sock.on('error', () => {})

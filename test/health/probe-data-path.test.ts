@@ -92,8 +92,7 @@ t.test('l4lb run: send-proxy v1 + http check to a v1-only backend: up, and clien
   const c = await startCluster({
     workers: 1,
     backends: [{ name: 'pp', port: be.port } as FixtureBackend],
-    extraPool: '    send-proxy: v1',
-    health: '{ type: http, interval: 100ms, fast-interval: 50ms, timeout: 500ms, fall: 1, rise: 2, jitter: 0 }',
+    pool: { 'send-proxy': 'v1', health: { type: 'http', interval: '100ms', 'fast-interval': '50ms', timeout: '500ms', fall: 1, rise: 2, jitter: 0 } },
   })
   t.teardown(() => c.stop())
   const backend = async () => (await c.status()).pools[0].backends[0]

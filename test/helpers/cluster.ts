@@ -8,6 +8,7 @@ import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import type { StatusDoc } from '../../src/admin/model.ts'
 import { type FixtureBackend, refusedPort } from '../fixtures/backend.ts'
+import { type ConfigOver, configYaml, layer, type Upstream } from './config.ts'
 import { until } from './until.ts'
 
 const MAIN = fileURLToPath(new URL('../../src/cli/main.ts', import.meta.url))
@@ -15,38 +16,29 @@ const MAIN = fileURLToPath(new URL('../../src/cli/main.ts', import.meta.url))
 /** A free port on 127.0.0.1 (nothing listens there a moment later). */
 export const freePort = refusedPort
 
-export interface ClusterSpec {
+/** A cluster to fork: the config overrides (helpers/config.ts) plus how to run it. */
+export interface ClusterSpec extends ConfigOver {
   workers: number
-  policy?: string
-  health?: string // YAML flow map for pool health
-  extraPool?: string // more pool keys, YAML, indented 4
-  extraTop?: string
-  listener?: string // more keys of the listener, YAML flow ("maxconn: 1, proxy-protocol: {...}")
-  backends: readonly FixtureBackend[]
+  backends: readonly Upstream[]
   port?: number // listener port (default: a free one)
   args?: readonly string[] // more `l4lb run` flags
   readyMs?: number // how long startCluster waits for every worker to listen (default 20 s)
 }
 
+/**
+ * The YAML of a cluster: listener `main` on 127.0.0.1:`port`, a maglev pool with tcp checks
+ * every 200 ms (fall 2, rise 2), the admin API on 127.0.0.1:`adminPort`, 2 s drain and
+ * hard-stop, warn logs; then the spec's overrides.
+ */
 export function clusterYaml(spec: ClusterSpec, port: number, adminPort: number): string {
-  return `
-workers: ${spec.workers}
-listeners:
-  - { name: main, bind: 127.0.0.1:${port}${spec.listener ? `, ${spec.listener}` : ''} }
-pools:
-  - name: pool
-    policy: ${spec.policy ?? 'maglev'}
-    hash-key: src-ip
-    retries: 2
-${spec.extraPool ?? ''}
-    backends:
-${spec.backends.map((b) => `      - { id: ${b.name}, host: 127.0.0.1, port: ${b.port} }`).join('\n')}
-    health: ${spec.health ?? '{ type: tcp, interval: 200ms, timeout: 200ms, fall: 2, rise: 2, jitter: 0 }'}
-admin: { enabled: true, bind: 127.0.0.1:${adminPort} }
-shutdown: { drain: 2s, hard-stop-after: 2s }
-log: { level: warn, connections: false }
-${spec.extraTop ?? ''}
-`
+  // A spec's `pool.health` replaces the default check whole rather than merging into it.
+  const health = spec.pool?.health ?? { type: 'tcp', interval: '200ms', timeout: '200ms', fall: 2, rise: 2, jitter: 0 }
+  const cluster: ConfigOver = {
+    top: { workers: spec.workers, admin: { enabled: true, bind: `127.0.0.1:${adminPort}` }, shutdown: { drain: '2s', 'hard-stop-after': '2s' }, log: { level: 'warn', connections: false } },
+    listener: { name: 'main', bind: `127.0.0.1:${port}` },
+    pool: { policy: 'maglev', health },
+  }
+  return configYaml(spec.backends, layer(cluster, spec))
 }
 
 export interface RunningCluster {

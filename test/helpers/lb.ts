@@ -2,44 +2,10 @@
 // clients that tell which backend served them.
 import net from 'node:net'
 import pino from 'pino'
-import { parseConfig } from '../../src/config/load.ts'
 import type { Config } from '../../src/config/types.ts'
 import { Balancer } from '../../src/proxy/balancer.ts'
-import type { FixtureBackend } from '../fixtures/backend.ts'
 
 export const silent = pino({ level: 'silent' })
-
-export interface PoolSpec {
-  policy?: string
-  hashKey?: string
-  retries?: number
-  extra?: string // more pool keys, YAML, indented 4
-  backendExtra?: (b: FixtureBackend, i: number) => string // e.g. ", backup: true"
-}
-
-/** A config with one listener on 127.0.0.1:0 and one pool over `backends`. */
-export function configFor(backends: readonly FixtureBackend[], spec: PoolSpec = {}, top = ''): Config {
-  const yaml = `
-workers: 1
-listeners:
-  - { name: test, bind: 127.0.0.1:0 }
-pools:
-  - name: pool
-    policy: ${spec.policy ?? 'round-robin'}
-    hash-key: ${spec.hashKey ?? 'src-ip'}
-    retries: ${spec.retries ?? 2}
-${spec.extra ?? ''}
-    backends:
-${backends.map((b, i) => `      - { id: ${b.name}, host: 127.0.0.1, port: ${b.port}${spec.backendExtra?.(b, i) ?? ''} }`).join('\n')}
-    health: { type: none }
-admin: { enabled: false }
-log: { level: silent, connections: false }
-${top}
-`
-  const r = parseConfig(yaml)
-  if (!r.ok) throw new Error(`bad test config: ${JSON.stringify(r.errors)}\n${yaml}`)
-  return r.config
-}
 
 export async function startBalancer(config: Config): Promise<{ lb: Balancer; port: number }> {
   const lb = new Balancer(config, { log: silent })

@@ -74,10 +74,9 @@ t.test('each documented "counts X" moves exactly the documented counter', async 
   t.teardown(() => a.close())
   const lb = await startCluster({
     workers: 1,
-    policy: 'round-robin',
     backends: [a],
-    health: '{ type: none }',
-    listener: 'maxconn: 1, proxy-protocol: { accept: true, trusted: [127.0.0.1/32], timeout: 300ms }',
+    pool: { policy: 'round-robin', health: { type: 'none' } },
+    listener: { maxconn: 1, 'proxy-protocol': { accept: true, trusted: ['127.0.0.1/32'], timeout: '300ms' } },
   })
   t.teardown(() => lb.stop())
   let held: net.Socket | null = null

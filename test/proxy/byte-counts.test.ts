@@ -13,7 +13,7 @@ import { connect, readAll } from '../helpers/lb.ts'
 import { until } from '../helpers/until.ts'
 
 const PAYLOAD = Buffer.alloc(3000, 'x')
-const PROXY = 'proxy-protocol: { accept: true, trusted: [127.0.0.0/8] }'
+const PROXY = { 'proxy-protocol': { accept: true, trusted: ['127.0.0.0/8'] } }
 
 for (const [name, header] of [
   ['v1', encodeProxyV1('203.0.113.7', 40000, '127.0.0.1', 443)],
@@ -39,7 +39,7 @@ t.test('early bytes carried to a second backend on retry count once', async (t) 
   const dead = { name: 'dead', port: await refusedPort() }
   const be = await startBackend('echo', 'echo')
   t.teardown(() => be.close())
-  const { lb, closed, port } = await logged(t, [dead, be], { listener: PROXY, policy: 'round-robin' })
+  const { lb, closed, port } = await logged(t, [dead, be], { listener: PROXY, pool: { policy: 'round-robin' } })
   const header = encodeProxyV1('203.0.113.7', 40000, '127.0.0.1', 443)
   const N = 4
   for (let i = 0; i < N; i++) {

@@ -9,9 +9,10 @@ import { Balancer } from '../../src/proxy/balancer.ts'
 import { encodeProxyV1 } from '../../src/proxy/proxy-protocol/encode.ts'
 import { type FixtureBackend, refusedPort, startBackend } from '../fixtures/backend.ts'
 import { ending, seen } from '../helpers/endings.ts'
-import { captureLog, configFor, connect } from '../helpers/lb.ts'
+import { captureLog, connect } from '../helpers/lb.ts'
 import { logged } from '../hardening/helpers.ts'
 import { until } from '../helpers/until.ts'
+import { buildConfig } from '../helpers/config.ts'
 
 type T = { teardown(fn: () => unknown): void }
 
@@ -53,7 +54,7 @@ t.test('normal close, server first: the client gets EOF', async (t) => {
 
 t.test('backend resets mid-response: the client sees a reset after the bytes sent before it', async (t) => {
   const be = await backend(t, 'r', 'reset')
-  const { port, closed } = await logged(t, [be], { retries: 0 })
+  const { port, closed } = await logged(t, [be], { pool: { retries: 0 } })
   const got = await ending(await connect(port))
   t.equal(seen(got), 'reset', 'client: ECONNRESET, not EOF')
   t.equal(got.data.toString(), 'r\n', 'the bytes before the reset arrived')
@@ -77,7 +78,7 @@ t.test('client resets mid-stream: the backend sees a reset, not a FIN', async (t
 
 t.test('idle timeout: both peers see a reset', async (t) => {
   const be = await backend(t, 'st', 'stall')
-  const { port, closed } = await logged(t, [be], { timeouts: 'connect: 1s, idle: 300ms, half-closed: 10s' })
+  const { port, closed } = await logged(t, [be], { top: { timeouts: { idle: '300ms' } } })
   const sock = await connect(port)
   sock.write('hello?')
   const got = await ending(sock)
@@ -89,7 +90,7 @@ t.test('idle timeout: both peers see a reset', async (t) => {
 
 t.test('half-closed timeout after the client FIN: the unfinished answer ends in a reset', async (t) => {
   const be = await backend(t, 'si', 'silent')
-  const { port, closed } = await logged(t, [be], { timeouts: 'connect: 1s, idle: 10s, half-closed: 300ms' })
+  const { port, closed } = await logged(t, [be], { top: { timeouts: { 'half-closed': '300ms' } } })
   const sock = await connect(port)
   const end = ending(sock)
   sock.end('request')
@@ -107,7 +108,7 @@ t.test('half-closed timeout after the client FIN: the unfinished answer ends in 
 
 t.test('half-closed timeout after the server FIN: the backend sees its unfinished upload reset', async (t) => {
   const be = await backend(t, 'cl', 'close')
-  const { port, closed } = await logged(t, [be], { timeouts: 'connect: 1s, idle: 10s, half-closed: 300ms' })
+  const { port, closed } = await logged(t, [be], { top: { timeouts: { 'half-closed': '300ms' } } })
   const sock = await connect(port)
   let fin = false
   sock.on('end', () => (fin = true)) // the client lingers half-open, silent
@@ -123,7 +124,7 @@ t.test('hard-stop-after on reload: both peers on a removed backend see a reset',
   const be = await backend(t, 'gone', 'silent')
   const stays = await backend(t, 'stays', 'silent')
   const cap = captureLog()
-  const base = configFor([be], {}, 'shutdown: { hard-stop-after: 200ms }')
+  const base = buildConfig([be], { top: { shutdown: { 'hard-stop-after': '200ms' } } })
   const log = { ...base.log, connections: true }
   const lb = new Balancer({ ...base, log }, { log: cap.log })
   await lb.start()
@@ -132,7 +133,7 @@ t.test('hard-stop-after on reload: both peers on a removed backend see a reset',
   await until('be accepts the connection', () => be.accepted === 1)
   const end = ending(sock)
   const t0 = Date.now()
-  await lb.applyConfig({ ...configFor([stays], {}, 'shutdown: { hard-stop-after: 200ms }'), log })
+  await lb.applyConfig({ ...buildConfig([stays], { top: { shutdown: { 'hard-stop-after': '200ms' } } }), log })
   t.equal(seen(await end), 'reset', 'client: ECONNRESET')
   const took = Date.now() - t0
   t.ok(took >= 190 && took < 1200, `reset at hard-stop-after, not before: ${took} ms (200 ms, slack for load)`)
@@ -159,7 +160,7 @@ t.test('shutdown deadline: connections still open at the drain deadline are rese
 
 t.test('connect failure after early client bytes were held: the client sees a reset', async (t) => {
   const gone = { name: 'gone', port: await refusedPort() }
-  const { port, closed } = await logged(t, [gone], { retries: 0 })
+  const { port, closed } = await logged(t, [gone], { pool: { retries: 0 } })
   const sock = await connect(port)
   const end = ending(sock)
   sock.write('early bytes that never reached a backend')
@@ -171,7 +172,7 @@ t.test('connect failure after early client bytes were held: the client sees a re
 t.test('no backend can take the flow: the client sees a reset', async (t) => {
   const be = await backend(t, 'w0', 'name')
   const cap = captureLog()
-  const lb = new Balancer(configFor([be], { backendExtra: () => ', weight: 0' }), { log: cap.log })
+  const lb = new Balancer(buildConfig([be], { backend: () => ({ weight: 0 }) }), { log: cap.log })
   await lb.start()
   t.teardown(() => lb.shutdown(200))
   // Reset so soon that it may land before the client saw its connect complete.
@@ -189,7 +190,7 @@ t.test('PROXY header rejected (malformed, untrusted, late): the client sees a re
     ['untrusted', '10.0.0.0/8', encodeProxyV1('198.18.7.7', 40000, '198.18.0.1', 80)],
     ['late', '127.0.0.0/8', 'PROXY TCP4'],
   ] as const) {
-    const { port } = await logged(t, [be], { listener: `proxy-protocol: { accept: true, trusted: [${trusted}], timeout: 200ms }` })
+    const { port } = await logged(t, [be], { listener: { 'proxy-protocol': { accept: true, trusted: [trusted], timeout: '200ms' } } })
     const sock = net.connect({ port, host: '127.0.0.1', allowHalfOpen: true }) // an untrusted peer may be reset before its connect completes
     const end = ending(sock)
     sock.write(send)
@@ -200,7 +201,7 @@ t.test('PROXY header rejected (malformed, untrusted, late): the client sees a re
 
 t.test('maxconn refusal: a client past the listener maxconn sees a reset', async (t) => {
   const be = await backend(t, 'm', 'name')
-  const { lb, port } = await logged(t, [be], { listener: 'maxconn: 1' })
+  const { lb, port } = await logged(t, [be], { listener: { maxconn: 1 } })
   const first = await connect(port)
   first.on('error', () => {})
   await until('be accepts the connection', () => be.accepted === 1)

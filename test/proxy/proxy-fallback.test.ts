@@ -62,7 +62,7 @@ function exchange(port: number, host: number, header: Buffer): Promise<Exchange>
 t.test('valid but unsupported families are served with the connection’s own address', async (t) => {
   const be = await startBackend('a')
   t.teardown(() => be.close())
-  const { cap, closed, port } = await logged(t, [be], { listener: 'proxy-protocol: { accept: true, trusted: [127.0.0.0/8] }' })
+  const { cap, closed, port } = await logged(t, [be], { listener: { 'proxy-protocol': { accept: true, trusted: ['127.0.0.0/8'] } } })
   let host = 10
   for (const [name, header] of cases) {
     host++
@@ -80,7 +80,7 @@ t.test('valid but unsupported families are served with the connection’s own ad
 t.test('malformed headers stay rejected, with the byte offset', async (t) => {
   const be = await startBackend('a')
   t.teardown(() => be.close())
-  const { cap, port } = await logged(t, [be], { listener: 'proxy-protocol: { accept: true, trusted: [127.0.0.0/8] }' })
+  const { cap, port } = await logged(t, [be], { listener: { 'proxy-protocol': { accept: true, trusted: ['127.0.0.0/8'] } } })
   const bad: [string, Buffer, RegExp][] = [
     ['family 0x41', hex(`${SIG} 21 41 000c ${V4_BLOCK}`), /family 0x41 at byte 13/],
     ['transport 3', hex(`${SIG} 21 13 000c ${V4_BLOCK}`), /family 0x13 at byte 13/],

@@ -4,8 +4,9 @@ import net from 'node:net'
 import t from 'tap'
 import { Balancer } from '../../src/proxy/balancer.ts'
 import { refusedPort, startBackend } from '../fixtures/backend.ts'
-import { captureLog, configFor } from '../helpers/lb.ts'
+import { captureLog} from '../helpers/lb.ts'
 import { holdFor, until } from '../helpers/until.ts'
+import { buildConfig } from '../helpers/config.ts'
 
 async function opened(port: number): Promise<{ sock: net.Socket; name: string }> {
   const sock = net.connect({ port, host: '127.0.0.1' })
@@ -18,7 +19,7 @@ t.test('a removed backend drains until hard-stop-after; the others carry on', as
   const bes = await Promise.all(['a', 'b'].map((n) => startBackend(n)))
   t.teardown(() => Promise.all(bes.map((b) => b.close())))
   const cap = captureLog()
-  const base = configFor(bes, { policy: 'round-robin' })
+  const base = buildConfig(bes, { pool: { policy: 'round-robin' } })
   const cfg = { ...base, log: { ...base.log, connections: true }, shutdown: { drainMs: 1000, hardStopAfterMs: 300 } }
   const lb = new Balancer(cfg, { log: cap.log })
   await lb.start()
@@ -29,7 +30,7 @@ t.test('a removed backend drains until hard-stop-after; the others carry on', as
   const onB = c1.name === 'b' ? c1 : c2
   const onA = c1.name === 'a' ? c1 : c2
   t.same([onA.name, onB.name], ['a', 'b'])
-  const keepOnly = configFor([bes[0]], { policy: 'round-robin' })
+  const keepOnly = buildConfig([bes[0]], { pool: { policy: 'round-robin' } })
   const closedAt = new Promise<number>((r) => onB.sock.once('close', () => r(Date.now())))
   const t0 = Date.now()
   await lb.applyConfig({ ...keepOnly, log: cfg.log, shutdown: cfg.shutdown })
@@ -51,13 +52,13 @@ t.test('a removed backend drains until hard-stop-after; the others carry on', as
 t.test('a listener removed by a reload stops accepting, its connections carry on', async (t) => {
   const be = await startBackend('a')
   t.teardown(() => be.close())
-  const base = configFor([be])
+  const base = buildConfig([be])
   const lb = new Balancer(base, { log: captureLog().log })
   await lb.start()
   t.teardown(() => lb.shutdown(200))
   const port = lb.listener('test')!.address()!.port
   const c = await opened(port)
-  const other = configFor([be])
+  const other = buildConfig([be])
   const newPort = await refusedPort()
   await lb.applyConfig({ ...other, listeners: [{ ...other.listeners[0], name: 'new', bind: { host: '127.0.0.1', port: newPort } }] })
   const refused = await new Promise<boolean>((resolve) => {
@@ -89,7 +90,7 @@ t.test('applyConfig is all or nothing: one new listener that cannot bind opens n
   await new Promise<void>((r) => busy.listen({ host: '127.0.0.1', port: 0 }, () => r()))
   t.teardown(() => busy.close())
   const busyPort = (busy.address() as net.AddressInfo).port
-  const base = configFor([be])
+  const base = buildConfig([be])
   const lb = new Balancer(base, { log: captureLog().log })
   await lb.start()
   t.teardown(() => lb.shutdown(200))
@@ -112,7 +113,7 @@ t.test('applyConfig is all or nothing: one new listener that cannot bind opens n
 t.test('a prepared listener holds its connections until the commit, and a rollback closes them', async (t) => {
   const be = await startBackend('a')
   t.teardown(() => be.close())
-  const base = configFor([be])
+  const base = buildConfig([be])
   const lb = new Balancer(base, { log: captureLog().log })
   await lb.start()
   t.teardown(() => lb.shutdown(200))

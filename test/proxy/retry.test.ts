@@ -5,15 +5,16 @@ import net from 'node:net'
 import t from 'tap'
 import { Balancer } from '../../src/proxy/balancer.ts'
 import { startBackend } from '../fixtures/backend.ts'
-import { captureLog, configFor, countBy, pooled, readAll, startBalancer, whoServes } from '../helpers/lb.ts'
+import { captureLog, countBy, pooled, readAll, startBalancer, whoServes } from '../helpers/lb.ts'
 import { until } from '../helpers/until.ts'
+import { buildConfig } from '../helpers/config.ts'
 
 t.test('a refusing backend is skipped and the client is served', async (t) => {
   const bes = await Promise.all(['a', 'b', 'c'].map((n) => startBackend(n)))
   t.teardown(() => Promise.all(bes.map((b) => b.close())))
   await bes[1].refuse()
   for (const policy of ['round-robin', 'maglev', 'ring', 'least-conn', 'p2c', 'random', 'weighted-round-robin']) {
-    const { lb, port } = await startBalancer(configFor(bes, { policy, retries: 2 }))
+    const { lb, port } = await startBalancer(buildConfig(bes, { pool: { policy, retries: 2 } }))
     const seen = countBy(await pooled(60, 6, (i) => whoServes(port, `127.0.4.${i + 1}`)))
     t.notOk(seen.b, `${policy}: nobody served by the refusing backend: ${JSON.stringify(seen)}`)
     t.equal((seen.a ?? 0) + (seen.c ?? 0), 60, `${policy}: every client served`)
@@ -29,7 +30,7 @@ t.test('retries try different backends, up to retries', async (t) => {
   await bes[0].refuse()
   await bes[1].refuse()
   const cap = captureLog()
-  const cfg = configFor(bes, { policy: 'round-robin', retries: 1 }, '')
+  const cfg = buildConfig(bes, { pool: { policy: 'round-robin', retries: 1 } })
   const lb = new Balancer({ ...cfg, log: { ...cfg.log, connections: true } }, { log: cap.log })
   await lb.start()
   t.teardown(() => lb.shutdown(200))
@@ -48,7 +49,7 @@ t.test('no backend available: closed at once, counted and logged', async (t) => 
   const bes = await Promise.all(['a', 'b'].map((n) => startBackend(n)))
   t.teardown(() => Promise.all(bes.map((b) => b.close())))
   const cap = captureLog()
-  const lb = new Balancer(configFor(bes), { log: cap.log })
+  const lb = new Balancer(buildConfig(bes), { log: cap.log })
   await lb.start()
   t.teardown(() => lb.shutdown(200))
   lb.applySnapshot({ version: 5, pools: [{ name: 'pool', backends: [{ id: 'a', state: 'down', weight: 1 }, { id: 'b', state: 'maint', weight: 1 }] }] })
@@ -66,7 +67,7 @@ t.test('no backend available: closed at once, counted and logged', async (t) => 
 t.test('backups only when no primary can serve; stale snapshots ignored', async (t) => {
   const bes = await Promise.all(['a', 'b', 'bk'].map((n) => startBackend(n)))
   t.teardown(() => Promise.all(bes.map((b) => b.close())))
-  const cfg = configFor(bes, { policy: 'maglev', backendExtra: (b) => (b.name === 'bk' ? ', backup: true' : '') })
+  const cfg = buildConfig(bes, { pool: { policy: 'maglev' }, backend: (b) => (b.name === 'bk' ? { backup: true } : {}) })
   const { lb, port } = await startBalancer(cfg)
   t.teardown(() => lb.shutdown(200))
   let seen = countBy(await pooled(40, 8, (i) => whoServes(port, `127.0.5.${i + 1}`)))

@@ -4,8 +4,9 @@ import { createHash, randomBytes } from 'node:crypto'
 import net from 'node:net'
 import t from 'tap'
 import { startBackend } from '../fixtures/backend.ts'
-import { configFor, connect, readAll, startBalancer } from '../helpers/lb.ts'
+import { connect, readAll, startBalancer } from '../helpers/lb.ts'
 import { holdFor, until } from '../helpers/until.ts'
+import { buildConfig } from '../helpers/config.ts'
 
 t.test('half-close: client FIN, the backend still answers, the client gets it', async (t) => {
   // A backend that answers only after the client finished sending.
@@ -20,7 +21,7 @@ t.test('half-close: client FIN, the backend still answers, the client gets it', 
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()))
   t.teardown(() => new Promise<void>((r) => server.close(() => r())))
   const fake = { name: 'half', port: (server.address() as net.AddressInfo).port } as never
-  const { lb, port } = await startBalancer(configFor([fake]))
+  const { lb, port } = await startBalancer(buildConfig([fake]))
   t.teardown(() => lb.shutdown(200))
   const sock = await connect(port)
   sock.end('question')
@@ -36,7 +37,7 @@ t.test('half-close: server FIN while the client still sends', async (t) => {
   })
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()))
   t.teardown(() => new Promise<void>((r) => server.close(() => r())))
-  const { lb, port } = await startBalancer(configFor([{ name: 's', port: (server.address() as net.AddressInfo).port } as never]))
+  const { lb, port } = await startBalancer(buildConfig([{ name: 's', port: (server.address() as net.AddressInfo).port } as never]))
   t.teardown(() => lb.shutdown(200))
   const sock = net.connect({ port, host: '127.0.0.1', allowHalfOpen: true })
   const got: Buffer[] = []
@@ -53,7 +54,7 @@ t.test('half-close: server FIN while the client still sends', async (t) => {
 t.test('integrity: 200 MB both ways, checksums equal', async (t) => {
   const echo = await startBackend('echo', 'echo')
   t.teardown(() => echo.close())
-  const { lb, port } = await startBalancer(configFor([echo]))
+  const { lb, port } = await startBalancer(buildConfig([echo]))
   t.teardown(() => lb.shutdown(200))
   const total = 200 * 1024 * 1024
   const block = randomBytes(1024 * 1024)
@@ -107,7 +108,7 @@ t.test('backpressure: a client that does not read keeps the balancer bounded', a
   })
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()))
   t.teardown(() => new Promise<void>((r) => server.close(() => r())))
-  const { lb, port } = await startBalancer(configFor([{ name: 'fast', port: (server.address() as net.AddressInfo).port } as never]))
+  const { lb, port } = await startBalancer(buildConfig([{ name: 'fast', port: (server.address() as net.AddressInfo).port } as never]))
   t.teardown(() => lb.shutdown(200))
   const sock = await connect(port)
   sock.pause() // never reads, for now
@@ -129,7 +130,7 @@ t.test('backpressure: a client that does not read keeps the balancer bounded', a
 t.test('bytes sent before the backend connects are held and delivered in order', async (t) => {
   const echo = await startBackend('echo', 'echo')
   t.teardown(() => echo.close())
-  const { lb, port } = await startBalancer(configFor([echo]))
+  const { lb, port } = await startBalancer(buildConfig([echo]))
   t.teardown(() => lb.shutdown(200))
   const sock = net.connect({ port, host: '127.0.0.1', allowHalfOpen: true })
   // Written before even our own connect completes, then FIN.

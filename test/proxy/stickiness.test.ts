@@ -2,14 +2,15 @@
 // connection of one client address to one backend; round robin spreads evenly.
 import t from 'tap'
 import { startBackend } from '../fixtures/backend.ts'
-import { configFor, countBy, pooled, startBalancer, whoServes } from '../helpers/lb.ts'
+import { countBy, pooled, startBalancer, whoServes } from '../helpers/lb.ts'
+import { buildConfig } from '../helpers/config.ts'
 
 t.test('hashing policies', async (t) => {
   const bes = await Promise.all(['a', 'b', 'c', 'd'].map((n) => startBackend(n)))
   t.teardown(() => Promise.all(bes.map((b) => b.close())))
   for (const policy of ['maglev', 'ring']) {
     await t.test(policy, async (t) => {
-      const { lb, port } = await startBalancer(configFor(bes, { policy }))
+      const { lb, port } = await startBalancer(buildConfig(bes, { pool: { policy } }))
       t.teardown(() => lb.shutdown(200))
       const names = await pooled(1000, 40, () => whoServes(port, '127.0.0.7'))
       const seen = countBy(names)
@@ -31,7 +32,7 @@ t.test('hashing policies', async (t) => {
 t.test('src-ip-port hashing spreads one address over backends', async (t) => {
   const bes = await Promise.all(['a', 'b', 'c'].map((n) => startBackend(n)))
   t.teardown(() => Promise.all(bes.map((b) => b.close())))
-  const { lb, port } = await startBalancer(configFor(bes, { policy: 'maglev', hashKey: 'src-ip-port' }))
+  const { lb, port } = await startBalancer(buildConfig(bes, { pool: { policy: 'maglev', 'hash-key': 'src-ip-port' } }))
   t.teardown(() => lb.shutdown(200))
   const seen = countBy(await pooled(90, 10, () => whoServes(port)))
   t.equal(Object.keys(seen).length, 3, `one address, many ports: ${JSON.stringify(seen)}`)
@@ -40,7 +41,7 @@ t.test('src-ip-port hashing spreads one address over backends', async (t) => {
 t.test('round robin spreads evenly', async (t) => {
   const bes = await Promise.all(['a', 'b', 'c'].map((n) => startBackend(n)))
   t.teardown(() => Promise.all(bes.map((b) => b.close())))
-  const { lb, port } = await startBalancer(configFor(bes, { policy: 'round-robin' }))
+  const { lb, port } = await startBalancer(buildConfig(bes, { pool: { policy: 'round-robin' } }))
   t.teardown(() => lb.shutdown(200))
   const seen = countBy(await pooled(300, 1, () => whoServes(port)))
   t.same(seen, { a: 100, b: 100, c: 100 })
@@ -50,8 +51,8 @@ t.test('two balancers with backends listed in another order pick alike', async (
   const bes = await Promise.all(['a', 'b', 'c', 'd', 'e'].map((n) => startBackend(n)))
   t.teardown(() => Promise.all(bes.map((b) => b.close())))
   for (const policy of ['maglev', 'ring']) {
-    const one = await startBalancer(configFor(bes, { policy }))
-    const two = await startBalancer(configFor([...bes].reverse(), { policy }))
+    const one = await startBalancer(buildConfig(bes, { pool: { policy } }))
+    const two = await startBalancer(buildConfig([...bes].reverse(), { pool: { policy } }))
     const clients = Array.from({ length: 40 }, (_, i) => `127.0.3.${i + 1}`)
     const a = await pooled(40, 10, (i) => whoServes(one.port, clients[i]))
     const b = await pooled(40, 10, (i) => whoServes(two.port, clients[i]))

@@ -6,8 +6,9 @@ import { Balancer } from '../../src/proxy/balancer.ts'
 import { encodeProxyV1 } from '../../src/proxy/proxy-protocol/encode.ts'
 import { startBackend } from '../fixtures/backend.ts'
 import { ending, seen } from '../helpers/endings.ts'
-import { captureLog, configFor, connect, readAll } from '../helpers/lb.ts'
+import { captureLog, connect, readAll } from '../helpers/lb.ts'
 import { holdFor, until } from '../helpers/until.ts'
+import { buildConfig, type ConfigOver, type Doc, layer, type Upstream } from '../helpers/config.ts'
 
 /** The next chunk read, or "(ended)" when the peer ended or the socket closed first. */
 const firstData = (sock: net.Socket) =>
@@ -18,9 +19,9 @@ const firstData = (sock: net.Socket) =>
     sock.once('close', () => r('(ended)'))
   })
 
-async function withLog(t: Test, cfgTop: string, backends: Parameters<typeof configFor>[0], spec: Parameters<typeof configFor>[1] = {}) {
+async function withLog(t: Test, timeouts: Doc, backends: readonly Upstream[], over: ConfigOver = {}) {
   const cap = captureLog()
-  const cfg = configFor(backends, spec, cfgTop)
+  const cfg = buildConfig(backends, layer({ top: { timeouts } }, over))
   const lb = new Balancer({ ...cfg, log: { ...cfg.log, connections: true } }, { log: cap.log })
   await lb.start()
   t.teardown(() => lb.shutdown(200))
@@ -33,7 +34,7 @@ const closed = (cap: ReturnType<typeof captureLog>) => cap.lines.filter((l) => l
 t.test('idle timeout ends a silent connection', async (t) => {
   const be = await startBackend('quiet', 'silent')
   t.teardown(() => be.close())
-  const { cap, port } = await withLog(t, 'timeouts: { connect: 1s, idle: 300ms, half-closed: 5s }', [be])
+  const { cap, port } = await withLog(t, { connect: '1s', idle: '300ms', 'half-closed': '5s' }, [be])
   const sock = await connect(port)
   const t0 = Date.now()
   await readAll(sock)
@@ -47,7 +48,7 @@ t.test('idle timeout ends a silent connection', async (t) => {
 t.test('half-closed timeout ends a lingering half-open connection', async (t) => {
   const be = await startBackend('quiet', 'silent')
   t.teardown(() => be.close())
-  const { cap, port } = await withLog(t, 'timeouts: { connect: 1s, idle: 10s, half-closed: 300ms }', [be])
+  const { cap, port } = await withLog(t, { connect: '1s', idle: '10s', 'half-closed': '300ms' }, [be])
   const sock = await connect(port)
   await until('the backend holds the connection', () => be.sockets.size === 1)
   sock.end() // FIN; the silent backend never closes its side
@@ -59,7 +60,7 @@ t.test('half-closed timeout ends a lingering half-open connection', async (t) =>
 t.test('idle: 0 never ends a quiet connection', async (t) => {
   const be = await startBackend('q', 'name')
   t.teardown(() => be.close())
-  const { lb, cap, port } = await withLog(t, 'timeouts: { connect: 1s, idle: 0, half-closed: 0 }', [be])
+  const { lb, cap, port } = await withLog(t, { connect: '1s', idle: 0, 'half-closed': 0 }, [be])
   const sock = await connect(port)
   t.equal(await firstData(sock), 'q\n')
   await holdFor(600) // the subject: a dozen sweeps (50 ms each); 0 used to end it at the first
@@ -73,7 +74,7 @@ t.test('idle: 0 never ends a quiet connection', async (t) => {
 t.test('half-closed: 0 sets no limit of its own; timeouts.idle still applies', async (t) => {
   const be = await startBackend('quiet', 'silent')
   t.teardown(() => be.close())
-  const { cap, port } = await withLog(t, 'timeouts: { connect: 1s, idle: 700ms, half-closed: 0 }', [be])
+  const { cap, port } = await withLog(t, { connect: '1s', idle: '700ms', 'half-closed': 0 }, [be])
   const sock = await connect(port)
   await until('the backend holds the connection', () => be.sockets.size === 1)
   const t0 = Date.now()
@@ -89,7 +90,7 @@ t.test('half-closed counts inactivity, not time since the FIN: a half-closed cli
   be.trickleMs = 100
   be.trickleLines = 12 // 1.2 s of answer, a line every 100 ms: never 500 ms quiet
   t.teardown(() => be.close())
-  const { cap, port } = await withLog(t, 'timeouts: { connect: 1s, idle: 10s, half-closed: 500ms }', [be])
+  const { cap, port } = await withLog(t, { connect: '1s', idle: '10s', 'half-closed': '500ms' }, [be])
   const sock = await connect(port)
   const end = ending(sock)
   sock.end('GET /stream\n') // the request is complete: the client shuts its write side
@@ -104,7 +105,7 @@ t.test('half-closed counts inactivity, not time since the FIN: a half-closed cli
 t.test('a connection log line carries bytes, backend and reason, never payload', async (t) => {
   const be = await startBackend('be', 'name')
   t.teardown(() => be.close())
-  const { cap, port } = await withLog(t, '', [be])
+  const { cap, port } = await withLog(t, {}, [be])
   const sock = await connect(port)
   sock.end('secret-payload-xyz')
   await readAll(sock)
@@ -118,7 +119,7 @@ t.test('a connection log line carries bytes, backend and reason, never payload',
 t.test('server close is reported as such', async (t) => {
   const be = await startBackend('closer', 'close')
   t.teardown(() => be.close())
-  const { cap, port } = await withLog(t, '', [be])
+  const { cap, port } = await withLog(t, {}, [be])
   await readAll(await connect(port))
   await until('the connection-closed log line', () => closed(cap).length === 1)
   t.equal(closed(cap)[0].reason, 'server-closed')
@@ -127,7 +128,7 @@ t.test('server close is reported as such', async (t) => {
 t.test('server reset after connect is reported as such', async (t) => {
   const be = await startBackend('resetter', 'reset')
   t.teardown(() => be.close())
-  const { cap, port } = await withLog(t, '', [be], { retries: 0 })
+  const { cap, port } = await withLog(t, {}, [be], { pool: { retries: 0 } })
   await readAll(await connect(port))
   await until('the connection-closed log line', () => closed(cap).length === 1)
   t.equal(closed(cap)[0].reason, 'server-reset')
@@ -136,10 +137,10 @@ t.test('server reset after connect is reported as such', async (t) => {
 t.test('PROXY: accepted from a trusted source, forwarded as v2 with the real client', async (t) => {
   const be = await startBackend('pp', 'name')
   t.teardown(() => be.close())
-  const cfg = configFor([be], { extra: '    send-proxy: v2' }).listeners[0]
+  const cfg = buildConfig([be], { pool: { 'send-proxy': 'v2' } }).listeners[0]
   t.equal(cfg.proxyProtocol.enabled, false)
   const cap = captureLog()
-  const base = configFor([be], { extra: '    send-proxy: v2' })
+  const base = buildConfig([be], { pool: { 'send-proxy': 'v2' } })
   const lb = new Balancer(
     { ...base, listeners: [{ ...base.listeners[0], proxyProtocol: { enabled: true, trusted: ['127.0.0.0/8'], timeoutMs: 500 } }] },
     { log: cap.log },
@@ -174,7 +175,7 @@ t.test('PROXY: accepted from a trusted source, forwarded as v2 with the real cli
 t.test('PROXY from an untrusted source is refused', async (t) => {
   const be = await startBackend('pp', 'name')
   t.teardown(() => be.close())
-  const base = configFor([be])
+  const base = buildConfig([be])
   const lb = new Balancer(
     { ...base, listeners: [{ ...base.listeners[0], proxyProtocol: { enabled: true, trusted: ['10.0.0.0/8'], timeoutMs: 500 } }] },
     { log: captureLog().log },

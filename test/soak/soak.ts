@@ -93,7 +93,7 @@ async function main(): Promise<number> {
   const pool = randomBytes(8 * 1024 * 1024)
   const bes = await Promise.all(['e1', 'e2', 'e3', 'e4'].map((n) => startBackend(n, 'echo')))
   // Passive ejection short: a killed backend is back within seconds, so the end can be quiescent.
-  const c = await startCluster({ workers: 2, backends: bes, extraPool: '    passive: { base-ejection: 1s, max-ejection: 2s }', extraTop: 'timeouts: { connect: 1s, idle: 20s, half-closed: 20s }' })
+  const c = await startCluster({ workers: 2, backends: bes, pool: { passive: { 'base-ejection': '1s', 'max-ejection': '2s' } }, top: { timeouts: { connect: '1s', idle: '20s', 'half-closed': '20s' } } })
   try {
     process.stdout.write(`soak: ${seconds} s after ${warmupS} s warm-up, seed ${seed}, ${CONCURRENCY} clients, primary pid ${c.child.pid}\n`)
     await traffic(c.port, Date.now() + warmupS * 1000, rnd, pool)
