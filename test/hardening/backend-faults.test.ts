@@ -86,7 +86,7 @@ t.test('blackhole: connect times out, retried elsewhere; connect-failed when all
   const good = await startBackend('good')
   t.teardown(() => good.close())
   {
-    const { lb, port, closed } = await logged(t, [{ name: 'hole', port: hole.port }, good], { top: { timeouts: { connect: '300ms' } }, pool: { pool: { retries: 2 } } })
+    const { lb, port, closed } = await logged(t, [{ name: 'hole', port: hole.port }, good], { top: { timeouts: { connect: '300ms' } }, pool: { retries: 2 } })
     const served = await Promise.all([0, 1, 2, 3].map(() => whoServes(port)))
     t.same(served, ['good', 'good', 'good', 'good'], 'every client served by the live backend')
     await until('4 connection-closed log lines', () => closed().length === 4)
@@ -99,7 +99,7 @@ t.test('blackhole: connect times out, retried elsewhere; connect-failed when all
   }
   {
     const refused = { name: 'gone', port: await refusedPort() }
-    const { lb, port, closed } = await logged(t, [{ name: 'hole', port: hole.port }, refused], { top: { timeouts: { connect: '300ms' } }, pool: { pool: { retries: 2 } } })
+    const { lb, port, closed } = await logged(t, [{ name: 'hole', port: hole.port }, refused], { top: { timeouts: { connect: '300ms' } }, pool: { retries: 2 } })
     t.equal((await readAll(await connect(port))).length, 0, 'closed without data')
     await until('the connection-closed log line', () => closed().length === 1)
     t.match(closed()[0], { reason: 'connect-failed', flags: 'sC', tries: 2, bytesOut: 0 })
