@@ -45,8 +45,8 @@ t.test('after a reload /status and `l4lb status` show the new port, backends, po
   t.same(
     st.listeners.map((l) => [l.name, l.bind, l.pool]),
     [
-      ['side', `127.0.0.1:${port3}`, 'extra'],
       ['main', `127.0.0.1:${port2}`, 'pool'],
+      ['side', `127.0.0.1:${port3}`, 'extra'],
     ],
     '/status: listeners with their new binds and pools',
   )
