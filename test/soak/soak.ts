@@ -12,6 +12,7 @@ import { type FixtureBackend, startBackend } from '../fixtures/backend.ts'
 import { type RunningCluster, startCluster } from '../helpers/cluster.ts'
 import { fdsOf, metric, mb, rssOf, sleep } from '../hardening/helpers.ts'
 import { type Kind, type Outcome, plan, prng, run } from './traffic.ts'
+import { holdFor, until } from '../helpers/until.ts'
 
 const args = process.argv.slice(2)
 const flag = (name: string): string | undefined => {
@@ -69,14 +70,13 @@ async function processes(c: RunningCluster): Promise<{ pids: number[]; fds: numb
 
 /** Wait (bounded) until no connection is open in the balancer and every backend is back up. */
 async function quiesce(c: RunningCluster): Promise<boolean> {
-  const deadline = Date.now() + 15_000
-  while (Date.now() < deadline) {
+  const quiet = await until('no connection open and every backend ready', async () => {
     const s = await c.status()
-    if (s.listeners.every((l) => l.active === 0) && s.pools.every((p) => p.backends.every((b) => b.state === 'ready' && b.active === 0))) {
-      await sleep(1000) // let sockets in TIME_WAIT/closing and GC settle
-      return true
-    }
-    await sleep(100)
+    return s.listeners.every((l) => l.active === 0) && s.pools.every((p) => p.backends.every((b) => b.state === 'ready' && b.active === 0))
+  }, { deadlineMs: 15_000, intervalMs: 100 }).catch(() => false)
+  if (quiet) {
+    await holdFor(1000) // the subject of the next sample: sockets in TIME_WAIT/closing and GC settled
+    return true
   }
   const s = await c.status()
   process.stderr.write(`soak: not quiescent: listeners ${JSON.stringify(s.listeners.map((l) => l.active))}, backends ${JSON.stringify(s.pools.flatMap((p) => p.backends.map((b) => [b.id, b.state, b.active])))}\n`)
