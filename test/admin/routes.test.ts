@@ -44,7 +44,9 @@ t.test('rejects', async (t) => {
     if (!m.ok) {
       t.equal(m.status, status, `${method} ${path} -> ${status}`)
       t.equal(m.allow, allow, `${method} ${path} Allow`)
-      t.type(m.error, 'string')
+      // The body a client reads: what was wrong, naming the method or the path.
+      const says = { 405: `method ${method} not allowed`, 404: `no such endpoint: ${path.split('?')[0]}`, 400: 'backend id is not valid percent-encoding' }[status]
+      t.equal(m.error, says, `${method} ${path} says why`)
     }
   }
 })
