@@ -90,6 +90,9 @@ export async function handle(
     case 'status':
       sendJson(res, 200, ctx.model.status())
       return
+    case 'history':
+      sendJson(res, 200, ctx.model.history())
+      return
     case 'healthz': {
       const h = ctx.model.healthz()
       sendJson(res, h.ok ? 200 : 503, { ok: h.ok, reason: h.reason })

@@ -14,6 +14,7 @@
 //   pools, which is why mutations take an optional pool.
 import type { AdminState, BackendState, CheckStatus, HealthVerdict } from '../health/types.ts'
 import type { PolicyName } from '../config/types.ts'
+import type { HistoryDoc } from '../history/types.ts'
 
 export interface ListenerStatus {
   readonly name: string
@@ -147,4 +148,6 @@ export interface AdminModel {
   reload(): Promise<ReloadResult>
   /** Counters and gauges summed across workers, for /metrics. */
   stats(): AggregatedStats
+  /** Recent per-backend samples and the health timeline, for GET /history and the status page (bounded). */
+  history(): HistoryDoc
 }

@@ -7,6 +7,7 @@ import type { AdminState } from '../health/types.ts'
 export type Route =
   | { readonly kind: 'page' }
   | { readonly kind: 'status' }
+  | { readonly kind: 'history' }
   | { readonly kind: 'metrics' }
   | { readonly kind: 'healthz' }
   | { readonly kind: 'reload' }
@@ -23,6 +24,7 @@ const POST = ['POST']
 const STATIC: Record<string, { readonly methods: readonly string[]; readonly route: Route }> = {
   '/': { methods: GET, route: { kind: 'page' } },
   '/status': { methods: GET, route: { kind: 'status' } },
+  '/history': { methods: GET, route: { kind: 'history' } },
   '/metrics': { methods: GET, route: { kind: 'metrics' } },
   '/healthz': { methods: GET, route: { kind: 'healthz' } },
   '/reload': { methods: POST, route: { kind: 'reload' } },

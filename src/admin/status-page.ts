@@ -7,11 +7,14 @@
 // fragment never leaves the browser, and the script sends it as a bearer
 // token. Rows are built with textContent only (backend ids are not trusted
 // as HTML). Hooks for tests: tr[data-backend="pool/id"] > td[data-col=...].
+// Beside the tables, charts from GET /history: sparklines, state strips and
+// the health timeline (status-charts.ts).
+import { CHARTS_CSS, CHARTS_JS } from './status-charts.ts'
 
 export const STATUS_PAGE_CSP =
   "default-src 'none'; style-src 'unsafe-inline'; script-src 'unsafe-inline'; connect-src 'self'; img-src 'none'"
 
-const CSS = `
+const CSS = CHARTS_CSS + `
 body{font:13px/1.4 system-ui,sans-serif;margin:12px;color:#222;background:#fafafa}
 h1{font-size:17px;margin:0 0 4px}h2{font-size:14px;margin:14px 0 4px}
 #meta{color:#555}#err{display:none;background:#fdd;border:1px solid #c66;padding:6px;margin:8px 0;white-space:pre-wrap}
@@ -58,7 +61,7 @@ function render(doc) {
   const seen = new Map()
   for (const p of doc.pools) {
     const h = document.createElement('tr'); h.className = 'pool'
-    const c = td(p.name + ' (' + p.policy + ', ' + p.backends.length + ' backends)', 'pool'); c.colSpan = 9; h.append(c); bb.append(h)
+    const c = td(p.name + ' (' + p.policy + ', ' + p.backends.length + ' backends)', 'pool'); c.colSpan = 12; h.append(c); bb.append(h)
     for (const b of p.backends) {
       const key = p.name + '/' + b.id
       const was = prev.get(key)
@@ -72,26 +75,30 @@ function render(doc) {
         td(b.effectiveWeight === b.weight ? String(b.weight) : b.effectiveWeight + '/' + b.weight, 'weight', 'n'),
         td(String(b.active), 'active', 'n'), td(String(b.total), 'total', 'n'), td(rate, 'rate', 'n'),
         td(chk === null ? '-' : (chk.ok ? 'OK ' : 'FAIL ') + chk.detail + ' (' + Math.round(chk.durationMs) + 'ms)', 'check', chk === null ? '' : (chk.ok ? 'up' : 'down')),
-        td(age(b.check.at, now), 'age', 'n'))
+        td(age(b.check.at, now), 'age', 'n'), td('', 'spark-state'), td('', 'spark-rate'), td('', 'spark-active'))
       bb.append(r)
     }
   }
   prev.clear(); for (const [k, v] of seen) prev.set(k, v)
   $('backends').tBodies[0].replaceWith(bb)
+  drawSparks(now)
   document.body.classList.remove('stale')
 }
 async function tick() {
   if (busy) return
   busy = true
   try {
-    const res = await fetch('status', { headers: token ? { authorization: 'Bearer ' + token } : {}, cache: 'no-store' })
+    const headers = token ? { authorization: 'Bearer ' + token } : {}
+    const res = await fetch('status', { headers, cache: 'no-store' })
     if (res.status === 401) { showError('Unauthorized: open this page as ' + location.pathname + '#token=YOUR_TOKEN'); document.body.classList.add('stale'); return }
     if (!res.ok) throw new Error('GET /status: HTTP ' + res.status)
+    await tickHistory(headers)
     render(await res.json())
   } catch (e) {
     showError('Cannot refresh: ' + e.message); document.body.classList.add('stale')
   } finally { busy = false }
 }
+` + CHARTS_JS + `
 tick(); setInterval(tick, 1000)
 `
 
@@ -105,7 +112,9 @@ export function statusPageHtml(): string {
 <h2>Listeners</h2>
 <table id="listeners"><thead><tr><th>Name</th><th>Bind</th><th>Pool</th><th>State</th><th>Active</th><th>Accepted</th></tr></thead><tbody></tbody></table>
 <h2>Backends</h2>
-<table id="backends"><thead><tr><th>Backend</th><th>Address</th><th>State</th><th>Weight</th><th>Active</th><th>Total</th><th>Rate/s</th><th>Last check</th><th>Check age</th></tr></thead><tbody></tbody></table>
+<table id="backends"><thead><tr><th>Backend</th><th>Address</th><th>State</th><th>Weight</th><th>Active</th><th>Total</th><th>Rate/s</th><th>Last check</th><th>Check age</th><th>State (5 min)</th><th>Conn/s (5 min)</th><th>Active (5 min)</th></tr></thead><tbody></tbody></table>
+<h2>Health timeline</h2><div id="tl-meta"></div>
+<table id="timeline"><thead><tr><th>Time</th><th>Backend</th><th>What</th><th>Change</th><th>Reason</th><th>Check then</th></tr></thead><tbody></tbody></table>
 <script>${JS}</script>
 </body></html>
 `

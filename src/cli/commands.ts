@@ -31,6 +31,7 @@ export const COMMANDS: readonly Command[] = [
     flags: [
       '-c, --config FILE   the config file (YAML); SIGHUP re-reads it, SIGTERM/SIGINT drain then exit, a second signal exits now',
       '--hand-over         share the addresses of a running l4lb until it stops (deliberate take-over, like HAProxy -sf)',
+      '--log-format F      json (default), pretty (human lines, pino-pretty) or auto (pretty on a terminal); env L4LB_LOG_FORMAT',
     ],
     exits: '0 stopped by a signal after draining; 1 invalid config or could not start (LB_ERR_LISTEN: a listener address is taken, not local or privileged); 2 usage; 130 a second signal cut the drain short',
     run: async (argv) => (await import('./run.ts')).runCommand(argv),
@@ -47,8 +48,8 @@ export const COMMANDS: readonly Command[] = [
     name: 'demo',
     synopsis: 'demo',
     summary: 'three local backends and a balancer in front of them',
-    flags: [],
-    exits: '0 stopped by a signal; 1 could not start',
+    flags: ['--log-format F      auto (default: pretty on a terminal, JSON otherwise), pretty or json; env L4LB_LOG_FORMAT'],
+    exits: '0 stopped by a signal; 1 could not start; 2 usage',
     run: async (argv) => (await import('./demo.ts')).demoCommand(argv),
   },
   {

@@ -5,10 +5,21 @@ import { parseConfig } from '../config/load.ts'
 import { formatErrors } from '../config/format.ts'
 import { startDemoBackend } from '../demo/backend.ts'
 import { freePort } from '../cluster/ports.ts'
-import { startPrimary } from './run.ts'
+import { applyLogFormat, startPrimary } from './run.ts'
+import { parseArgs } from './args.ts'
 
-
-export async function demoCommand(_argv: string[]): Promise<number> {
+/**
+ * Logs: one line per closed connection (log.connections) at info, as human
+ * lines on a terminal and JSON otherwise (`--log-format` or L4LB_LOG_FORMAT
+ * override; see src/log-format.ts).
+ */
+export async function demoCommand(argv: string[]): Promise<number> {
+  const args = parseArgs(argv, { 'log-format': 'value' })
+  const problem = !args.ok ? args.error : args.args.positionals.length > 0 ? `unexpected argument ${args.args.positionals[0]}` : applyLogFormat(args.args.flags, 'auto')
+  if (problem !== null) {
+    process.stderr.write(`l4lb demo: ${problem}\n`)
+    return 2
+  }
   const backends = await Promise.all(['proxy-a', 'proxy-b', 'proxy-c'].map((n) => startDemoBackend(n)))
   const port = await freePort('127.0.0.1', 8080)
   const adminPort = await freePort('127.0.0.1', 9090)
@@ -25,7 +36,7 @@ pools:
 ${backends.map((b) => `      - { id: ${b.name}, host: 127.0.0.1, port: ${b.port} }`).join('\n')}
     health: { type: tcp, interval: 1s, timeout: 500ms, fall: 2, rise: 2 }
 admin: { enabled: true, bind: 127.0.0.1:${adminPort} }
-log: { level: warn, connections: false }
+log: { level: info, connections: true }
 `
   const parsed = parseConfig(yaml)
   if (!parsed.ok) {
@@ -48,6 +59,7 @@ policy maglev on the client address: every connection from one address sticks to
   status JSON:  curl http://127.0.0.1:${adminPort}/status
   drain one:    curl -X POST http://127.0.0.1:${adminPort}/backends/proxy-a/drain
 
+Each connection logs one line when it closes: client → backend, bytes up/down, duration, tries, why it ended.
 Ctrl-C drains and stops.
 `)
   return -1

@@ -7,7 +7,8 @@ import { installSignals } from '../cluster/signals.ts'
 import { formatErrors } from '../config/format.ts'
 import { loadConfigFile } from '../config/load.ts'
 import type { Config } from '../config/types.ts'
-import { child, flushLog, setLogLevel } from '../log.ts'
+import { child, flushLog, setLogFormat, setLogLevel } from '../log.ts'
+import { chooseLogFormat, LOG_FORMAT_ENV, type LogFormatChoice } from '../log-format.ts'
 import { ADMIN_LABEL, BindError } from '../proxy/bind-error.ts'
 import { parseArgs } from './args.ts'
 
@@ -48,10 +49,27 @@ export async function startPrimary(config: Config, configPath: string | null, op
   return { primary, adminPort: admin?.port ?? null, stop }
 }
 
+/**
+ * Apply the log format from `--log-format` (a value in `flags`), L4LB_LOG_FORMAT
+ * or `commandDefault` (log-format.ts). Returns an error message for a bad value.
+ */
+export function applyLogFormat(flags: ReadonlyMap<string, string | true>, commandDefault: LogFormatChoice): string | null {
+  const flag = flags.get('log-format')
+  const format = chooseLogFormat({ flag: typeof flag === 'string' ? flag : undefined, env: process.env[LOG_FORMAT_ENV], commandDefault, isTTY: Boolean(process.stdout.isTTY) })
+  if (format instanceof Error) return format.message
+  setLogFormat(format)
+  return null
+}
+
 export async function runCommand(argv: string[]): Promise<number> {
-  const parsed = parseArgs(argv, { config: 'value', 'hand-over': 'bool' }, { '-c': 'config' })
+  const parsed = parseArgs(argv, { config: 'value', 'hand-over': 'bool', 'log-format': 'value' }, { '-c': 'config' })
   if (!parsed.ok) {
     process.stderr.write(`l4lb run: ${parsed.error}\n`)
+    return 2
+  }
+  const badFormat = applyLogFormat(parsed.args.flags, 'json')
+  if (badFormat !== null) {
+    process.stderr.write(`l4lb run: ${badFormat}\n`)
     return 2
   }
   const path = parsed.args.flags.get('config')

@@ -128,6 +128,8 @@ export function adminModel(primary: Primary): AdminModel {
 
     reload: () => primary.reload(),
 
+    history: () => primary.history.doc(),
+
     stats(): AggregatedStats {
       const totals = primary.workers.totals()
       const health = primary.healthTable()

@@ -15,6 +15,8 @@ import { type HealthSnapshot } from './snapshot.ts'
 import { resolveEphemeralPorts } from './ports.ts'
 import { AddressClaims } from './bind-claim.ts'
 import { WorkerSet } from './workers.ts'
+import { History } from '../history/recorder.ts'
+import { sampleRows, settleHistory } from './history-feed.ts'
 
 /** Health changes within this window are published as one snapshot (ms). */
 export const PUBLISH_BATCH_MS = 50
@@ -52,6 +54,8 @@ export class Primary {
   readonly health: HealthChecker
   readonly states = new Map<string, AdminState>()
   readonly weights = new Map<string, number>()
+  /** Recent samples and state changes for the status page (bounded; src/history/). */
+  readonly history = new History()
   private readonly claims: AddressClaims
   private snap: HealthSnapshot
   private version = 0
@@ -68,6 +72,7 @@ export class Primary {
     this.health = new HealthChecker({ pools: this.config.pools, dataPath: () => ({ connectMs: this.config.timeouts.connectMs }), onChange: (c) => {
       const level = c.from === 'unknown' && c.to === 'up' ? 'info' : 'warn'
       this.log[level]({ pool: c.pool, backend: c.id, change: c.kind, from: c.from, to: c.to, detail: c.detail }, 'backend health changed')
+      this.history.noteHealth(c)
       this.publishSoon()
     }, outOfService: (pool, id) => {
       const k = key(pool, id)
@@ -75,6 +80,7 @@ export class Primary {
       return admin === 'drain' || admin === 'maint' || this.weights.get(k) === 0
     } })
     this.snap = this.decide().snapshot
+    settleHistory(this, this.snap)
     this.claims = new AddressClaims({ handOver: opts.handOver, log: this.log })
     this.workers = new WorkerSet({
       log: this.log,
@@ -123,6 +129,7 @@ export class Primary {
     } finally {
       this.starting = null
     }
+    this.history.start(() => sampleRows(this))
   }
 
   /**
@@ -147,6 +154,7 @@ export class Primary {
       this.publishTimer = null
     }
     const d = this.decide()
+    settleHistory(this, d.snapshot)
     this.scheduleSlowstart(d)
     if (sameDecision(this.snap, d.snapshot)) return
     this.snap = d.snapshot
@@ -225,6 +233,7 @@ export class Primary {
   /** Stop checks, drain workers (up to the drain deadline), resolve when they are gone. */
   async shutdown(): Promise<void> {
     this.health.stop()
+    this.history.stop()
     if (this.slowstartTimer) clearTimeout(this.slowstartTimer)
     if (this.publishTimer) clearTimeout(this.publishTimer)
     await this.workers.shutdown(this.config.shutdown.drainMs)
@@ -234,6 +243,7 @@ export class Primary {
   /** Second signal: no more waiting. */
   killNow(): void {
     this.health.stop()
+    this.history.stop()
     this.workers.killAll()
   }
 

@@ -12,6 +12,7 @@ import type {
   StatusDoc,
 } from '../../src/admin/model.ts'
 import type { AdminState, BackendState } from '../../src/health/types.ts'
+import { History } from '../../src/history/recorder.ts'
 
 export interface FakeBackend {
   pool: string
@@ -30,6 +31,8 @@ export interface FakeModel extends AdminModel {
   lastError: { at: number; errors: string[] } | null
   healthVersion: number
   readonly calls: string[]
+  /** A real History the test feeds (sample, noteHealth, settle); /history serves its doc. */
+  readonly recorder: History
 }
 
 function effective(b: FakeBackend): BackendState {
@@ -52,6 +55,8 @@ export function fakeModel(): FakeModel {
     lastError: null,
     healthVersion: 1,
     calls: [],
+    recorder: new History(),
+    history: () => m.recorder.doc(),
 
     status(): StatusDoc {
       const pools = ['web', 'alt'].map((name) => ({

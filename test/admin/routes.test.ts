@@ -8,6 +8,7 @@ t.test('matches', async (t) => {
     ['GET', '/', { kind: 'page' }],
     ['HEAD', '/', { kind: 'page' }],
     ['GET', '/status', { kind: 'status' }],
+    ['GET', '/history', { kind: 'history' }],
     ['GET', '/metrics', { kind: 'metrics' }],
     ['GET', '/healthz', { kind: 'healthz' }],
     ['POST', '/reload', { kind: 'reload' }],
@@ -55,6 +56,7 @@ t.test('docs/admin-api.md documents every endpoint', async (t) => {
   const doc = fs.readFileSync(new URL('../../docs/admin-api.md', import.meta.url), 'utf8')
   for (const [method, path] of [
     ['GET', '/'],
+    ['GET', '/history'],
     ['GET', '/status'],
     ['GET', '/metrics'],
     ['GET', '/healthz'],
