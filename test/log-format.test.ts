@@ -12,6 +12,7 @@ import { fileURLToPath } from 'node:url'
 import { chooseLogFormat, connectionSentence, prettyLine } from '../src/log-format.ts'
 import { startBackend } from './fixtures/backend.ts'
 import { freePort } from './helpers/cluster.ts'
+import { until } from './helpers/until.ts'
 
 const MAIN = fileURLToPath(new URL('../src/cli/main.ts', import.meta.url))
 const CONNECTION = { level: 30, time: '2026-12-03T10:42:07.311Z', pid: 7, component: 'worker', client: '127.0.0.1:51234', listener: 'demo', pool: 'proxies', backend: 'proxy-b', tries: 1, bytesIn: 78, bytesOut: 2048, durationMs: 3, reason: 'client-closed', flags: 'CD', msg: 'connection closed' }
@@ -69,11 +70,6 @@ function l4lb(argv: string[], tty: boolean, env: NodeJS.ProcessEnv = {}): Proc {
   return { child, out: () => out, exited }
 }
 
-async function until(cond: () => boolean, ms: number): Promise<boolean> {
-  const end = Date.now() + ms
-  while (Date.now() < end && !cond()) await new Promise((r) => setTimeout(r, 50))
-  return cond()
-}
 
 /** One connection through the balancer: send a line, read the answer until the server closes or 2 s pass. */
 function oneConnection(port: number): Promise<void> {
@@ -112,16 +108,16 @@ t.test('npm start (l4lb demo): human lines on a terminal, JSON lines on a pipe',
     const p = l4lb(['demo'], tty)
     let adminPort = 0
     t.teardown(() => (p.child.exitCode === null ? stopVia(adminPort, p) : undefined))
-    t.ok(await until(() => /status page: {2}http:\/\/127\.0\.0\.1:\d+\//.test(p.out()), 30_000), `${tty ? 'tty' : 'pipe'}: the demo starts`)
+    t.ok(await until(`${tty ? 'tty' : 'pipe'}: the demo starts`, () => /status page: {2}http:\/\/127\.0\.0\.1:\d+\//.test(p.out()), { deadlineMs: 30_000, intervalMs: 50 }), `${tty ? 'tty' : 'pipe'}: the demo starts`)
     const port = Number(/balancing 127\.0\.0\.1:(\d+)/.exec(p.out())?.[1])
     adminPort = Number(/status page: {2}http:\/\/127\.0\.0\.1:(\d+)\//.exec(p.out())?.[1])
     for (let i = 0; i < 3; i++) await oneConnection(port)
     const lines = () => p.out().split(/\r?\n/)
     if (tty) {
-      t.ok(await until(() => lines().some((l) => HUMAN_CONNECTION.test(stripColours(l))), 10_000), 'tty: a human connection line')
+      t.ok(await until('tty: a human connection line', () => lines().some((l) => HUMAN_CONNECTION.test(stripColours(l))), { deadlineMs: 10_000, intervalMs: 50 }), 'tty: a human connection line')
       t.notOk(lines().some((l) => l.includes('"msg":"connection closed"')), 'tty: no JSON connection line')
     } else {
-      t.ok(await until(() => lines().some((l) => l.startsWith('{') && l.includes('"msg":"connection closed"')), 10_000), 'pipe: a JSON connection line')
+      t.ok(await until('pipe: a JSON connection line', () => lines().some((l) => l.startsWith('{') && l.includes('"msg":"connection closed"')), { deadlineMs: 10_000, intervalMs: 50 }), 'pipe: a JSON connection line')
       const json = lines().filter((l) => l.includes('"msg":"connection closed"')).map((l) => JSON.parse(l) as Record<string, unknown>)
       t.ok(json.length >= 1 && json.every((j) => typeof j.client === 'string' && typeof j.backend === 'string' && j.flags !== undefined), 'pipe: every connection line is JSON with its fields')
       t.notOk(lines().some((l) => HUMAN_CONNECTION.test(l)), 'pipe: no human line')
@@ -148,10 +144,10 @@ log: { level: info, connections: true }
 `)
     const p = l4lb(['run', '-c', file, ...args], tty)
     t.teardown(() => (p.child.exitCode === null ? stopVia(adminPort, p) : undefined))
-    t.ok(await until(() => p.out().includes('l4lb running'), 30_000), `${tty ? 'tty' : 'pipe'}: started`)
+    t.ok(await until(`${tty ? 'tty' : 'pipe'}: started`, () => p.out().includes('l4lb running'), { deadlineMs: 30_000, intervalMs: 50 }), `${tty ? 'tty' : 'pipe'}: started`)
     await oneConnection(port)
     const want = human ? (l: string) => HUMAN_CONNECTION.test(l) : (l: string) => l.startsWith('{') && l.includes('"msg":"connection closed"')
-    t.ok(await until(() => p.out().split(/\r?\n/).some(want), 10_000), tty ? 'run on a terminal: still JSON' : 'run --log-format pretty on a pipe: human')
+    t.ok(await until(tty ? 'run on a terminal: still JSON' : 'run --log-format pretty on a pipe: human', () => p.out().split(/\r?\n/).some(want), { deadlineMs: 10_000, intervalMs: 50 }), tty ? 'run on a terminal: still JSON' : 'run --log-format pretty on a pipe: human')
     await stopVia(adminPort, p)
   }
   const bad = l4lb(['run', '-c', join(dir, 'x.yaml'), '--log-format', 'xml'], false)

@@ -4,6 +4,7 @@
 import t from 'tap'
 import { History, type StateRow } from '../../src/history/recorder.ts'
 import type { HealthChange, ProbeResult } from '../../src/health/types.ts'
+import { holdFor } from '../helpers/until.ts'
 
 function clock(start = 1_000_000): { now: () => number; advance: (ms: number) => void } {
   let now = start
@@ -89,10 +90,10 @@ t.test('start samples at once and on the interval until stop', async (t) => {
   const h = new History({ intervalMs: 20 })
   let n = 0
   h.start(() => [{ pool: 'p', id: 'a', total: n++, active: 0 }])
-  await new Promise((r) => setTimeout(r, 110))
+  await holdFor(110) // the sampling window under test
   h.stop()
   const taken = h.doc().sampleTimes.length
   t.ok(taken >= 3 && taken <= 7, `${taken} samples in 110 ms at 20 ms`)
-  await new Promise((r) => setTimeout(r, 60))
+  await holdFor(60) // three intervals after stop: none may be taken
   t.equal(h.doc().sampleTimes.length, taken, 'none after stop')
 })

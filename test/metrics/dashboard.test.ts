@@ -55,7 +55,7 @@ t.test('the dashboard is importable: Prometheus datasource variable, unique pane
 t.test('every metric the dashboard queries exists in /metrics of a running cluster', async (t) => {
   const bes = await Promise.all(['a', 'b'].map((n) => startBackend(n)))
   t.teardown(() => Promise.all(bes.map((b) => b.close())))
-  const lb = await startCluster({ workers: 2, backends: bes, policy: 'round-robin' })
+  const lb = await startCluster({ workers: 2, backends: bes, pool: { policy: 'round-robin' } })
   t.teardown(() => lb.stop())
   await pooled(10, 5, () => whoServes(lb.port)) // so counters have samples, not only families
   const res = await lb.admin('GET', '/metrics')
