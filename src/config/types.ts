@@ -4,18 +4,14 @@
 // Durations are milliseconds here (the YAML accepts "5s", "250ms", "2m" or a
 // number of milliseconds).
 
-export type PolicyName =
-  | 'maglev'
-  | 'ring'
-  | 'round-robin'
-  | 'weighted-round-robin'
-  | 'least-conn'
-  | 'random'
-  | 'p2c'
+import type { PolicyName } from '../balancer/policies.ts'
+import type { HashKeyKind } from '../balancer/hash.ts'
+import type { HealthCheckType } from './check-kinds.ts'
 
-export type HashKeyKind = 'src-ip' | 'src-ip-port'
+// Names defined by their tables: policies and hash keys in src/balancer
+// (policies.ts, hash.ts), health-check kinds in check-kinds.ts.
+export type { PolicyName, HashKeyKind, HealthCheckType }
 export type SendProxy = 'none' | 'v1' | 'v2'
-export type HealthCheckType = 'none' | 'tcp' | 'http' | 'connect'
 
 export interface HostPort {
   readonly host: string // IPv4 literal, IPv6 literal (no brackets) or hostname
