@@ -7,6 +7,7 @@
 import type { PolicyName } from '../balancer/policies.ts'
 import type { HashKeyKind } from '../balancer/hash.ts'
 import type { HealthCheckType } from './check-kinds.ts'
+import type { CODES } from '../errors.ts'
 
 // Names defined by their tables: policies and hash keys in src/balancer
 // (policies.ts, hash.ts), health-check kinds in check-kinds.ts.
@@ -121,6 +122,9 @@ export interface ConfigError {
   readonly message: string
 }
 
+/** Why a config was refused (src/errors.ts): it could not be read, or it failed validation. */
+export type ConfigFailureCode = typeof CODES.LB_ERR_CONFIG_READ | typeof CODES.LB_ERR_CONFIG_INVALID
+
 export type ConfigResult =
   | { readonly ok: true; readonly config: Config }
-  | { readonly ok: false; readonly errors: readonly ConfigError[] }
+  | { readonly ok: false; readonly code: ConfigFailureCode; readonly errors: readonly ConfigError[] }
