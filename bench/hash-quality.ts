@@ -1,27 +1,30 @@
-// Hash quality of the hashing pickers (maglev, ring): spread, disruption,
+// Hash quality of the hashing pickers (every policy of the table in
+// src/balancer/policies.ts with the `hashing` trait): spread, disruption,
 // build time and pick cost, printed as a markdown table (npm run bench:hash).
 //
 // Keys: 1M distinct client IPv4 addresses (i × 2654435761 mod 2^32, a
-// bijection), each hashed once with hashFlow('src-ip'). For each policy and
-// N in 3, 10, 100, 1000 equal-weight backends:
+// bijection), each hashed once with hashFlow('src-ip'). For each hashing
+// policy and N in 3, 10, 100, 1000 equal-weight backends:
 // - sampled max/mean: the busiest backend's key count over the mean (K / N);
 // - share max/mean: the largest share of the lookup structure a backend owns
-//   (maglev: table slots; ring: arc of the circle) over 1/N, i.e. the
+//   (Picker.shares: maglev's table slots, ring's arc of the circle; "-"
+//   for a picker without it) over 1/N, i.e. the
 //   expected load with infinitely many keys, free of sampling noise;
 // - uniform max/mean: what a perfect balancer scores on K keys, i.e. pure
 //   sampling noise (multinomial draw with a fixed-seed PRNG), for reference;
 // - moved: keys whose backend changed when one backend is removed (mean over
 //   removing the first, middle and last backend), vs the optimum 1/N;
 //   "collateral" counts moved keys that were NOT on the removed backend
-//   (ideally 0). Maglev's M is sized for the full set, so it stays put;
-// - maglev table-size sensitivity at N = 100: the same figures at larger M;
+//   (ideally 0). A table size (`maglev-table-size`) is sized for the full
+//   set, so it stays put;
+// - table-size sensitivity at N = 100 for the policies that take
+//   `maglev-table-size`: the same figures at larger M;
 // - build: median of 3 table builds; pick: median ns per pick over the K keys.
 // Bounded in time: about 20-40 s in all on a shared 2-core machine.
 import { hashFlow } from '../src/balancer/hash.ts'
-import { createMaglevPicker } from '../src/balancer/maglev.ts'
 import { defaultMaglevTableSize } from '../src/balancer/maglev-table.ts'
-import { createRingPicker } from '../src/balancer/ring.ts'
-import { DEFAULT_PICKER_OPTIONS } from '../src/balancer/registry.ts'
+import { HASHING_POLICIES, policiesTaking, takesOption, type PolicyName } from '../src/balancer/policies.ts'
+import { createPicker, DEFAULT_PICKER_OPTIONS } from '../src/balancer/registry.ts'
 import type { Picker, PickerBackend } from '../src/balancer/picker.ts'
 
 const KEYS = 1_000_000
@@ -30,26 +33,19 @@ const EMPTY: readonly PickerBackend[] = Object.freeze([])
 
 interface Built {
   picker: Picker<PickerBackend>
-  structure: string // "M=65537" or "P=..."
-  shares: number[] // share of the structure per backend, sums to 1
+  structure: string // "M=65537" for a policy with a table size, else "-"
+  shares: number[] | null // share of the structure per backend, sums to 1; null: not reported
 }
 
-// `full` is the size of the whole backend set: maglev's M is sized for it (as
-// config validation does) so that removing a backend does not change M.
-// `m` overrides maglev's table size (sensitivity rows).
-type Builder = (backends: readonly PickerBackend[], full: number, m?: number) => Built
-
-const builders: Record<string, Builder> = {
-  maglev(backends, full, m) {
-    const tableSize = m ?? defaultMaglevTableSize(full) // what a config without maglev-table-size gets
-    const p = createMaglevPicker(backends, { ...DEFAULT_PICKER_OPTIONS, tableSize })
-    const shares = [...p.slotCounts().values()].map((c) => c / p.tableSize)
-    return { picker: p, structure: `M=${p.tableSize}`, shares }
-  },
-  ring(backends) {
-    const p = createRingPicker(backends, DEFAULT_PICKER_OPTIONS)
-    return { picker: p, structure: `P=${p.size}`, shares: [...p.arcShares().values()] }
-  },
+// `full` is the size of the whole backend set: the table size is sized for it
+// (as config validation does) so that removing a backend does not change M.
+// `m` overrides the table size (sensitivity rows).
+function build(policy: PolicyName, backends: readonly PickerBackend[], full: number, m?: number): Built {
+  const sized = takesOption(policy, 'maglev-table-size')
+  const tableSize = m ?? defaultMaglevTableSize(full) // what a config without maglev-table-size gets
+  const picker = createPicker(policy, backends, { ...DEFAULT_PICKER_OPTIONS, tableSize })
+  const shares = picker.shares === undefined ? null : [...picker.shares().values()]
+  return { picker, structure: sized ? `M=${(picker as { tableSize?: number }).tableSize ?? tableSize}` : '-', shares }
 }
 
 function makeBackends(n: number): PickerBackend[] {
@@ -116,26 +112,26 @@ function uniformMaxMean(n: number, keys: number): number {
 }
 
 interface Row {
-  policy: string
+  policy: PolicyName
   n: number
   structure: string
   buildMs: number
   sampled: number
-  share: number
+  share: number | null
   uniform: number
   moved: number
   collateral: number
   ns: number
 }
 
-function measure(policy: string, n: number, hashes: Uint32Array, uniform: number, m?: number): Row {
+function measure(policy: PolicyName, n: number, hashes: Uint32Array, uniform: number, m?: number): Row {
   const backends = makeBackends(n)
   const index = new Map(backends.map((b, i) => [b, i]))
   const times: number[] = []
   let built: Built | undefined
   for (let r = 0; r < 3; r++) {
     const t0 = process.hrtime.bigint()
-    built = builders[policy](backends, n, m)
+    built = build(policy, backends, n, m)
     times.push(Number(process.hrtime.bigint() - t0) / 1e6)
   }
   const { picker, structure, shares } = built!
@@ -148,7 +144,7 @@ function measure(policy: string, n: number, hashes: Uint32Array, uniform: number
   let collateral = 0
   for (const removed of removals) {
     const rest = backends.filter((_, i) => i !== removed)
-    const after = assign(builders[policy](rest, n, m).picker, index, hashes)
+    const after = assign(build(policy, rest, n, m).picker, index, hashes)
     for (let i = 0; i < before.length; i++) {
       if (before[i] !== after[i]) {
         moved++
@@ -162,7 +158,7 @@ function measure(policy: string, n: number, hashes: Uint32Array, uniform: number
     structure,
     buildMs: median(times),
     sampled: Math.max(...counts) / (hashes.length / n),
-    share: Math.max(...shares) * n,
+    share: shares === null ? null : Math.max(...shares) * n,
     uniform,
     moved: moved / removals.length / hashes.length,
     collateral: collateral / removals.length / hashes.length,
@@ -175,10 +171,12 @@ function main(): void {
   const { hashes, nsPerHash } = makeKeys()
   const uniform = new Map(SIZES.map((n) => [n, uniformMaxMean(n, KEYS)]))
   const rows: Row[] = []
-  for (const policy of Object.keys(builders)) {
+  for (const policy of HASHING_POLICIES) {
     for (const n of SIZES) rows.push(measure(policy, n, hashes, uniform.get(n)!))
   }
-  for (const m of [65537, 655373]) rows.push(measure('maglev', 100, hashes, uniform.get(100)!, m))
+  for (const policy of policiesTaking('maglev-table-size')) {
+    for (const m of [65537, 655373]) rows.push(measure(policy, 100, hashes, uniform.get(100)!, m))
+  }
   const pct = (x: number): string => `${(x * 100).toFixed(2)}%`
   console.log(`Hash quality: ${KEYS.toLocaleString('en')} client IPv4 keys, equal weights, node ${process.version}`)
   console.log(`hashFlow('src-ip'): ${nsPerHash.toFixed(0)} ns/key\n`)
@@ -186,11 +184,11 @@ function main(): void {
   console.log('|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|')
   for (const r of rows) {
     console.log(
-      `| ${r.policy} | ${r.n} | ${r.structure} | ${r.buildMs.toFixed(1)} | ${r.sampled.toFixed(4)} | ${r.share.toFixed(4)} | ${r.uniform.toFixed(4)} | ${pct(r.moved)} | ${pct(1 / r.n)} | ${pct(r.collateral)} | ${r.ns.toFixed(0)} |`,
+      `| ${r.policy} | ${r.n} | ${r.structure} | ${r.buildMs.toFixed(1)} | ${r.sampled.toFixed(4)} | ${r.share === null ? '-' : r.share.toFixed(4)} | ${r.uniform.toFixed(4)} | ${pct(r.moved)} | ${pct(1 / r.n)} | ${pct(r.collateral)} | ${r.ns.toFixed(0)} |`,
     )
   }
-  const m100 = rows.find((r) => r.policy === 'maglev' && r.n === 100)!
-  console.log(
+  const m100 = rows.find((r) => r.policy === 'maglev' && r.n === 100)
+  if (m100?.share != null) console.log(
     `\nTarget maglev N=100: share max/mean ${m100.share.toFixed(4)} (<= 1.01: ${m100.share <= 1.01 ? 'met' : 'NOT met'}), ` +
       `sampled ${m100.sampled.toFixed(4)} (<= 1.01: ${m100.sampled <= 1.01 ? 'met' : 'NOT met'}; uniform noise alone gives ${m100.uniform.toFixed(4)}), ` +
       `moved ${pct(m100.moved)} (<= 1.5%: ${m100.moved <= 0.015 ? 'met' : 'NOT met'})`,

@@ -14,11 +14,22 @@ export const TERMINATIONS = {
   'connect-failed': { flag: 'sC', text: 'every backend tried refused, failed or timed out' },
   'no-backend': { flag: 'NB', text: 'no backend could take the flow (all down, drained, full or tried)' },
   'client-closed-early': { flag: 'CC', text: 'the client went away before a backend connected' },
-  'proxy-error': { flag: 'PR', text: 'the PROXY header was missing, malformed, untrusted or late' },
+  // Retired: a rejected PROXY header ends before a session exists, so no
+  // connection line ever carried it (the "PROXY header rejected" line has a
+  // PROXY_* code instead). Kept so the reason and flag are never reused.
+  'proxy-error': { flag: 'PR', text: 'retired: never produced; a rejected PROXY header is logged as "PROXY header rejected" with a PROXY_* code', retired: true },
   'hard-stop': { flag: 'KS', text: 'killed by hard-stop-after or the shutdown deadline' },
 } as const
 
-export type Termination = keyof typeof TERMINATIONS
+type Terminations = typeof TERMINATIONS
+
+/** A reason a session can end with: every entry of TERMINATIONS not marked retired. */
+export type Termination = { [K in keyof Terminations]: Terminations[K] extends { retired: true } ? never : K }[keyof Terminations]
+
+/** The live (not retired) termination reasons, in registry order. */
+export const LIVE_TERMINATIONS: readonly Termination[] = Object.freeze(
+  (Object.keys(TERMINATIONS) as (keyof Terminations)[]).filter((k): k is Termination => !('retired' in TERMINATIONS[k])),
+)
 
 /** Process-level error codes (config, admin, cluster). */
 export const ERRORS = {
@@ -32,3 +43,13 @@ export const ERRORS = {
 } as const
 
 export type ErrorCode = keyof typeof ERRORS
+
+/**
+ * Every process-level code as a constant: call sites write `CODES.LB_ERR_LISTEN`,
+ * never the string itself, so a code that is not in ERRORS does not compile
+ * and test/errors.test.ts can check that src/ spells none by hand (as
+ * fastify's createError binds each FST_ERR_* code to one definition).
+ */
+export const CODES: { readonly [K in ErrorCode]: K } = Object.freeze(
+  Object.fromEntries(Object.keys(ERRORS).map((k) => [k, k])) as { [K in ErrorCode]: K },
+)

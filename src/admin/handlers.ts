@@ -10,6 +10,7 @@ import type { Route } from './routes.ts'
 import type { MetricsRenderer } from '../metrics/registry.ts'
 import { STATUS_PAGE_CSP, statusPageHtml } from './status-page.ts'
 import { peerOf, readBody, send, sendError, sendJson } from './http-util.ts'
+import { CODES } from '../errors.ts'
 
 export interface HandlerContext {
   readonly model: AdminModel
@@ -111,7 +112,7 @@ export async function handle(
         sendJson(res, 200, { ok: true })
       } else {
         ctx.log.warn({ peer, errors: r.errors }, 'admin: reload rejected, previous config kept')
-        sendJson(res, 422, { ok: false, code: 'LB_ERR_RELOAD_REJECTED', error: 'config rejected; previous config kept', errors: r.errors })
+        sendJson(res, 422, { ok: false, code: CODES.LB_ERR_RELOAD_REJECTED, error: 'config rejected; previous config kept', errors: r.errors })
       }
       return
     }

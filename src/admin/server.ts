@@ -19,6 +19,7 @@ import { matchRoute } from './routes.ts'
 import { handle, type HandlerContext } from './handlers.ts'
 import { BodyError, peerOf, sendError } from './http-util.ts'
 import { createMetrics } from '../metrics/registry.ts'
+import { CODES } from '../errors.ts'
 
 export interface AdminServerOptions {
   readonly headersTimeoutMs?: number // default 5000
@@ -122,7 +123,7 @@ async function onRequest(
   // The page shell is public: it holds no state and fetches /status with the token.
   const isPage = match.ok && match.route.kind === 'page'
   if (!isPage && !authorized(req.headers.authorization, token())) {
-    ctx.log.warn({ code: 'LB_ERR_ADMIN_AUTH', peer: peerOf(req), method, path: url.pathname }, 'admin: unauthorized request')
+    ctx.log.warn({ code: CODES.LB_ERR_ADMIN_AUTH, peer: peerOf(req), method, path: url.pathname }, 'admin: unauthorized request')
     sendError(res, 401, 'missing or wrong bearer token', { 'www-authenticate': 'Bearer realm="l4lb"' })
     return
   }

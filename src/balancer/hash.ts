@@ -14,8 +14,11 @@
 // - The mixing is MurmurHash3 (x86, 32-bit) applied to 32-bit words; it is
 //   not byte-compatible with murmur3 over a byte string, and need not be:
 //   only this module produces and consumes these hashes.
-import type { HashKeyKind } from '../config/types.ts'
 import { parseIPv4, parseIPv6 } from '../net/ip.ts'
+
+/** What a hashing policy hashes (`hash-key`): the client address, or address and port. */
+export const HASH_KEYS = ['src-ip', 'src-ip-port'] as const
+export type HashKeyKind = (typeof HASH_KEYS)[number]
 
 const C1 = 0xcc9e2d51
 const C2 = 0x1b873593

@@ -23,6 +23,7 @@ export interface MaglevPicker<B extends PickerBackend> extends Picker<B> {
   readonly tableSize: number
   /** Slots owned per backend, in the order of `backends` (for benches and status). */
   slotCounts(): Map<B, number>
+  shares(): Map<B, number>
 }
 
 export function createMaglevPicker<B extends PickerBackend>(
@@ -37,6 +38,11 @@ export function createMaglevPicker<B extends PickerBackend>(
     m,
   )
   const walk = new HashWalk(usable, usable.length === 0 ? new Int32Array(0) : table, options)
+  const slotCounts = (): Map<B, number> => {
+    const counts = new Map<B, number>(usable.map((b) => [b, 0]))
+    for (let i = 0; i < table.length; i++) if (table[i] >= 0) counts.set(usable[table[i]], counts.get(usable[table[i]])! + 1)
+    return counts
+  }
   return {
     name: 'maglev',
     tableSize: m,
@@ -44,9 +50,10 @@ export function createMaglevPicker<B extends PickerBackend>(
       const slot = hash % m
       return walk.first(slot, tried) ?? walk.pick(slot, probeStride(hash, m), tried)
     },
-    slotCounts(): Map<B, number> {
-      const counts = new Map<B, number>(usable.map((b) => [b, 0]))
-      for (let i = 0; i < table.length; i++) if (table[i] >= 0) counts.set(usable[table[i]], counts.get(usable[table[i]])! + 1)
+    slotCounts,
+    shares(): Map<B, number> {
+      const counts = slotCounts()
+      for (const [b, c] of counts) counts.set(b, c / m)
       return counts
     },
   }

@@ -49,6 +49,13 @@ export interface Picker<B extends PickerBackend = PickerBackend> {
    * Returns undefined when no backend can take the flow ("none available").
    */
   pick(hash: number, tried: readonly B[]): B | undefined
+  /**
+   * Hashing pickers (optional): each usable backend's share of the lookup
+   * structure (table slots, arc of the ring), summing to 1: the load expected
+   * with infinitely many keys, free of sampling noise. For benches and tests;
+   * allocates.
+   */
+  shares?(): Map<B, number>
 }
 
 export type PickerFactory = <B extends PickerBackend>(

@@ -3,7 +3,7 @@
 // (all down, tried, at maxconn, or none configured). Both sets use the same
 // policy and options; bounded load reads the same pool-wide counter, so the
 // backups' caps are computed against the whole pool's connections.
-import type { PolicyName } from '../config/types.ts'
+import type { PolicyName } from './policies.ts'
 import type { Picker, PickerBackend, PickerOptions } from './picker.ts'
 import { createPicker, DEFAULT_PICKER_OPTIONS } from './registry.ts'
 

@@ -15,6 +15,7 @@ export interface RingPicker<B extends PickerBackend> extends Picker<B> {
   readonly size: number
   /** Share of the 2^32 circle owned per backend (its expected load), summing to 1. */
   arcShares(): Map<B, number>
+  shares(): Map<B, number>
 }
 
 export function createRingPicker<B extends PickerBackend>(backends: readonly B[], options: PickerOptions): RingPicker<B> {
@@ -24,6 +25,17 @@ export function createRingPicker<B extends PickerBackend>(backends: readonly B[]
     usable.map((b) => b.weight),
   )
   const walk = new HashWalk(usable, owners, options)
+  const arcShares = (): Map<B, number> => {
+    const shares = new Map<B, number>(usable.map((b) => [b, 0]))
+    const n = points.length
+    for (let i = 0; i < n; i++) {
+      // point i owns the keys in (previous point, point i]; the first wraps around
+      const arc = i === 0 ? points[0] + 2 ** 32 - points[n - 1] : points[i] - points[i - 1]
+      const b = usable[owners[i]]
+      shares.set(b, shares.get(b)! + arc / 2 ** 32)
+    }
+    return shares
+  }
   return {
     name: 'ring',
     size: points.length,
@@ -32,16 +44,7 @@ export function createRingPicker<B extends PickerBackend>(backends: readonly B[]
       const i = ringIndex(points, hash)
       return walk.first(i, tried) ?? walk.pick(i, 1, tried)
     },
-    arcShares(): Map<B, number> {
-      const shares = new Map<B, number>(usable.map((b) => [b, 0]))
-      const n = points.length
-      for (let i = 0; i < n; i++) {
-        // point i owns the keys in (previous point, point i]; the first wraps around
-        const arc = i === 0 ? points[0] + 2 ** 32 - points[n - 1] : points[i] - points[i - 1]
-        const b = usable[owners[i]]
-        shares.set(b, shares.get(b)! + arc / 2 ** 32)
-      }
-      return shares
-    },
+    arcShares,
+    shares: arcShares,
   }
 }

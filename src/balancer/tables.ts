@@ -5,12 +5,10 @@
 // connection and IPC message waits): the worker then asks for the same
 // tables off its loop (table-builder.ts) and hands them in with
 // `prebuiltTables`, which the factories use exactly like the built ones.
-import { buildMaglevTable, maglevTableSize } from './maglev-table.ts'
-import { usableBackends } from './eligible.ts'
-import type { PickerBackend } from './picker.ts'
+import { buildMaglevTable } from './maglev-table.ts'
 import { buildRingTable, RING_VNODES, type RingTable } from './ring-table.ts'
 
-/** One table a picker needs: its inputs, in the form the builders take. */
+/** One table a picker needs (`kind` is a policy row's `table`): its inputs, in the form the builders take. */
 export type TableSpec =
   | { readonly kind: 'maglev'; readonly ids: readonly string[]; readonly weights: readonly number[]; readonly m: number }
   | { readonly kind: 'ring'; readonly ids: readonly string[]; readonly weights: readonly number[] }
@@ -38,22 +36,6 @@ export const LARGE_RING_POINTS = 40_000
 /** True when building `spec` would hold the event loop too long (see thresholds above). */
 export function isLarge(spec: TableSpec): boolean {
   return spec.kind === 'maglev' ? spec.m > LARGE_MAGLEV_SLOTS : spec.ids.length * 4 * RING_VNODES > LARGE_RING_POINTS
-}
-
-/**
- * The tables `policy` would build over each of `sets` (e.g. primaries, then
- * backups), computed the way the maglev and ring factories compute them
- * (usable backends, table size). Other policies need none: [].
- */
-export function tableSpecs(policy: string, sets: readonly (readonly PickerBackend[])[], requestedM: number): TableSpec[] {
-  if (policy !== 'maglev' && policy !== 'ring') return []
-  return sets.flatMap((set) => {
-    const usable = usableBackends(set)
-    if (usable.length === 0) return []
-    const ids = usable.map((b) => b.id)
-    const weights = usable.map((b) => b.weight)
-    return [policy === 'maglev' ? { kind: 'maglev' as const, ids, weights, m: maglevTableSize(requestedM, usable.length) } : { kind: 'ring' as const, ids, weights }]
-  })
 }
 
 function signature(kind: string, ids: readonly string[], weights: readonly number[], m = 0): string {

@@ -11,6 +11,7 @@ import { child, flushLog, setLogFormat, setLogLevel } from '../log.ts'
 import { chooseLogFormat, LOG_FORMAT_ENV, type LogFormatChoice } from '../log-format.ts'
 import { ADMIN_LABEL, BindError } from '../proxy/bind-error.ts'
 import { parseArgs } from './args.ts'
+import { CODES } from '../errors.ts'
 
 const log = child('primary')
 
@@ -79,8 +80,7 @@ export async function runCommand(argv: string[]): Promise<number> {
   }
   const result = await loadConfigFile(path)
   if (!result.ok) {
-    const code = result.errors.some((e) => /file not found|cannot read/.test(e.message)) ? 'LB_ERR_CONFIG_READ' : 'LB_ERR_CONFIG_INVALID'
-    process.stderr.write(`${path}: invalid configuration (${code})\n${formatErrors(result.errors)}\n`)
+    process.stderr.write(`${path}: invalid configuration (${result.code})\n${formatErrors(result.errors)}\n`)
     return 1
   }
   try {
@@ -88,7 +88,7 @@ export async function runCommand(argv: string[]): Promise<number> {
     const listeners = Object.fromEntries(r.primary.config.listeners.map((l) => [l.name, l.bind.port]))
     log.info({ listeners, admin: r.adminPort, workers: result.config.workers }, 'l4lb running')
   } catch (err) {
-    const code = err instanceof StartError ? err.code : err instanceof BindError ? 'LB_ERR_LISTEN' : 'LB_ERR_CONFIG_INVALID'
+    const code = err instanceof StartError ? err.code : err instanceof BindError ? CODES.LB_ERR_LISTEN : CODES.LB_ERR_CONFIG_INVALID
     const message = (err as Error).message
     log.fatal({ code, err: message }, 'could not start')
     flushLog()

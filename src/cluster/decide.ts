@@ -1,6 +1,7 @@
 // The primary's decision, pure: config × health table × operator overrides ×
 // time → the backend states and effective weights every worker will use.
 // Same inputs, same snapshot, which is what lets all workers pick alike.
+import { isHashing } from '../balancer/policies.ts'
 import type { Config } from '../config/types.ts'
 import { effectiveWeight, nextWeightChangeAt } from '../health/slowstart.ts'
 import { effectiveState, takesNewFlows } from '../health/state.ts'
@@ -12,8 +13,6 @@ export interface Overrides {
   readonly states: ReadonlyMap<string, AdminState>
   readonly weights: ReadonlyMap<string, number>
 }
-
-const HASHING: ReadonlySet<string> = new Set(['maglev', 'ring'])
 
 export const key = (pool: string, id: string): string => `${pool}/${id}`
 
@@ -39,10 +38,11 @@ export function decide(
       const verdict = h?.verdict ?? 'unknown'
       const ejected = h?.ejectedUntil != null && h.ejectedUntil > now
       const weight = overrides.weights.get(k) ?? b.weight
-      // Hashing policies do not ramp: every weight step would rebuild the table and move
-      // keys again and again; the returning backend takes its keys back at once, and
-      // balance-factor (bounded load) keeps it from being overloaded meanwhile.
-      const since = HASHING.has(p.policy) ? null : (h?.slowstartSince ?? null)
+      // Hashing policies (the `hashing` trait of src/balancer/policies.ts) do not ramp:
+      // every weight step would rebuild the table and move keys again and again; the
+      // returning backend takes its keys back at once, and balance-factor (bounded
+      // load) keeps it from being overloaded meanwhile.
+      const since = isHashing(p.policy) ? null : (h?.slowstartSince ?? null)
       const at = nextWeightChangeAt(weight, since, p.slowstartMs, now)
       if (at !== null && (nextChangeAt === null || at < nextChangeAt)) nextChangeAt = at
       return {

@@ -17,6 +17,7 @@ import { AddressClaims } from './bind-claim.ts'
 import { WorkerSet } from './workers.ts'
 import { History } from '../history/recorder.ts'
 import { sampleRows, settleHistory } from './history-feed.ts'
+import { CODES } from '../errors.ts'
 
 /** Health changes within this window are published as one snapshot (ms). */
 export const PUBLISH_BATCH_MS = 50
@@ -31,7 +32,7 @@ export interface PrimaryOptions {
 
 /** Why start() failed: `code` is LB_ERR_LISTEN (an address could not be bound) or LB_ERR_WORKER_EXIT. */
 export class StartError extends Error {
-  readonly code: 'LB_ERR_LISTEN' | 'LB_ERR_WORKER_EXIT'
+  readonly code: typeof CODES.LB_ERR_LISTEN | typeof CODES.LB_ERR_WORKER_EXIT
   constructor(code: StartError['code'], message: string) {
     super(message)
     this.name = 'StartError'
@@ -95,7 +96,7 @@ export class Primary {
       onStartFailed: (_slot, reason, bindFailed) => {
         if (this.starting === null) return // a replacement after start: logged, retried with backoff
         this.workers.killAll() // now, so that no worker is replaced
-        this.starting.reject(new StartError(bindFailed ? 'LB_ERR_LISTEN' : 'LB_ERR_WORKER_EXIT', reason))
+        this.starting.reject(new StartError(bindFailed ? CODES.LB_ERR_LISTEN : CODES.LB_ERR_WORKER_EXIT, reason))
       },
     })
   }
@@ -183,7 +184,7 @@ export class Primary {
   private rejectReload(errors: string[]): ReloadOutcome {
     this.lastReloadError = { at: Date.now(), errors }
     this.reloadsFailed++
-    this.log.error({ code: 'LB_ERR_RELOAD_REJECTED', errors }, 'reload rejected; the running config keeps serving')
+    this.log.error({ code: CODES.LB_ERR_RELOAD_REJECTED, errors }, 'reload rejected; the running config keeps serving')
     return { ok: false, errors }
   }
 

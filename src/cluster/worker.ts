@@ -6,6 +6,7 @@ import type { Config } from '../config/types.ts'
 import { Balancer } from '../proxy/balancer.ts'
 import { child, flushLog, setLogLevel } from '../log.ts'
 import { type ToPrimary, type ToWorker, open, sender } from './messages.ts'
+import { CODES } from '../errors.ts'
 
 const log = child('worker')
 
@@ -90,7 +91,7 @@ export function runWorker(): void {
             prepared = { generation: msg.generation, config: msg.config }
           } catch (err) {
             error = (err as Error).message
-            log.error({ code: 'LB_ERR_LISTEN', generation: msg.generation, err: error }, 'reload: a new listener cannot bind in this worker')
+            log.error({ code: CODES.LB_ERR_LISTEN, generation: msg.generation, err: error }, 'reload: a new listener cannot bind in this worker')
           }
           send({ type: 'config-prepared', generation: msg.generation, error })
         })

@@ -9,6 +9,7 @@ import type { Config } from '../config/types.ts'
 import { type WorkerStats, sumStats } from '../proxy/stats.ts'
 import { type ToPrimary, type ToWorker, open, sender } from './messages.ts'
 import type { HealthSnapshot } from './snapshot.ts'
+import { CODES } from '../errors.ts'
 
 export interface WorkerSlot {
   readonly slot: number
@@ -216,7 +217,7 @@ export class WorkerSet {
       }
       case 'listen-failed':
         slot.listenError = msg.error
-        this.hooks.log.error({ code: 'LB_ERR_LISTEN', slot: slot.slot, pid: slot.pid, err: msg.error }, 'worker could not listen')
+        this.hooks.log.error({ code: CODES.LB_ERR_LISTEN, slot: slot.slot, pid: slot.pid, err: msg.error }, 'worker could not listen')
         return
       case 'config-prepared': {
         const p = this.preparing
@@ -227,7 +228,7 @@ export class WorkerSet {
           // A worker catching up with a committed reload (it was starting) cannot
           // bind: it must not serve the old config, so it is replaced and starts
           // from the current one (its failure is then a start failure, logged).
-          this.hooks.log.error({ code: 'LB_ERR_LISTEN', slot: slot.slot, pid: slot.pid, err: msg.error }, 'worker cannot apply the current config; replacing it')
+          this.hooks.log.error({ code: CODES.LB_ERR_LISTEN, slot: slot.slot, pid: slot.pid, err: msg.error }, 'worker cannot apply the current config; replacing it')
           w.process.kill('SIGKILL')
           return
         }
@@ -284,7 +285,7 @@ export class WorkerSet {
     slot.restarts++
     const lived = Date.now() - slot.startedAt
     slot.backoffMs = nextBackoff(slot.backoffMs, lived)
-    this.hooks.log.error({ code: 'LB_ERR_WORKER_EXIT', slot: slot.slot, pid: slot.pid, exitCode: code, signal, restartInMs: slot.backoffMs }, 'worker exited; replacing it')
+    this.hooks.log.error({ code: CODES.LB_ERR_WORKER_EXIT, slot: slot.slot, pid: slot.pid, exitCode: code, signal, restartInMs: slot.backoffMs }, 'worker exited; replacing it')
     // Not unref'd: during the gap nothing else may keep the primary alive.
     setTimeout(() => {
       if (!this.stopping && this.slots[slot.slot] === slot) this.fork(slot)

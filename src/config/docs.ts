@@ -4,6 +4,9 @@
 import type { Field, Node } from './dsl.ts'
 import { limitsMarkdown } from './limits.ts'
 import { schema } from './schema.ts'
+import { names } from './schema-pool.ts'
+import { CHECK_KIND_NAMES, CHECK_KINDS } from './check-kinds.ts'
+import { policiesTaking } from '../balancer/policies.ts'
 
 export const DOCS_PATH = 'docs/configuration.md'
 
@@ -41,6 +44,14 @@ function typeText(f: Field<unknown>): string {
   const n = f.node
   if (n.kind === 'list' && n.item?.kind === 'object') return 'list of mappings'
   return n.type
+}
+
+/** One rule line per check kind that requires a key (from check-kinds.ts). */
+function checkKindRules(): string {
+  return CHECK_KIND_NAMES.flatMap((k) => {
+    const r = CHECK_KINDS[k].requires
+    return r === null ? [] : [`- \`health.type: ${k}\` needs \`health.${r}\`;\n`]
+  }).join('')
 }
 
 const INTRO = `# Configuration reference
@@ -84,12 +95,11 @@ These are checked by \`l4lb check\` (the JSON Schema cannot express them):
   (binds clash when ports match and hosts match or one is a wildcard; port 0 never clashes);
   \`admin.bind\` must not clash with a listener;
 - backend ids are unique within a pool (the default id is \`host:port\`);
-- \`maglev-table-size\` is prime and, with policy \`maglev\`, at least 100 times the number of backends;
-- \`balance-factor\` is 0 or greater than 1, and only set for \`maglev\` and \`ring\`;
-  \`p2c-latency\` only for \`p2c\`;
+- \`maglev-table-size\` is prime and, with policy ${names(policiesTaking('maglev-table-size'))}, at least 100 times the number of backends;
+- \`balance-factor\` is 0 or greater than 1, and only set for ${names(policiesTaking('balance-factor'))};
+  \`p2c-latency\` only for ${names(policiesTaking('p2c-latency'))};
 - \`proxy-protocol.accept: true\` needs a non-empty \`trusted\` list;
-- \`health.type: connect\` needs \`health.connect.target\`;
-- \`passive.max-ejection\` is not shorter than \`passive.base-ejection\`;
+${checkKindRules()}- \`passive.max-ejection\` is not shorter than \`passive.base-ejection\`;
 - \`admin.token\` is required when \`admin.bind\` is not loopback (127.0.0.0/8, ::1, localhost).
 `
 

@@ -4,6 +4,8 @@
 // docs/performance.md, "Scale"); one outside is rejected with the limit and
 // the key path, before anything is built (pure: no config types needed). docs/configuration.md ("Limits")
 // is generated from this table.
+import { takesOption } from '../balancer/policies.ts'
+import { isActiveCheck } from './check-kinds.ts'
 
 export interface Limit {
   readonly value: number
@@ -79,11 +81,11 @@ export function checkScale(c: ScaleInput, report: (subPath: string, message: str
   }
   const backends = biggest((p) => p.backends?.length ?? 0)
   if (backends.total > LIMITS.backendsTotal.value) report('pools', overLimit(LIMITS.backendsTotal, backends.total, backends.at))
-  const slots = biggest((p) => (p.policy === 'maglev' ? (p.maglevTableSize ?? 0) : 0))
+  const slots = biggest((p) => (p.policy !== undefined && takesOption(p.policy, 'maglev-table-size') ? (p.maglevTableSize ?? 0) : 0))
   if (slots.total > LIMITS.maglevSlotsTotal.value) report('pools', overLimit(LIMITS.maglevSlotsTotal, slots.total, slots.at))
   const probes = biggest((p) => {
     const h = p.health
-    if (h === undefined || h.type === 'none' || h.intervalMs === undefined || h.intervalMs <= 0) return 0
+    if (h === undefined || (h.type !== undefined && !isActiveCheck(h.type)) || h.intervalMs === undefined || h.intervalMs <= 0) return 0
     return ((p.backends?.length ?? 0) * 1000) / h.intervalMs
   })
   if (probes.total > LIMITS.probesPerSecond.value) {

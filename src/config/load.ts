@@ -7,6 +7,7 @@ import { LineCounter, parseDocument } from 'yaml'
 import type { Config, ConfigError, ConfigResult } from './types.ts'
 import { BAD } from './dsl.ts'
 import { schema } from './schema.ts'
+import { CODES } from '../errors.ts'
 
 export { formatErrors } from './format.ts'
 
@@ -16,11 +17,11 @@ export interface ParseOptions {
 
 const MAX_BYTES = 4 * 1024 * 1024 // a config is a few KB; refuse to parse a runaway file
 
-/** YAML text -> { ok: true, config } or { ok: false, errors } (every error, document order). */
+/** YAML text -> { ok: true, config } or { ok: false, code: LB_ERR_CONFIG_INVALID, errors } (every error, document order). */
 export function parseConfig(text: string, options: ParseOptions = {}): ConfigResult {
   if (text.length > MAX_BYTES) return fail('', `config is larger than ${MAX_BYTES} bytes`)
   const raw = parseYaml(text)
-  if (!raw.ok) return raw
+  if (!raw.ok) return { ok: false, code: CODES.LB_ERR_CONFIG_INVALID, errors: raw.errors }
   if (raw.value === null || raw.value === undefined) {
     return fail('', 'config is empty: expected a mapping with at least "listeners" and "pools"')
   }
@@ -28,13 +29,17 @@ export function parseConfig(text: string, options: ParseOptions = {}): ConfigRes
   const config = schema.decode(raw.value, '', errors)
   if (config === BAD || errors.length > 0) {
     if (errors.length === 0) errors.push({ path: '', message: 'invalid config' }) // defensive: BAD always comes with an error
-    return { ok: false, errors }
+    return { ok: false, code: CODES.LB_ERR_CONFIG_INVALID, errors }
   }
   const workers = config.workers === 0 ? Math.max(1, options.cpus ?? availableParallelism()) : config.workers
   return { ok: true, config: deepFreeze({ ...config, workers }) }
 }
 
-/** Reads and parses a file; a missing or unreadable file is an error naming the path. */
+/**
+ * Reads and parses a file. A missing or unreadable file (or a directory) is
+ * one error naming the path, with code LB_ERR_CONFIG_READ; otherwise as
+ * parseConfig.
+ */
 export async function loadConfigFile(path: string, options: ParseOptions = {}): Promise<ConfigResult> {
   let text: string
   try {
@@ -42,7 +47,7 @@ export async function loadConfigFile(path: string, options: ParseOptions = {}): 
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code
     const why = code === 'ENOENT' ? 'file not found' : code === 'EISDIR' ? 'is a directory' : `cannot read (${code ?? String(err)})`
-    return fail(path, why)
+    return { ok: false, code: CODES.LB_ERR_CONFIG_READ, errors: [{ path, message: why }] }
   }
   return parseConfig(text, options)
 }
@@ -71,7 +76,7 @@ function parseYaml(text: string): RawResult {
 }
 
 function fail(path: string, message: string): ConfigResult {
-  return { ok: false, errors: [{ path, message }] }
+  return { ok: false, code: CODES.LB_ERR_CONFIG_INVALID, errors: [{ path, message }] }
 }
 
 /** Freezes every object and array reachable from `value`; returns it. */

@@ -5,9 +5,10 @@ import { list, map, nullable, obj, refine, type Loose, type Report } from './dsl
 import { bool, duration, host, hostPort, int, num, oneOf, statusRange, str } from './scalars.ts'
 import { canonicalHost, formatHostPort, isPrime, nextPrime } from './values.ts'
 import { defaultMaglevTableSize } from '../balancer/maglev-table.ts'
+import { HASH_KEYS } from '../balancer/hash.ts'
+import { HASHING_POLICIES, POLICIES, POLICY_NAMES, policiesTaking, takesOption, type PolicyOption } from '../balancer/policies.ts'
+import { CHECK_KIND_NAMES, CHECK_KINDS } from './check-kinds.ts'
 import { LIMITS } from './limits.ts'
-
-export const POLICIES = ['maglev', 'ring', 'round-robin', 'weighted-round-robin', 'least-conn', 'random', 'p2c'] as const
 const SEND_PROXY = ['none', 'v1', 'v2'] as const
 export const NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$/
 const ID = /^[A-Za-z0-9_.:[\]-]{1,128}$/ // room for the default "[v6]:port"
@@ -57,8 +58,8 @@ const connect = map(obj<{ target: HostPort | null }>({
 
 const health = obj<HealthConfig>({
   type: {
-    to: 'type', node: oneOf(['none', 'tcp', 'http', 'connect'] as const), default: 'tcp',
-    doc: '`none` (always up), `tcp` (connect succeeds), `http` (request on the backend port) or `connect` (HTTP CONNECT through the backend to `connect.target`).',
+    to: 'type', node: oneOf(CHECK_KIND_NAMES), default: 'tcp',
+    doc: `When a backend passes: ${CHECK_KIND_NAMES.map((k) => `\`${k}\` (${CHECK_KINDS[k].doc})`).join('; ')}.`,
     seeAlso: ['pools[].health.connect.target', 'pools[].health.http', 'pools[].passive'],
   },
   interval: { to: 'intervalMs', node: duration(1), default: '2s', doc: 'Time between checks of one backend while its state is stable.', seeAlso: ['pools[].health.fast-interval', 'pools[].health.jitter'] },
@@ -70,7 +71,8 @@ const health = obj<HealthConfig>({
   http: { to: 'http', node: http, default: {}, doc: 'Settings of the `http` check type.', seeAlso: ['pools[].health.type'] },
   connect: { to: 'connectTarget', node: connect, default: {}, doc: 'Settings of the `connect` check type.', seeAlso: ['pools[].health.type'] },
 }, (h, report) => {
-  if (h.type === 'connect' && h.connectTarget === null) report('connect.target', 'required when type is connect')
+  const requires = h.type === undefined ? null : CHECK_KINDS[h.type].requires
+  if (requires === 'connect.target' && h.connectTarget === null) report(requires, `required when type is ${h.type}`)
 })
 
 const passive = obj<PassiveConfig>({
@@ -89,14 +91,14 @@ const tableSize = refine(int(2, MAX_TABLE), (n) => (isPrime(n) ? undefined : `${
 export const pool = obj<PoolConfig>({
   name: { to: 'name', node: str(NAME, 'name (letters, digits, _ . -)'), doc: 'Name listeners use to refer to the pool; unique.', seeAlso: ['listeners[].pool'] },
   policy: {
-    to: 'policy', node: oneOf(POLICIES), default: 'maglev',
-    doc: 'How a backend is chosen for a new flow. `maglev` and `ring` hash `hash-key` onto backend ids (consistent: a client keeps its backend while the set is stable); `round-robin`, `weighted-round-robin`, `least-conn`, `random` and `p2c` (power of two choices on active connections) do not hash.',
+    to: 'policy', node: oneOf(POLICY_NAMES), default: 'maglev',
+    doc: `How a backend is chosen for a new flow: ${POLICY_NAMES.map((n) => `\`${n}\` (${POLICIES[n].doc})`).join('; ')}. ${names(HASHING_POLICIES)} hash \`hash-key\` onto backend ids (consistent: a client keeps its backend while the set is stable); the others do not hash.`,
     seeAlso: ['pools[].hash-key', 'pools[].balance-factor', 'pools[].maglev-table-size'],
   },
-  'hash-key': { to: 'hashKey', node: oneOf(['src-ip', 'src-ip-port'] as const), default: 'src-ip', doc: 'What the hashing policies hash: the client address, or the client address and port.', seeAlso: ['pools[].policy'] },
+  'hash-key': { to: 'hashKey', node: oneOf(HASH_KEYS), default: 'src-ip', doc: 'What the hashing policies hash: the client address, or the client address and port.', seeAlso: ['pools[].policy'] },
   'balance-factor': {
     to: 'balanceFactor', node: refine(num(0, 100), (f) => (f === 0 || f > 1 ? undefined : `${f} must be 0 (off) or greater than 1`), 'number: 0 or > 1'), default: 0,
-    doc: 'Bounded load for `maglev` and `ring`: no backend takes more than this factor times the mean active connections (e.g. 1.25); 0 turns it off.',
+    doc: `Bounded load for ${names(policiesTaking('balance-factor'))}: no backend takes more than this factor times the mean active connections (e.g. 1.25); 0 turns it off.`,
     seeAlso: ['pools[].policy'],
   },
   'maglev-table-size': {
@@ -104,7 +106,7 @@ export const pool = obj<PoolConfig>({
     doc: 'Size of the Maglev lookup table: a prime, at least 100 times the number of backends (a smaller table spreads flows unevenly; a larger one moves fewer other keys when a backend leaves).',
     seeAlso: ['pools[].policy', 'pools[].backends'],
   },
-  'p2c-latency': { to: 'p2cLatency', node: bool(), default: false, doc: 'For `p2c`: compare the two candidates by connect-latency EWMA times active connections instead of active connections.', seeAlso: ['pools[].policy'] },
+  'p2c-latency': { to: 'p2cLatency', node: bool(), default: false, doc: `For ${names(policiesTaking('p2c-latency'))}: compare the two candidates by connect-latency EWMA times active connections instead of active connections.`, seeAlso: ['pools[].policy'] },
   retries: { to: 'retries', node: int(0, 10), default: 2, doc: 'Further backends tried, never the same twice, when a connect fails or times out (only before any byte was forwarded); 0 = one try only.', seeAlso: ['timeouts.connect'] },
   slowstart: { to: 'slowstartMs', node: duration(), default: '0s', doc: 'A backend coming up ramps its weight from 0 to full over this time; 0 = off (full weight at once).', seeAlso: ['pools[].backends[].weight'] },
   'send-proxy': { to: 'sendProxy', node: oneOf(SEND_PROXY), default: 'none', doc: 'PROXY protocol header (`v1` text, `v2` binary) sent to backends so they see the client address; `none` sends none.', seeAlso: ['pools[].backends[].send-proxy', 'listeners[].proxy-protocol'] },
@@ -137,16 +139,23 @@ function checkPool(p: Loose<PoolConfig>, report: Report): void {
     })
   }
   if (p.maglevTableSize === undefined && backends !== undefined) p.maglevTableSize = defaultMaglevTableSize(backends.length)
-  if (p.policy === 'maglev' && backends !== undefined && p.maglevTableSize !== undefined) {
+  if (p.policy !== undefined && takesOption(p.policy, 'maglev-table-size') && backends !== undefined && p.maglevTableSize !== undefined) {
     const min = 100 * backends.length
     if (p.maglevTableSize < min) {
       report('maglev-table-size', `${p.maglevTableSize} is too small for ${backends.length} backends (minimum ${min}; ${nextPrime(min)} is the next prime)`)
     }
   }
-  if (p.balanceFactor !== undefined && p.balanceFactor !== 0 && p.policy !== undefined && p.policy !== 'maglev' && p.policy !== 'ring') {
-    report('balance-factor', `only applies to policies maglev and ring (policy is ${p.policy})`)
+  for (const [option, value] of [['balance-factor', p.balanceFactor], ['p2c-latency', p.p2cLatency]] as const) {
+    if (value === undefined || value === OFF[option] || p.policy === undefined || takesOption(p.policy, option)) continue
+    const takers = policiesTaking(option)
+    report(option, `only applies to ${takers.length === 1 ? 'policy' : 'policies'} ${takers.join(', ').replace(/, ([^,]*)$/, ' and $1')} (policy is ${p.policy})`)
   }
-  if (p.p2cLatency === true && p.policy !== undefined && p.policy !== 'p2c') {
-    report('p2c-latency', `only applies to policy p2c (policy is ${p.policy})`)
-  }
+}
+
+/** The value of each restricted pool key that means "unused": any other value needs a policy that takes it. */
+export const OFF = { 'balance-factor': 0, 'p2c-latency': false } as const satisfies Partial<Record<PolicyOption, unknown>>
+
+/** `a`, `a` and `b`, `a`, `b` and `c` (code-formatted names for docs). */
+export function names(list: readonly string[]): string {
+  return list.map((n) => `\`${n}\``).join(', ').replace(/, ([^,]*)$/, ' and $1')
 }

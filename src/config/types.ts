@@ -4,18 +4,15 @@
 // Durations are milliseconds here (the YAML accepts "5s", "250ms", "2m" or a
 // number of milliseconds).
 
-export type PolicyName =
-  | 'maglev'
-  | 'ring'
-  | 'round-robin'
-  | 'weighted-round-robin'
-  | 'least-conn'
-  | 'random'
-  | 'p2c'
+import type { PolicyName } from '../balancer/policies.ts'
+import type { HashKeyKind } from '../balancer/hash.ts'
+import type { HealthCheckType } from './check-kinds.ts'
+import type { CODES } from '../errors.ts'
 
-export type HashKeyKind = 'src-ip' | 'src-ip-port'
+// Names defined by their tables: policies and hash keys in src/balancer
+// (policies.ts, hash.ts), health-check kinds in check-kinds.ts.
+export type { PolicyName, HashKeyKind, HealthCheckType }
 export type SendProxy = 'none' | 'v1' | 'v2'
-export type HealthCheckType = 'none' | 'tcp' | 'http' | 'connect'
 
 export interface HostPort {
   readonly host: string // IPv4 literal, IPv6 literal (no brackets) or hostname
@@ -125,6 +122,9 @@ export interface ConfigError {
   readonly message: string
 }
 
+/** Why a config was refused (src/errors.ts): it could not be read, or it failed validation. */
+export type ConfigFailureCode = typeof CODES.LB_ERR_CONFIG_READ | typeof CODES.LB_ERR_CONFIG_INVALID
+
 export type ConfigResult =
   | { readonly ok: true; readonly config: Config }
-  | { readonly ok: false; readonly errors: readonly ConfigError[] }
+  | { readonly ok: false; readonly code: ConfigFailureCode; readonly errors: readonly ConfigError[] }

@@ -23,6 +23,7 @@
 //   un-ejection; a throwing onChange is logged, never breaks the checker.
 // - Health type `none`: verdict `up`, never probed; passive ejection still applies.
 import type { BackendConfig, PoolConfig } from '../config/types.ts'
+import { isActiveCheck } from '../config/check-kinds.ts'
 import { child } from '../log.ts'
 import { changing, next } from './dampener.ts'
 import { ALWAYS_UP, keyOf, newEntry, toRow, type Entry } from './entry.ts'
@@ -164,24 +165,24 @@ export class HealthChecker {
   }
 
   #refresh(e: Entry, backend: BackendConfig, pool: PoolConfig): Entry {
-    const wasNone = e.health.type === 'none'
+    const wasNone = !isActiveCheck(e.health.type)
     e.backend = backend
     e.health = pool.health
     e.passiveConfig = pool.passive
-    if (pool.health.type === 'none' && !wasNone) {
+    if (!isActiveCheck(pool.health.type) && !wasNone) {
       this.#timers.clear(`probe:${e.key}`)
       this.#abort(e)
       const from = e.damp.verdict
       e.damp = ALWAYS_UP
       if (from !== 'up') this.#transition(e, from, 'up', 'health check disabled')
-    } else if (wasNone && pool.health.type !== 'none' && this.#started) {
+    } else if (wasNone && isActiveCheck(pool.health.type) && this.#started) {
       this.#arm(e, firstDelay(e.health.intervalMs, this.#random))
     }
     return e
   }
 
   #arm(e: Entry, delayMs: number): void {
-    if (e.health.type === 'none') return
+    if (!isActiveCheck(e.health.type)) return
     this.#timers.set(`probe:${e.key}`, delayMs, () => void this.#runProbe(e))
   }
 
@@ -227,7 +228,7 @@ export class HealthChecker {
       result = { ok: false, detail: `probe error: ${(err as Error).message}`, durationMs: 0 }
     }
     if (e.inflight === ac) e.inflight = null
-    if (ac.signal.aborted || !this.#started || e.removed || e.health.type === 'none') return
+    if (ac.signal.aborted || !this.#started || e.removed || !isActiveCheck(e.health.type)) return
     const now = this.#now()
     e.check = Object.freeze({ result, at: now })
     const from = e.damp.verdict

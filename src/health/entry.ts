@@ -1,6 +1,7 @@
 // The checker's per-backend record (mutable, owned by HealthChecker only) and
 // its frozen public view, BackendHealth.
 import type { BackendConfig, HealthConfig, PassiveConfig, PoolConfig } from '../config/types.ts'
+import { isActiveCheck } from '../config/check-kinds.ts'
 import { INITIAL, type DampenerState } from './dampener.ts'
 import { PASSIVE_INITIAL, type PassiveState } from './passive.ts'
 import type { BackendHealth, CheckStatus } from './types.ts'
@@ -37,7 +38,7 @@ export function newEntry(backend: BackendConfig, pool: PoolConfig, now: number):
     backend,
     health: pool.health,
     passiveConfig: pool.passive,
-    damp: pool.health.type === 'none' ? ALWAYS_UP : INITIAL,
+    damp: isActiveCheck(pool.health.type) ? INITIAL : ALWAYS_UP,
     passive: PASSIVE_INITIAL,
     check: NO_CHECK,
     changedAt: now,

@@ -15,6 +15,7 @@ import type { PoolRuntime } from './pool-runtime.ts'
 import { readProxyHeader } from './proxy-accept.ts'
 import { Session } from './session.ts'
 import type { SessionHost } from './session-host.ts'
+import { CODES } from '../errors.ts'
 
 export interface ListenerCounters {
   accepted: number
@@ -249,7 +250,7 @@ export class Listener implements SessionHost, Sweepable {
     const now = this.deps.clock.now
     if (now - this.emfileLogged >= 1000) {
       this.emfileLogged = now
-      this.deps.log.error({ listener: this.config.name, code: err.code === 'EMFILE' || err.code === 'ENFILE' ? 'LB_ERR_EMFILE' : 'LB_ERR_LISTEN', errno: err.code, err: err.message }, 'accept failed')
+      this.deps.log.error({ listener: this.config.name, code: err.code === 'EMFILE' || err.code === 'ENFILE' ? CODES.LB_ERR_EMFILE : CODES.LB_ERR_LISTEN, errno: err.code, err: err.message }, 'accept failed')
     }
   }
 }

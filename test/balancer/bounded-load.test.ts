@@ -2,18 +2,17 @@
 // ceil(f x (poolActive+1) x w/W) and the overflow goes, deterministically, to
 // the next backend in the key's hash order.
 import t from 'tap'
-import { createMaglevPicker } from '../../src/balancer/maglev.ts'
-import { createRingPicker } from '../../src/balancer/ring.ts'
 import type { BackendLoad, Picker, PickerOptions } from '../../src/balancer/picker.ts'
+import { policiesTaking } from '../../src/balancer/policies.ts'
+import { createPicker } from '../../src/balancer/registry.ts'
 import { clientHashes, fleet, NONE, options, shuffled, type TestBackend } from './helpers.ts'
 
-type Factory = (b: readonly TestBackend[], o: PickerOptions) => Picker<TestBackend>
-const FACTORIES: [string, Factory][] = [
-  ['maglev', createMaglevPicker],
-  ['ring', createRingPicker],
-]
+// Every policy whose row in the table takes balance-factor.
+const TAKERS = policiesTaking('balance-factor')
+t.ok(TAKERS.length >= 2, 'the table lists policies with bounded load')
 
-for (const [name, create] of FACTORIES) {
+for (const name of TAKERS) {
+  const create = (b: readonly TestBackend[], o: PickerOptions): Picker<TestBackend> => createPicker(name, b, o)
   t.test(`${name}: a hot key's overflow goes to the next in hash order`, async (t) => {
     const set = fleet(5)
     const poolLoad: BackendLoad = { active: 0, latencyEwmaMs: 0 }

@@ -2,6 +2,7 @@
 // when none is possible (empty set, all tried, all full).
 import t from 'tap'
 import { createPicker, POLICY_NAMES } from '../../src/balancer/registry.ts'
+import { isHashing } from '../../src/balancer/policies.ts'
 import { clientHashes, fleet, NONE, options } from './helpers.ts'
 
 const HASHES = clientHashes(300)
@@ -11,7 +12,7 @@ for (const policy of POLICY_NAMES) {
     t.equal(createPicker(policy, NONE, options()).pick(1, NONE), undefined, 'no backends: none')
 
     const set = fleet(4)
-    const p = createPicker(policy, set, options({ balanceFactor: policy === 'maglev' || policy === 'ring' ? 1.5 : 0 }))
+    const p = createPicker(policy, set, options({ balanceFactor: isHashing(policy) ? 1.5 : 0 }))
     t.equal(p.name, policy)
     let bad = 0
     const seen = new Set<string>()

@@ -1,6 +1,7 @@
 // The primary's pure decision: admin state × health × ejection → state;
 // slow start ramps weights for weighted policies but not for hashing ones.
 import t from 'tap'
+import { HASHING_POLICIES, isHashing, POLICY_NAMES } from '../../src/balancer/policies.ts'
 import { decide } from '../../src/cluster/decide.ts'
 import { parseConfig } from '../../src/config/load.ts'
 import type { BackendHealth } from '../../src/health/types.ts'
@@ -42,12 +43,14 @@ t.test('states', async (t) => {
 t.test('slow start ramps weighted policies, not hashing ones', async (t) => {
   const h = new Map([['p/a', health('a', { slowstartSince: 0 })]])
   const none = { states: new Map(), weights: new Map() }
-  for (const policy of ['round-robin', 'least-conn', 'p2c']) {
+  // Every policy of the table, by its `hashing` trait: a new policy is covered here without an edit.
+  for (const policy of POLICY_NAMES.filter((n) => !isHashing(n))) {
     const d = decide(config(policy), h, none, 1, 2500)
     t.equal(d.snapshot.pools[0].backends[0].weight, 25, `${policy}: a quarter of the way`)
     t.ok(d.nextChangeAt !== null, `${policy}: a republish is scheduled`)
   }
-  for (const policy of ['maglev', 'ring']) {
+  t.ok(HASHING_POLICIES.length > 0)
+  for (const policy of HASHING_POLICIES) {
     const d = decide(config(policy), h, none, 1, 2500)
     t.equal(d.snapshot.pools[0].backends[0].weight, 100, `${policy}: full weight at once`)
     t.equal(d.nextChangeAt, null, `${policy}: nothing to republish`)

@@ -115,5 +115,5 @@ t.test('admin off loopback is fine with a token, or when disabled', async (t) =>
 
 t.test('file not found names the path', async (t) => {
   const r = await loadConfigFile('/nonexistent/l4lb.yaml')
-  t.same(r, { ok: false, errors: [{ path: '/nonexistent/l4lb.yaml', message: 'file not found' }] })
+  t.same(r, { ok: false, code: 'LB_ERR_CONFIG_READ', errors: [{ path: '/nonexistent/l4lb.yaml', message: 'file not found' }] })
 })

@@ -1,18 +1,19 @@
-// Probes by check type. The checker never switches on the type name itself.
-// `none` has no probe: such backends are always up and never dialled.
-import type { HealthCheckType } from '../../config/types.ts'
+// Probes by check kind. The checker never switches on the kind name itself.
+// Kinds and their traits are one table (src/config/check-kinds.ts); this map's
+// type requires a probe for every kind the table marks active.
+import { isActiveCheck, type ActiveCheckType, type HealthCheckType } from '../../config/check-kinds.ts'
 import type { ProbeFn } from '../types.ts'
 import { connectProbe } from './connect.ts'
 import { httpProbe } from './http.ts'
 import { tcpProbe } from './tcp.ts'
 
-const probes: Readonly<Record<Exclude<HealthCheckType, 'none'>, ProbeFn>> = Object.freeze({
+const probes: Readonly<Record<ActiveCheckType, ProbeFn>> = Object.freeze({
   tcp: tcpProbe,
   http: httpProbe,
   connect: connectProbe,
 })
 
-/** The probe for `type`, or null for `none` (no active checks). */
+/** The probe for `type`, or null for a kind that does not dial (`none`). */
 export function probeFor(type: HealthCheckType): ProbeFn | null {
-  return type === 'none' ? null : probes[type]
+  return isActiveCheck(type) ? probes[type] : null
 }
