@@ -110,12 +110,17 @@ t.test('--hand-over: the new l4lb joins, serves alone once the old one stops, an
   t.teardown(() => next.stop())
   t.equal(await old.stop(), 0, 'the old instance drains and exits 0')
   for (let i = 0; i < 10; i++) t.equal(await whoServes(old.port), 'a', 'served by the new instance')
-  // It takes the lock within a second or so of the old one letting go.
-  const third = await until('a third instance is refused (exit 1)', async () => {
+  // It takes the lock within LOCK_RETRY_MS or so of the old one letting go. Until then a third
+  // instance is refused too, but only by the kernel (EADDRINUSE, no owner named): wait for the
+  // refusal that names the new owner, which proves the lock moved.
+  const byNext = new RegExp(`another l4lb \\(pid ${next.child.pid}\\)`)
+  const third = await until(`a third instance refused by the lock of the new one (pid ${next.child.pid})`, async () => {
     const r = await runToExit(clusterYaml({ workers: 1, backends: [be] }, old.port, await freePort()), EXIT_BOUND_MS)
-    return r.code === 1 ? r : null
-  }, { deadlineMs: 3000, intervalMs: 1000 })
-  t.match(third.out, new RegExp(`another l4lb \\(pid ${next.child.pid}\\)`))
+    if (r.code !== 1) return r // not refused at all: the asserts below fail with its output
+    return byNext.test(r.out) ? r : false // refused by the kernel only: the lock has not moved yet
+  }, { deadlineMs: 10_000, intervalMs: 500 })
+  t.equal(third.code, 1, 'a third instance exits 1')
+  t.match(third.out, byNext, 'naming the instance that now holds the address')
   await next.stop() // flushes its log
   t.match(next.output(), /hand-over: another l4lb \(pid \d+\) on this host already serves it; sharing it until that instance stops/, 'it said it shares the address')
 })

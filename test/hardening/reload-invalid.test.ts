@@ -12,6 +12,10 @@ import { whoServes } from '../helpers/lb.ts'
 import { until } from '../helpers/until.ts'
 import { invalidConfigs } from './invalid-configs.ts'
 
+// 300 reloads take ~55 s on an idle 2-core machine and timed out tap's default
+// 120 s twice at load 12-21: a liveness test, so give it room, not a speed bound.
+t.setTimeout(360_000)
+
 const COUNT = 300
 const BATCH = 50
 const SIGHUP_EVERY = 37 // 8 of the 300 go through SIGHUP
