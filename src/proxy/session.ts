@@ -12,7 +12,7 @@
 import net from 'node:net'
 import { hashFlow } from '../balancer/hash.ts'
 import type { Termination } from '../errors.ts'
-import { encodeProxyV1, encodeProxyV2 } from './proxy-protocol/encode.ts'
+import { encodeProxyV1, encodeProxyV2 } from '../net/proxy-protocol/encode.ts'
 import { type BackendRuntime, recordLatency } from './backend-runtime.ts'
 import type { SessionHost } from './session-host.ts'
 

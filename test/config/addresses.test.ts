@@ -7,7 +7,7 @@ import t from 'tap'
 import { parseConfig } from '../../src/config/load.ts'
 import { canonicalHost, formatHostPort, isLoopback } from '../../src/net/ip.ts'
 import { Balancer } from '../../src/proxy/balancer.ts'
-import { encodeProxyV2 } from '../../src/proxy/proxy-protocol/encode.ts'
+import { encodeProxyV2 } from '../../src/net/proxy-protocol/encode.ts'
 import { startBackend } from '../fixtures/backend.ts'
 import { captureLog, connect, readAll, until } from '../helpers/lb.ts'
 

@@ -6,7 +6,7 @@
 // PROXY header, bytes held while connecting, bytes carried over to a second
 // backend on retry and bytes held when every connect fails each count once.
 import t from 'tap'
-import { encodeProxyV1, encodeProxyV2 } from '../../src/proxy/proxy-protocol/encode.ts'
+import { encodeProxyV1, encodeProxyV2 } from '../../src/net/proxy-protocol/encode.ts'
 import { refusedPort, startBackend } from '../fixtures/backend.ts'
 import { logged } from '../hardening/helpers.ts'
 import { connect, readAll, until } from '../helpers/lb.ts'

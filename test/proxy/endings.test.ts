@@ -6,7 +6,7 @@
 import net from 'node:net'
 import t from 'tap'
 import { Balancer } from '../../src/proxy/balancer.ts'
-import { encodeProxyV1 } from '../../src/proxy/proxy-protocol/encode.ts'
+import { encodeProxyV1 } from '../../src/net/proxy-protocol/encode.ts'
 import { type FixtureBackend, refusedPort, startBackend } from '../fixtures/backend.ts'
 import { ending, seen } from '../helpers/endings.ts'
 import { captureLog, configFor, connect, until } from '../helpers/lb.ts'

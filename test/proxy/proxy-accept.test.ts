@@ -3,7 +3,7 @@
 import net from 'node:net'
 import { setTimeout as sleep } from 'node:timers/promises'
 import t from 'tap'
-import { encodeProxyV1, encodeProxyV2 } from '../../src/proxy/proxy-protocol/encode.ts'
+import { encodeProxyV1, encodeProxyV2 } from '../../src/net/proxy-protocol/encode.ts'
 import { readProxyHeader, type ProxyAcceptOptions, type ProxyAcceptResult } from '../../src/proxy/proxy-accept.ts'
 
 const PAYLOAD = Buffer.from('hello backend\n'.repeat(50))

@@ -3,7 +3,7 @@
 import net from 'node:net'
 import t from 'tap'
 import { Balancer } from '../../src/proxy/balancer.ts'
-import { encodeProxyV1 } from '../../src/proxy/proxy-protocol/encode.ts'
+import { encodeProxyV1 } from '../../src/net/proxy-protocol/encode.ts'
 import { startBackend } from '../fixtures/backend.ts'
 import { ending, seen } from '../helpers/endings.ts'
 import { sleep } from '../hardening/helpers.ts'
