@@ -5,7 +5,7 @@ import type { AdminState } from '../health/types.ts'
 import { takesNewFlows } from '../health/state.ts'
 import { formatHostPort } from '../net/ip.ts'
 import { key } from './decide.ts'
-import type { BackendSnapshot, HealthSnapshot } from './snapshot.ts'
+import type { BackendSnapshot, HealthSnapshot } from '../health/snapshot.ts'
 import type { Primary } from './primary.ts'
 import { VERSION } from '../version.ts'
 

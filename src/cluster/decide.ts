@@ -5,7 +5,8 @@ import type { Config } from '../config/types.ts'
 import { effectiveWeight, nextWeightChangeAt } from '../health/slowstart.ts'
 import { effectiveState, takesNewFlows } from '../health/state.ts'
 import type { AdminState, BackendHealth, BackendState } from '../health/types.ts'
-import { type HealthSnapshot, deepFreeze } from './snapshot.ts'
+import type { HealthSnapshot } from '../health/snapshot.ts'
+import { deepFreeze } from '../freeze.ts'
 
 /** Operator overrides by `pool/id`; absent = from the config. */
 export interface Overrides {

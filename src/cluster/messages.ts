@@ -4,7 +4,7 @@
 // node:cluster use the same channel for their own messages).
 import type { Config } from '../config/types.ts'
 import type { WorkerStats } from '../proxy/stats.ts'
-import type { HealthSnapshot } from './snapshot.ts'
+import type { HealthSnapshot } from '../health/snapshot.ts'
 
 export const PROTOCOL = 1
 

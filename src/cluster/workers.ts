@@ -8,7 +8,7 @@ import type { Logger } from 'pino'
 import type { Config } from '../config/types.ts'
 import { type WorkerStats, sumStats } from '../proxy/stats.ts'
 import { type ToPrimary, type ToWorker, open, sender } from './messages.ts'
-import type { HealthSnapshot } from './snapshot.ts'
+import type { HealthSnapshot } from '../health/snapshot.ts'
 
 export interface WorkerSlot {
   readonly slot: number

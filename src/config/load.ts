@@ -7,6 +7,7 @@ import { LineCounter, parseDocument } from 'yaml'
 import type { Config, ConfigError, ConfigResult } from './types.ts'
 import { BAD } from './dsl.ts'
 import { schema } from './schema.ts'
+import { deepFreeze } from '../freeze.ts'
 
 export { formatErrors } from './format.ts'
 
@@ -72,15 +73,6 @@ function parseYaml(text: string): RawResult {
 
 function fail(path: string, message: string): ConfigResult {
   return { ok: false, errors: [{ path, message }] }
-}
-
-/** Freezes every object and array reachable from `value`; returns it. */
-export function deepFreeze<T>(value: T): T {
-  if (typeof value === 'object' && value !== null && !Object.isFrozen(value)) {
-    Object.freeze(value)
-    for (const v of Object.values(value)) deepFreeze(v)
-  }
-  return value
 }
 
 export type { Config }

@@ -4,7 +4,7 @@
 import type { Logger } from 'pino'
 import type { Config } from '../config/types.ts'
 import { canonicalHost } from '../net/ip.ts'
-import { type HealthSnapshot, initialSnapshot, isNewer } from '../cluster/snapshot.ts'
+import { type HealthSnapshot, initialSnapshot, isNewer } from '../health/snapshot.ts'
 import type { BackendRuntime } from './backend-runtime.ts'
 import { Clock } from './clock.ts'
 import { Listener } from './listener.ts'

@@ -8,7 +8,7 @@ import { createPoolPicker } from '../balancer/pool-picker.ts'
 import { buildTablesOffThread } from '../balancer/table-builder.ts'
 import { isLarge, prebuiltTables, tableSpecs } from '../balancer/tables.ts'
 import type { PoolConfig } from '../config/types.ts'
-import type { PoolSnapshot } from '../cluster/snapshot.ts'
+import type { PoolSnapshot } from '../health/snapshot.ts'
 import { type BackendCounters, type BackendRuntime, backendRuntime, newCounters, newLoad } from './backend-runtime.ts'
 
 const NOBODY: Picker<BackendRuntime> = { name: 'none', pick: () => undefined }
