@@ -1,6 +1,7 @@
 // The primary seen through the admin API's contract (src/admin/model.ts):
 // status documents, /healthz, operator changes and aggregated counters.
-import type { AdminModel, AggregatedStats, HealthzResult, MutationResult, StatusDoc } from '../admin/model.ts'
+import type { AdminModel, HealthzResult, MutationResult, StatusDoc } from '../admin/model.ts'
+import type { AggregatedStats } from '../metrics/aggregated.ts'
 import type { AdminState } from '../health/types.ts'
 import { takesNewFlows } from '../health/state.ts'
 import { formatHostPort } from '../net/ip.ts'

@@ -3,7 +3,7 @@
 // `seq`. Anything else arriving on the channel is ignored (prom-client and
 // node:cluster use the same channel for their own messages).
 import type { Config } from '../config/types.ts'
-import type { WorkerStats } from '../proxy/stats.ts'
+import type { WorkerStats } from '../metrics/worker-stats.ts'
 import type { HealthSnapshot } from '../health/snapshot.ts'
 
 export const PROTOCOL = 1

@@ -6,7 +6,7 @@ import cluster, { type Worker } from 'node:cluster'
 import { fileURLToPath } from 'node:url'
 import type { Logger } from 'pino'
 import type { Config } from '../config/types.ts'
-import { type WorkerStats, sumStats } from '../proxy/stats.ts'
+import { type WorkerStats, sumStats } from '../metrics/worker-stats.ts'
 import { type ToPrimary, type ToWorker, open, sender } from './messages.ts'
 import type { HealthSnapshot } from '../health/snapshot.ts'
 

@@ -9,7 +9,7 @@ import type { BackendRuntime } from './backend-runtime.ts'
 import { Clock } from './clock.ts'
 import { Listener } from './listener.ts'
 import { PoolRuntime } from './pool-runtime.ts'
-import type { WorkerStats } from './stats.ts'
+import type { WorkerStats } from '../metrics/worker-stats.ts'
 
 export interface BalancerOptions {
   readonly log: Logger

@@ -4,7 +4,6 @@
 // `calls` to see what the server asked for.
 import type {
   AdminModel,
-  AggregatedStats,
   BackendStatus,
   HealthzResult,
   MutationResult,
@@ -12,6 +11,7 @@ import type {
   StatusDoc,
 } from '../../src/admin/model.ts'
 import type { AdminState, BackendState } from '../../src/health/types.ts'
+import type { AggregatedStats } from '../../src/metrics/aggregated.ts'
 
 export interface FakeBackend {
   pool: string
