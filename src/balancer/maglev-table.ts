@@ -14,6 +14,7 @@
 // Turn order is by id (code-unit order, not locale), never by input position,
 // so the same set of backends in any order yields the same table.
 import { hashId, ID_SEED_OFFSET, ID_SEED_SKIP } from './hash.ts'
+import { nextPrime } from './prime.ts'
 
 export const DEFAULT_MAGLEV_TABLE_SIZE = 65537
 
@@ -40,22 +41,6 @@ export const DEFAULT_MAGLEV_TABLE_CAP = 1_000_003
 export function defaultMaglevTableSize(backendCount: number): number {
   const wanted = Math.max(DEFAULT_MAGLEV_TABLE_SIZE, 1000 * backendCount)
   return nextPrime(Math.max(Math.min(wanted, DEFAULT_MAGLEV_TABLE_CAP), 100 * backendCount))
-}
-
-/** Smallest prime >= n (n >= 2). Trial division; table sizes are ~1e5-1e6. */
-export function nextPrime(n: number): number {
-  let p = Math.max(2, Math.ceil(n))
-  for (;;) {
-    if (isPrime(p)) return p
-    p++
-  }
-}
-
-function isPrime(p: number): boolean {
-  if (p < 4) return p >= 2
-  if (p % 2 === 0) return false
-  for (let d = 3; d * d <= p; d += 2) if (p % d === 0) return false
-  return true
 }
 
 /**

@@ -2,7 +2,8 @@
 // deterministic fallback, table sizing.
 import t from 'tap'
 import { createMaglevPicker } from '../../src/balancer/maglev.ts'
-import { buildMaglevTable, maglevTableSize, nextPrime } from '../../src/balancer/maglev-table.ts'
+import { buildMaglevTable, maglevTableSize } from '../../src/balancer/maglev-table.ts'
+import { nextPrime } from '../../src/balancer/prime.ts'
 import { backend, clientHashes, FIVE, fleet, goldenIds, NONE, options, shuffled, type TestBackend } from './helpers.ts'
 
 
