@@ -1,6 +1,7 @@
 // The primary's decision, pure: config × health table × operator overrides ×
 // time → the backend states and effective weights every worker will use.
 // Same inputs, same snapshot, which is what lets all workers pick alike.
+import { backendKey } from '../config/backend-key.ts'
 import type { Config } from '../config/types.ts'
 import { effectiveWeight, nextWeightChangeAt } from '../health/slowstart.ts'
 import { effectiveState, takesNewFlows } from '../health/state.ts'
@@ -15,8 +16,6 @@ export interface Overrides {
 }
 
 const HASHING: ReadonlySet<string> = new Set(['maglev', 'ring'])
-
-export const key = (pool: string, id: string): string => `${pool}/${id}`
 
 export interface Decision {
   readonly snapshot: HealthSnapshot
@@ -34,7 +33,7 @@ export function decide(
   let nextChangeAt: number | null = null
   const pools = config.pools.map((p) => {
     const rows = p.backends.map((b) => {
-      const k = key(p.name, b.id)
+      const k = backendKey(p.name, b.id)
       const h = health.get(k)
       const admin = overrides.states.get(k) ?? 'ready'
       const verdict = h?.verdict ?? 'unknown'

@@ -22,10 +22,11 @@
 // - onChange fires on every verdict change (including unknown -> up), ejection and
 //   un-ejection; a throwing onChange is logged, never breaks the checker.
 // - Health type `none`: verdict `up`, never probed; passive ejection still applies.
+import { backendKey } from '../config/backend-key.ts'
 import type { BackendConfig, PoolConfig } from '../config/types.ts'
 import { child } from '../log.ts'
 import { changing, next } from './dampener.ts'
-import { ALWAYS_UP, keyOf, newEntry, toRow, type Entry } from './entry.ts'
+import { ALWAYS_UP, newEntry, toRow, type Entry } from './entry.ts'
 import { endEarly, expire, report, type PassiveStep } from './passive.ts'
 import { probeFor } from './probes/registry.ts'
 import { firstDelay, KeyedTimers, nextDelay, realTimers, type Timers } from './scheduler.ts'
@@ -112,7 +113,7 @@ export class HealthChecker {
   }
 
   reportPassive(pool: string, id: string, ok: boolean): void {
-    const e = this.#entries.get(keyOf(pool, id))
+    const e = this.#entries.get(backendKey(pool, id))
     if (!this.#started || !e) return
     const others = (this.#byPool.get(pool) ?? []).filter((o) => o !== e)
     const out = (o: Entry): boolean => o.damp.verdict === 'down' || o.passive.ejectedUntil !== null
@@ -142,7 +143,7 @@ export class HealthChecker {
     for (const pool of pools) {
       const list: Entry[] = []
       for (const backend of pool.backends) {
-        const key = keyOf(pool.name, backend.id)
+        const key = backendKey(pool.name, backend.id)
         if (entries.has(key)) continue // duplicate id: config validation rejects it
         // Moved to another address: another server, so no verdict carries over.
         const kept = this.#entries.get(key)

@@ -2,6 +2,7 @@
 // listeners, snapshots, reload and shutdown. It owns no health checks: it
 // applies the snapshots it is given and reports what it sees.
 import type { Logger } from 'pino'
+import { backendKey } from '../config/backend-key.ts'
 import type { Config } from '../config/types.ts'
 import { canonicalHost } from '../net/ip.ts'
 import { type HealthSnapshot, initialSnapshot, isNewer } from '../health/snapshot.ts'
@@ -141,8 +142,8 @@ export class Balancer {
       }
     }
     // A set, not a scan: this runs once per open session at the hard stop.
-    const kept = new Set(next.pools.flatMap((p) => p.backends.map((x) => `${p.name}/${x.id}`)))
-    const stillThere = (b: BackendRuntime): boolean => kept.has(`${b.pool}/${b.id}`)
+    const kept = new Set(next.pools.flatMap((p) => p.backends.map((x) => backendKey(p.name, x.id))))
+    const stillThere = (b: BackendRuntime): boolean => kept.has(backendKey(b.pool, b.id))
     const draining = [...this.draining]
     this.hardStop(next.shutdown.hardStopAfterMs, () => {
       for (const l of this.allListeners()) l.killWhere((b) => !stillThere(b))
