@@ -11,7 +11,7 @@ import { parseConfig } from '../../src/config/load.ts'
 import { PASSIVE_INITIAL, report } from '../../src/health/passive.ts'
 import { jittered } from '../../src/health/scheduler.ts'
 import { effectiveWeight, nextWeightChangeAt } from '../../src/health/slowstart.ts'
-import { Balancer } from '../../src/proxy/balancer.ts'
+import { Engine } from '../../src/proxy/engine.ts'
 import { startBackend } from '../fixtures/backend.ts'
 import { ending, seen } from '../helpers/endings.ts'
 import { captureLog, configFor, connect, silent, until, whoServes } from '../helpers/lb.ts'
@@ -60,7 +60,7 @@ const rows: { key: string; doc: string; check: (t: T) => Promise<void> }[] = [
       t.teardown(() => be.close())
       const cfg = configFor([be], {}, 'shutdown: { drain: 0 }')
       t.equal(cfg.shutdown.drainMs, 0)
-      const lb = new Balancer(cfg, { log: silent })
+      const lb = new Engine(cfg, { log: silent })
       await lb.start()
       const sock = await connect(lb.listener('test')!.address()!.port)
       await until(() => be.accepted === 1)
@@ -79,7 +79,7 @@ const rows: { key: string; doc: string; check: (t: T) => Promise<void> }[] = [
       t.teardown(() => Promise.all([gone.close(), stays.close()]))
       const cfg = configFor([gone], {}, 'shutdown: { hard-stop-after: 0, drain: 1s }')
       t.equal(cfg.shutdown.hardStopAfterMs, 0)
-      const lb = new Balancer(cfg, { log: silent })
+      const lb = new Engine(cfg, { log: silent })
       await lb.start()
       t.teardown(() => lb.shutdown(100))
       const sock = await connect(lb.listener('test')!.address()!.port)
@@ -99,7 +99,7 @@ const rows: { key: string; doc: string; check: (t: T) => Promise<void> }[] = [
       t.teardown(() => be.close())
       const cfg = configFor([be])
       t.equal(cfg.listeners[0].maxconn, 0)
-      const lb = new Balancer(cfg, { log: silent })
+      const lb = new Engine(cfg, { log: silent })
       await lb.start()
       t.teardown(() => lb.shutdown(100))
       const { names, socks } = await holdMany(lb.listener('test')!.address()!.port, 40)
@@ -116,7 +116,7 @@ const rows: { key: string; doc: string; check: (t: T) => Promise<void> }[] = [
       t.teardown(() => be.close())
       const cfg = configFor([be], { backendExtra: () => ', maxconn: 0' })
       t.equal(cfg.pools[0].backends[0].maxconn, 0)
-      const lb = new Balancer(cfg, { log: silent })
+      const lb = new Engine(cfg, { log: silent })
       await lb.start()
       t.teardown(() => lb.shutdown(100))
       const { names, socks } = await holdMany(lb.listener('test')!.address()!.port, 40)
@@ -131,7 +131,7 @@ const rows: { key: string; doc: string; check: (t: T) => Promise<void> }[] = [
       const [zero, one] = await Promise.all([startBackend('zero'), startBackend('one')])
       t.teardown(() => Promise.all([zero.close(), one.close()]))
       const cfg = configFor([zero, one], { backendExtra: (b) => (b.name === 'zero' ? ', weight: 0' : '') })
-      const lb = new Balancer(cfg, { log: silent })
+      const lb = new Engine(cfg, { log: silent })
       await lb.start()
       t.teardown(() => lb.shutdown(100))
       const port = lb.listener('test')!.address()!.port
@@ -152,7 +152,7 @@ const rows: { key: string; doc: string; check: (t: T) => Promise<void> }[] = [
       await refused.refuse() // its port now refuses
       const cap = captureLog()
       const base = configFor([refused, good], { retries: 0 })
-      const lb = new Balancer({ ...base, log: { ...base.log, connections: true } }, { log: cap.log })
+      const lb = new Engine({ ...base, log: { ...base.log, connections: true } }, { log: cap.log })
       await lb.start()
       t.teardown(() => lb.shutdown(100))
       // Round robin starts at the refusing backend: with no retry the client is not served.

@@ -5,7 +5,7 @@ import { readFileSync, readdirSync } from 'node:fs'
 import net from 'node:net'
 import { parseConfig } from '../../src/config/load.ts'
 import type { Config } from '../../src/config/types.ts'
-import { Balancer } from '../../src/proxy/balancer.ts'
+import { Engine } from '../../src/proxy/engine.ts'
 import { captureLog } from '../helpers/lb.ts'
 
 export interface Upstream {
@@ -48,7 +48,7 @@ type Teardown = { teardown(fn: () => unknown): void }
 /** Start a balancer that logs into memory; shut down in teardown. */
 export async function logged(t: Teardown, backends: readonly Upstream[], spec: LbSpec = {}) {
   const cap = captureLog()
-  const lb = new Balancer(hardeningConfig(backends, spec), { log: cap.log })
+  const lb = new Engine(hardeningConfig(backends, spec), { log: cap.log })
   await lb.start()
   t.teardown(() => lb.shutdown(200))
   const closed = (): Record<string, unknown>[] => cap.lines.filter((l) => l.msg === 'connection closed')

@@ -1,6 +1,7 @@
-// The balancer engine of one process (a cluster worker, or a test): pools,
-// listeners, snapshots, reload and shutdown. It owns no health checks: it
-// applies the snapshots it is given and reports what it sees.
+// The per-process engine (a cluster worker runs one; tests run it in-process):
+// its pools, listeners, snapshots, reload and shutdown (src/balancer/ holds the
+// pickers it uses). It owns no health checks: it applies the snapshots it is
+// given and reports what it sees.
 import type { Logger } from 'pino'
 import { backendKey } from '../config/backend-key.ts'
 import type { Config } from '../config/types.ts'
@@ -12,7 +13,7 @@ import { Listener } from './listener.ts'
 import { PoolRuntime } from './pool-runtime.ts'
 import type { WorkerStats } from '../metrics/worker-stats.ts'
 
-export interface BalancerOptions {
+export interface EngineOptions {
   readonly log: Logger
   /** How many processes share each listener (maxconn is split between them). */
   readonly workers?: number
@@ -23,7 +24,7 @@ export interface BalancerOptions {
 // Keyed by address, not spelling: a reload that only respells a bind keeps the listener.
 const bindKey = (c: Config['listeners'][number]): string => `${canonicalHost(c.bind.host)}|${c.bind.port}`
 
-export class Balancer {
+export class Engine {
   config: Config
   snapshot: HealthSnapshot
   readonly pools = new Map<string, PoolRuntime>()
@@ -33,9 +34,9 @@ export class Balancer {
   private readonly hardStops = new Set<NodeJS.Timeout>()
   private staged: { config: Config; listeners: Map<string, Listener> } | null = null
 
-  private readonly opts: BalancerOptions
+  private readonly opts: EngineOptions
 
-  constructor(config: Config, opts: BalancerOptions) {
+  constructor(config: Config, opts: EngineOptions) {
     this.opts = opts
     this.config = config
     this.snapshot = initialSnapshot(config)
