@@ -80,7 +80,7 @@ export class Primary {
     this.workers = new WorkerSet({
       log: this.log,
       current: () => ({ config: this.config, snapshot: this.snap, generation: this.generation }),
-      onPassive: (pool, id, ok) => this.health.reportPassive(pool, id, ok),
+      onPassive: (report) => this.health.reportPassive(report),
       onConfigApplied: (slot, gen, error) => {
         if (error !== null) this.log.error({ slot, generation: gen, err: error }, 'worker failed to apply config')
       },

@@ -56,7 +56,7 @@ export function runWorker(): void {
         const b = new Engine(msg.config, {
           log,
           workers: msg.workers,
-          reportPassive: (pool, id, ok, timedOut) => send({ type: 'passive', pool, id, ok, timedOut }),
+          reportPassive: (report) => send({ type: 'passive', report }),
         })
         b.applySnapshot(msg.snapshot) // before the first accept: every worker picks alike
         try {

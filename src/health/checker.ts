@@ -11,7 +11,7 @@
 //   keep their verdict, counters and timers; removed ones stop being probed; new
 //   ones, and one whose host or port changed, start `unknown` (type none: `up`)
 //   and are probed if started.
-// - reportPassive(pool, id, ok) from workers feeds passive ejection (passive.ts);
+// - reportPassive(report) from workers feeds passive ejection (passive.ts);
 //   ignored while stopped or for unknown backends. Its guards see the other
 //   backends' verdicts, ejections and config weights, plus `outOfService` (the
 //   operator's drain/maint/weight 0, which only the primary knows).
@@ -30,7 +30,7 @@ import { ALWAYS_UP, newEntry, toRow, type Entry } from './entry.ts'
 import { endEarly, expire, report, type PassiveStep } from './passive.ts'
 import { probeFor } from './probes/registry.ts'
 import { firstDelay, KeyedTimers, nextDelay, realTimers, type Timers } from './scheduler.ts'
-import type { BackendHealth, DataPathSettings, HealthChange, HealthVerdict, ProbeFn, ProbeResult } from './types.ts'
+import type { BackendHealth, DataPathSettings, HealthChange, HealthVerdict, PassiveReport, ProbeFn, ProbeResult } from './types.ts'
 
 const log = child('health')
 
@@ -112,7 +112,12 @@ export class HealthChecker {
     }
   }
 
-  reportPassive(pool: string, id: string, ok: boolean): void {
+  /**
+   * One worker's connect outcome for a backend. An ejection's detail names the
+   * outcome of the failure that completed the run (timeout or error).
+   */
+  reportPassive(r: PassiveReport): void {
+    const { pool, id, outcome } = r
     const e = this.#entries.get(backendKey(pool, id))
     if (!this.#started || !e) return
     const others = (this.#byPool.get(pool) ?? []).filter((o) => o !== e)
@@ -120,7 +125,7 @@ export class HealthChecker {
     const serving = others.filter((o) => !out(o) && o.backend.weight > 0 && !this.#outOfService(pool, o.backend.id))
     const now = this.#now()
     const availability = { size: others.length + 1, unavailable: others.filter(out).length, serving: serving.length }
-    const step = report(e.passive, ok, e.passiveConfig, availability, now)
+    const step = report(e.passive, outcome === 'connected', e.passiveConfig, availability, now)
     e.passive = step.state
     if (step.denied !== null) this.#logDenial(e, step, now)
     if (step.transition !== 'eject' || step.state.ejectedUntil === null) return
@@ -128,7 +133,7 @@ export class HealthChecker {
     this.#armExpiry(e, step.state.ejectedUntil - now)
     // Check soon: a backend that recovers is back after one passing check.
     if (e.inflight === null) this.#arm(e, e.health.fastIntervalMs)
-    const detail = `passive: ${e.passiveConfig.consecutive} consecutive connect failures`
+    const detail = `passive: ${e.passiveConfig.consecutive} consecutive connect failures (last: ${outcome === 'timeout' ? 'timeout' : 'error'})`
     this.#emit(e, 'eject', e.damp.verdict, detail)
   }
 

@@ -5,6 +5,7 @@
 import type { Logger } from 'pino'
 import { backendKey } from '../config/backend-key.ts'
 import type { Config } from '../config/types.ts'
+import type { PassiveReport } from '../health/types.ts'
 import { canonicalHost } from '../net/ip.ts'
 import { type HealthSnapshot, initialSnapshot, isNewer } from '../health/snapshot.ts'
 import type { BackendRuntime } from './backend-runtime.ts'
@@ -18,7 +19,8 @@ export interface EngineOptions {
   /** How many processes share each listener (maxconn is split between them). */
   readonly workers?: number
   readonly clock?: Clock
-  readonly reportPassive?: (pool: string, id: string, ok: boolean, timedOut: boolean) => void
+  /** Passive-health events from every listener's sessions, passed on as they are. */
+  readonly reportPassive?: (report: PassiveReport) => void
 }
 
 // Keyed by address, not spelling: a reload that only respells a bind keeps the listener.
@@ -227,7 +229,7 @@ export class Engine {
       clock: this.clock,
       log: this.opts.log,
       logConnections: () => this.config.log.connections,
-      reportPassive: (b, ok, timedOut) => this.opts.reportPassive?.(b.pool, b.id, ok, timedOut),
+      reportPassive: (report) => this.opts.reportPassive?.(report),
       maxconnShare: (maxconn) => (maxconn === 0 ? 0 : Math.max(1, Math.ceil(maxconn / workers))),
     })
   }
