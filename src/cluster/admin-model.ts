@@ -146,8 +146,8 @@ export function adminModel(primary: Primary): AdminModel {
               active: s?.active ?? 0,
               connectionsTotal: s?.total ?? 0,
               connectFailuresTotal: s?.connectFailures ?? 0,
-              bytesReceivedTotal: s?.bytesIn ?? 0,
-              bytesSentTotal: s?.bytesOut ?? 0,
+              bytesReceivedTotal: s?.bytesOut ?? 0, // from the backend
+              bytesSentTotal: s?.bytesIn ?? 0, // client bytes to the backend
               checkDurationSeconds: r ? r.durationMs / 1000 : null,
             }
           }),

@@ -8,8 +8,8 @@ export interface BackendStats {
   readonly active: number
   readonly total: number
   readonly connectFailures: number
-  readonly bytesIn: number // from the backend
-  readonly bytesOut: number // to the backend
+  readonly bytesIn: number // client bytes written to the backend (as the connection log's bytesIn)
+  readonly bytesOut: number // bytes read from the backend, towards clients
 }
 
 export interface ListenerStats {

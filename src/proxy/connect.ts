@@ -147,7 +147,7 @@ function onServerConnect(this: Tagged): void {
   splice(s, this)
   if (s.held !== null) {
     for (const chunk of s.held) {
-      b.stats.bytesOut += chunk.length
+      b.stats.bytesIn += chunk.length
       this.write(chunk)
     }
     s.held = null

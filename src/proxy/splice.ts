@@ -34,7 +34,7 @@ export function onClientData(this: Tagged, chunk: Buffer): void {
   const s = this[kSession]!
   s.lastActive = s.host.clock.now
   s.bytesIn += chunk.length
-  s.backend!.stats.bytesOut += chunk.length
+  s.backend!.stats.bytesIn += chunk.length
   if (!s.server!.write(chunk)) this.pause()
 }
 
@@ -42,7 +42,7 @@ function onServerData(this: Tagged, chunk: Buffer): void {
   const s = this[kSession]!
   s.lastActive = s.host.clock.now
   s.bytesOut += chunk.length
-  s.backend!.stats.bytesIn += chunk.length
+  s.backend!.stats.bytesOut += chunk.length
   if (!s.client.write(chunk)) this.pause()
 }
 

@@ -1,7 +1,8 @@
 // One meaning of each byte count, on real sockets: a connection log line's
 // `bytesIn` is every payload byte the client sent (after any PROXY header),
 // `bytesOut` every byte sent to the client; a backend's bytes sent
-// (l4lb_backend_bytes_sent_total) are the client bytes written to THAT backend,
+// (l4lb_backend_bytes_sent_total, its counters' `bytesIn`: bytesIn always means
+// bytes from the client) are the client bytes written to THAT backend,
 // bytes received are what it answered. Bytes that arrive in the same read as a
 // PROXY header, bytes held while connecting, bytes carried over to a second
 // backend on retry and bytes held when every connect fails each count once.
@@ -29,8 +30,8 @@ for (const [name, header] of [
     await until(() => closed().length === 1)
     t.match(closed()[0], { client: '203.0.113.7:40000', bytesIn: PAYLOAD.length, bytesOut: PAYLOAD.length })
     const s = lb.stats().backends[0]
-    t.equal(s.bytesOut, PAYLOAD.length, 'backend bytes sent: the payload once, header not included')
-    t.equal(s.bytesIn, PAYLOAD.length, 'backend bytes received: the echo')
+    t.equal(s.bytesIn, PAYLOAD.length, 'backend bytes sent: the payload once, header not included')
+    t.equal(s.bytesOut, PAYLOAD.length, 'backend bytes received: the echo')
   })
 }
 
@@ -51,8 +52,8 @@ t.test('early bytes carried to a second backend on retry count once', async (t) 
   t.same(closed().map((l) => l.bytesIn), Array(N).fill(PAYLOAD.length), 'bytesIn: the payload once per connection')
   const stats = new Map(lb.stats().backends.map((b) => [b.id, b]))
   t.ok(stats.get('dead')!.connectFailures > 0, 'some connections were retried away from the dead backend')
-  t.equal(stats.get('dead')!.bytesOut, 0, 'nothing counted for the backend that refused')
-  t.equal(stats.get('echo')!.bytesOut, N * PAYLOAD.length, 'the retried backend got each payload once')
+  t.equal(stats.get('dead')!.bytesIn, 0, 'nothing counted for the backend that refused')
+  t.equal(stats.get('echo')!.bytesIn, N * PAYLOAD.length, 'the retried backend got each payload once')
 })
 
 t.test('a connect that fails after early bytes: bytesIn says what the client sent, no backend counts it', async (t) => {
@@ -64,7 +65,7 @@ t.test('a connect that fails after early bytes: bytesIn says what the client sen
   await done
   await until(() => closed().length === 1)
   t.match(closed()[0], { reason: 'connect-failed', backend: null, bytesIn: PAYLOAD.length, bytesOut: 0 })
-  t.equal(lb.stats().backends[0].bytesOut, 0)
+  t.equal(lb.stats().backends[0].bytesIn, 0)
 })
 
 t.test('no PROXY header: bytes sent before the backend answers count once', async (t) => {
@@ -77,5 +78,5 @@ t.test('no PROXY header: bytes sent before the backend answers count once', asyn
   t.same(await echoed, PAYLOAD)
   await until(() => closed().length === 1)
   t.match(closed()[0], { bytesIn: PAYLOAD.length, bytesOut: PAYLOAD.length })
-  t.equal(lb.stats().backends[0].bytesOut, PAYLOAD.length)
+  t.equal(lb.stats().backends[0].bytesIn, PAYLOAD.length)
 })
