@@ -114,7 +114,7 @@ export function adminModel(primary: Primary): AdminModel {
       if (listeners.length === 0 || down) return { ok: false, reason: down ? `listener ${down.name} is not up` : 'no listener' }
       for (const l of primary.config.listeners) {
         const pool = primary.snapshot.pools.find((p) => p.name === l.pool)
-        if (!pool?.backends.some((b) => takesNewFlows(b.state) && b.weight > 0)) return { ok: false, reason: `pool ${l.pool}: no backend can take traffic` }
+        if (!pool?.backends.some(takesNewFlows)) return { ok: false, reason: `pool ${l.pool}: no backend can take traffic` }
       }
       return { ok: true, reason: 'ok' }
     },

@@ -74,10 +74,10 @@ interface Row {
  * going down, drained or weighted 0 after the ejection.
  */
 function liftEjections(rows: readonly Row[]): { id: string; state: BackendState; weight: number }[] {
-  const serving = rows.some((r) => takesNewFlows(r.state) && r.weight > 0)
+  const anyTakesNewFlows = rows.some(takesNewFlows)
   return rows.map((r) => ({
     id: r.id,
-    state: !serving && r.unejected !== null && takesNewFlows(r.unejected) && r.weight > 0 ? r.unejected : r.state,
+    state: !anyTakesNewFlows && r.unejected !== null && takesNewFlows({ state: r.unejected, weight: r.weight }) ? r.unejected : r.state,
     weight: r.weight,
   }))
 }

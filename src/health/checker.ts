@@ -122,9 +122,9 @@ export class HealthChecker {
     if (!this.#started || !e) return
     const others = (this.#byPool.get(pool) ?? []).filter((o) => o !== e)
     const out = (o: Entry): boolean => o.damp.verdict === 'down' || o.passive.ejectedUntil !== null
-    const serving = others.filter((o) => !out(o) && o.backend.weight > 0 && !this.#outOfService(pool, o.backend.id))
+    const taking = others.filter((o) => !out(o) && o.backend.weight > 0 && !this.#outOfService(pool, o.backend.id))
     const now = this.#now()
-    const availability = { size: others.length + 1, unavailable: others.filter(out).length, serving: serving.length }
+    const availability = { size: others.length + 1, unavailable: others.filter(out).length, takingNewFlows: taking.length }
     const step = report(e.passive, outcome === 'connected', e.passiveConfig, availability, now)
     e.passive = step.state
     if (step.denied !== null) this.#logDenial(e, step, now)

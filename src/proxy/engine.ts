@@ -175,7 +175,7 @@ export class Engine {
 
   /** Listening on every configured address, and some pool behind them can serve. */
   healthy(): boolean {
-    for (const l of this.listeners.values()) if (!l.listening || !l.pool.canServe()) return false
+    for (const l of this.listeners.values()) if (!l.listening || !l.pool.takesNewFlows()) return false
     return this.listeners.size > 0
   }
 

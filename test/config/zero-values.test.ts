@@ -207,7 +207,7 @@ const rows: { key: string; doc: string; check: (t: T) => Promise<void> }[] = [
       t.equal(p.consecutive, 0)
       let state = PASSIVE_INITIAL
       for (let i = 0; i < 1000; i++) {
-        const step = report(state, false, p, { size: 4, unavailable: 0, serving: 3 }, 1_000_000 + i)
+        const step = report(state, false, p, { size: 4, unavailable: 0, takingNewFlows: 3 }, 1_000_000 + i)
         t.not(step.transition, 'eject')
         state = step.state
       }
