@@ -29,6 +29,15 @@ export const DEFAULT_MAGLEV_TABLE_SIZE = 65537
 export const DEFAULT_MAGLEV_TABLE_CAP = 1_000_003
 
 /**
+ * The smallest table a pool of `backendCount` may use: 100 slots a backend
+ * (fewer spreads flows unevenly). Not necessarily prime; the config rejects an
+ * explicit size below it, and sizes chosen here are the next prime at or above it.
+ */
+export function minMaglevTableSize(backendCount: number): number {
+  return 100 * backendCount
+}
+
+/**
  * The table size a pool of `backendCount` gets when the config sets none:
  * 65537, or the smallest prime >= 1000 × backends when that is larger, capped
  * at DEFAULT_MAGLEV_TABLE_CAP but never below the smallest prime >= 100 ×
@@ -40,7 +49,7 @@ export const DEFAULT_MAGLEV_TABLE_CAP = 1_000_003
  */
 export function defaultMaglevTableSize(backendCount: number): number {
   const wanted = Math.max(DEFAULT_MAGLEV_TABLE_SIZE, 1000 * backendCount)
-  return nextPrime(Math.max(Math.min(wanted, DEFAULT_MAGLEV_TABLE_CAP), 100 * backendCount))
+  return nextPrime(Math.max(Math.min(wanted, DEFAULT_MAGLEV_TABLE_CAP), minMaglevTableSize(backendCount)))
 }
 
 /**
@@ -51,7 +60,7 @@ export function defaultMaglevTableSize(backendCount: number): number {
  */
 export function maglevTableSize(requested: number, backendCount: number): number {
   const base = requested > 0 ? requested : DEFAULT_MAGLEV_TABLE_SIZE
-  return nextPrime(Math.max(base, 100 * backendCount))
+  return nextPrime(Math.max(base, minMaglevTableSize(backendCount)))
 }
 
 /** Compare ids by UTF-16 code units: locale-independent, total. */

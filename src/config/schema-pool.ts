@@ -4,7 +4,7 @@ import type { BackendConfig, HealthConfig, HostPort, HttpCheckConfig, PassiveCon
 import { list, map, nullable, obj, refine, type Loose, type Report } from './dsl.ts'
 import { bool, duration, host, hostPort, int, num, oneOf, statusRange, str } from './scalars.ts'
 import { canonicalHost, formatHostPort, isPrime, nextPrime } from './values.ts'
-import { defaultMaglevTableSize } from '../balancer/maglev-table.ts'
+import { defaultMaglevTableSize, minMaglevTableSize } from '../balancer/maglev-table.ts'
 import { LIMITS } from './limits.ts'
 
 export const POLICIES = ['maglev', 'ring', 'round-robin', 'weighted-round-robin', 'least-conn', 'random', 'p2c'] as const
@@ -138,7 +138,7 @@ function checkPool(p: Loose<PoolConfig>, report: Report): void {
   }
   if (p.maglevTableSize === undefined && backends !== undefined) p.maglevTableSize = defaultMaglevTableSize(backends.length)
   if (p.policy === 'maglev' && backends !== undefined && p.maglevTableSize !== undefined) {
-    const min = 100 * backends.length
+    const min = minMaglevTableSize(backends.length)
     if (p.maglevTableSize < min) {
       report('maglev-table-size', `${p.maglevTableSize} is too small for ${backends.length} backends (minimum ${min}; ${nextPrime(min)} is the next prime)`)
     }
