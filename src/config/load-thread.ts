@@ -3,7 +3,8 @@
 // never holds the primary's event loop: the admin API, signals and health
 // checks carry on during a reload. The result is the same as loadConfigFile's.
 import { Worker, isMainThread, parentPort, workerData } from 'node:worker_threads'
-import { deepFreeze, loadConfigFile, type ParseOptions } from './load.ts'
+import { deepFreeze } from '../freeze.ts'
+import { loadConfigFile, type ParseOptions } from './load.ts'
 import type { ConfigResult } from './types.ts'
 
 /**

@@ -2,7 +2,7 @@
 // backend live at most hard-stop-after; removed listeners stop accepting.
 import net from 'node:net'
 import t from 'tap'
-import { Balancer } from '../../src/proxy/balancer.ts'
+import { Engine } from '../../src/proxy/engine.ts'
 import { refusedPort, startBackend } from '../fixtures/backend.ts'
 import { captureLog } from '../helpers/lb.ts'
 import { holdFor, until } from '../helpers/until.ts'
@@ -21,7 +21,7 @@ t.test('a removed backend drains until hard-stop-after; the others carry on', as
   const cap = captureLog()
   const base = buildConfig(bes, { pool: { policy: 'round-robin' } })
   const cfg = { ...base, log: { ...base.log, connections: true }, shutdown: { drainMs: 1000, hardStopAfterMs: 300 } }
-  const lb = new Balancer(cfg, { log: cap.log })
+  const lb = new Engine(cfg, { log: cap.log })
   await lb.start()
   t.teardown(() => lb.shutdown(200))
   const port = lb.listener('test')!.address()!.port
@@ -53,7 +53,7 @@ t.test('a listener removed by a reload stops accepting, its connections carry on
   const be = await startBackend('a')
   t.teardown(() => be.close())
   const base = buildConfig([be])
-  const lb = new Balancer(base, { log: captureLog().log })
+  const lb = new Engine(base, { log: captureLog().log })
   await lb.start()
   t.teardown(() => lb.shutdown(200))
   const port = lb.listener('test')!.address()!.port
@@ -91,7 +91,7 @@ t.test('applyConfig is all or nothing: one new listener that cannot bind opens n
   t.teardown(() => busy.close())
   const busyPort = (busy.address() as net.AddressInfo).port
   const base = buildConfig([be])
-  const lb = new Balancer(base, { log: captureLog().log })
+  const lb = new Engine(base, { log: captureLog().log })
   await lb.start()
   t.teardown(() => lb.shutdown(200))
   const port = lb.listener('test')!.address()!.port
@@ -114,7 +114,7 @@ t.test('a prepared listener holds its connections until the commit, and a rollba
   const be = await startBackend('a')
   t.teardown(() => be.close())
   const base = buildConfig([be])
-  const lb = new Balancer(base, { log: captureLog().log })
+  const lb = new Engine(base, { log: captureLog().log })
   await lb.start()
   t.teardown(() => lb.shutdown(200))
   const extra = (p: number) => ({ ...base, listeners: [...base.listeners, { ...base.listeners[0], name: 'extra', bind: { host: '127.0.0.1', port: p } }] })
