@@ -1,8 +1,8 @@
 #!/bin/bash
 # Starts, stops and inspects one lab daemon inside a node, by pidfile in /run/lab.
-# Usage: svc.sh start|stop|kill|status|pid NAME
+# Usage: svc.sh start|stop|kill|restart|status|pid NAME
 #   NAME: bird | l4lb | agent | gate | keepalived | responder
-#   stop: SIGTERM, then wait (up to 10 s, polling) for exit; kill: SIGKILL at once.
+#   stop: SIGTERM, then wait (up to 10 s, polling) for exit; kill: SIGKILL at once; restart: stop, start.
 # Prints "<epoch.ns> <action> <name> <pid>" so drills know when it happened, and for stop/kill
 # "<epoch.ns> gone <name> <pid>" once the process has exited.
 set -u
@@ -59,7 +59,8 @@ case "$action" in
   start)  start ;;
   stop)   stop stop TERM ;;
   kill)   stop kill KILL ;;
+  restart) stop stop TERM && start ;;
   status) if alive "$(curpid)"; then echo "$name running $(curpid)"; else echo "$name stopped"; exit 3; fi ;;
   pid)    curpid ;;
-  *) echo "usage: svc.sh start|stop|kill|status|pid NAME" >&2; exit 2 ;;
+  *) echo "usage: svc.sh start|stop|kill|restart|status|pid NAME" >&2; exit 2 ;;
 esac
