@@ -68,7 +68,7 @@ await drill('08-gate-fails-closed', async (d) => {
 
   const leaseB = bound(a.leaseMs + a.intervalMs, 'lease + gate poll')
   d.expect('A: agent killed -> route withdrawn', ms(tGoneA - tAgent), leaseB.target, leaseB.ok(tGoneA - tAgent), 'ms')
-  const detect = a.fall * a.intervalMs + a.timeoutMs
+  const detect = a.downAfterMs + 2 * (a.intervalMs + a.timeoutMs) // the agent's hold-down, then its deciding probe
   const bB = bound(detect + a.leaseMs + a.intervalMs, 'agent detection + lease + gate poll')
   d.expect('B: l4lb killed, birdc unreachable -> route withdrawn', ms(tGoneB - tL4lbB), bB.target, bB.ok(tGoneB - tL4lbB), 'ms')
   const failedB = evs.filter((e) => e.ev === 'birdc-failed')

@@ -18,6 +18,7 @@ import http from 'node:http'
 import { appendFileSync, existsSync, writeFileSync, renameSync } from 'node:fs'
 import { execFile } from 'node:child_process'
 import { parseArgs } from 'node:util'
+import { HoldDown } from './holddown.ts'
 
 const { values: a } = parseArgs({
   options: {
@@ -33,6 +34,8 @@ const { values: a } = parseArgs({
     timeout: { type: 'string', default: '150' },
     fall: { type: 'string', default: '2' },
     rise: { type: 'string', default: '2' },
+    'down-after': { type: 'string', default: '0' }, // ms a failure must last before withdrawal
+    'up-after': { type: 'string', default: '0' }, // ms l4lb must stay healthy before re-admission
     announce: { type: 'string', default: 'on' }, // 'off' on VRRP nodes: no BIRD
     'track-file': { type: 'string' }, // VRRP nodes: keepalived track_file, 0 healthy / 1 not
   },
@@ -43,6 +46,9 @@ const intervalMs = Number(a.interval)
 const timeoutMs = Number(a.timeout)
 const fall = Number(a.fall)
 const rise = Number(a.rise)
+const downAfterMs = Number(a['down-after'])
+const upAfterMs = Number(a['up-after'])
+const dampener = new HoldDown({ fall, rise, downAfterMs, upAfterMs })
 
 function now(): number { return performance.timeOrigin + performance.now() }
 function emit(ev: Record<string, unknown>): void {
@@ -106,8 +112,6 @@ export function backendStates(status: unknown, out = new Map<string, string>()):
   return out
 }
 
-let ok = 0
-let bad = 0
 let healthy = false
 let announced: boolean | null = null // unknown until the first birdc answer
 let busy = false
@@ -121,9 +125,9 @@ const pendingSince = new Map<string, number>()
 async function step(): Promise<void> {
   tick++
   const h = await get('/healthz')
-  if (h.code === 200) { ok++; bad = 0 } else { bad++; ok = 0 }
-  if (!healthy && ok >= rise) { healthy = true; emit({ ev: 'health', ok: true }) }
-  if (healthy && bad >= fall) { healthy = false; emit({ ev: 'health', ok: false, code: h.code }) }
+  const was = healthy
+  healthy = dampener.observe(h.code === 200, now())
+  if (healthy !== was) emit({ ev: 'health', ok: healthy, ...(healthy ? {} : { code: h.code }) })
   const track = a['track-file']
   // Re-asserted every 10 ticks too, in case keepalived (re)created the file after us.
   if (track && (tick % 10 === 1 || healthy !== trackWritten)) {
@@ -134,7 +138,10 @@ async function step(): Promise<void> {
     trackWritten = healthy
   }
   const held = existsSync(a['withdraw-file'] as string)
-  const want = healthy && !held
+  // While announced, the hold-down decides; to (re-)announce, l4lb must also have been stable for
+  // up-after right now: a node restarted during an operator's hold never went "down" (its outage was
+  // shorter than down-after), but it must not be announced the moment the hold is released.
+  const want = !held && (wanted ? healthy : dampener.admissible(now()))
   if (a.announce !== 'off') await gate(want, held)
   if (h.code !== 0) {
     const s = await get('/status')
@@ -225,6 +232,6 @@ async function loop(): Promise<void> {
   try { await step() } finally { busy = false }
 }
 
-emit({ ev: 'agent-start', intervalMs, timeoutMs, fall, rise })
+emit({ ev: 'agent-start', intervalMs, timeoutMs, fall, rise, downAfterMs, upAfterMs })
 setInterval(() => { void loop() }, intervalMs)
 process.on('SIGTERM', () => process.exit(0))

@@ -37,7 +37,7 @@ export interface Lab {
     bgp: { hold: number; keepalive: number; connectRetry: number; errorWait: [number, number] }
     bfd: { intervalMs: number; multiplier: number }
     vrrp: { advertInt: number; scriptInterval: number; scriptFall: number; scriptRise: number }
-    agent: { intervalMs: number; timeoutMs: number; fall: number; rise: number; leaseMs: number }
+    agent: { intervalMs: number; timeoutMs: number; fall: number; rise: number; downAfterMs: number; upAfterMs: number; leaseMs: number }
   }
   l4lb: {
     policy: string; hashKey: string; retries: number; admin: string; drain: string
@@ -157,6 +157,7 @@ export function loadLab(file = path.join(LAB_DIR, 'lab.yaml')): Lab {
       agent: {
         intervalMs: num(agent['interval-ms'], 'timers.agent.interval-ms'), timeoutMs: num(agent['timeout-ms'], 'timers.agent.timeout-ms'),
         fall: num(agent.fall, 'timers.agent.fall'), rise: num(agent.rise, 'timers.agent.rise'),
+        downAfterMs: num(agent['down-after-ms'], 'timers.agent.down-after-ms'), upAfterMs: num(agent['up-after-ms'], 'timers.agent.up-after-ms'),
         leaseMs: num(agent['lease-ms'], 'timers.agent.lease-ms'),
       },
     },
