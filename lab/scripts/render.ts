@@ -97,7 +97,10 @@ export function composeDoc(lab: Lab): string {
   }
   const services: Record<string, unknown> = {}
   for (const n of lab.nodes) {
-    const sysctls: Record<string, string> = { 'net.ipv4.conf.all.rp_filter': '0', 'net.ipv4.conf.default.rp_filter': '0' }
+    // Only the router forwards. A balancer host does not, and a container would otherwise inherit
+    // the host's ip_forward=1 (Docker sets it), which hid issue 10's split-brain fault: the old
+    // VRRP master quietly forwarded the VIP's traffic to the new one.
+    const sysctls: Record<string, string> = { 'net.ipv4.conf.all.rp_filter': '0', 'net.ipv4.conf.default.rp_filter': '0', 'net.ipv4.ip_forward': '0' }
     if (n.role === 'router') {
       Object.assign(sysctls, { 'net.ipv4.ip_forward': '1', 'net.ipv4.fib_multipath_hash_policy': '3', 'net.ipv4.fib_multipath_hash_fields': '0x0037' })
     }
