@@ -6,7 +6,7 @@
 //     time + the gate's poll + slack, and no connection to fail after that.
 //  B. Make BIRD's control socket unreachable for the agent (moved aside), then SIGKILL
 //     l4lb: every birdc call fails; the agent logs and counts each failure and, when
-//     "disable vip" fails, stops BIRD (the BGP session closes, the router withdraws).
+//     "disable vip" fails, stops the node's BFD daemon and BIRD (the router withdraws).
 //     Expect the withdrawal within the agent's detection + the lease path + slack, and
 //     the failures counted in the agent's events.
 // Cleanup restarts what was killed and puts the socket back; the harness then waits
@@ -18,7 +18,7 @@ import { nowMs } from '../scripts/lib/poll.ts'
 
 const VICTIM = process.env.LAB_VICTIM ?? 'lb2'
 const RESTORE = 'cd /run/lab; [ -e bird.ctl.hidden ] && { [ -S bird.ctl ] && rm -f bird.ctl.hidden || mv bird.ctl.hidden bird.ctl; }; ' +
-  'S=/l4lb/lab/node/svc.sh; $S start bird >/dev/null; $S start l4lb >/dev/null; $S start agent >/dev/null; true'
+  'S=/l4lb/lab/node/svc.sh; $S start bfd >/dev/null; $S start bird >/dev/null; $S start l4lb >/dev/null; $S start agent >/dev/null; true'
 
 await drill('08-gate-fails-closed', async (d) => {
   const vip = d.lab.vips.anycast

@@ -6,7 +6,9 @@
 // announces what health says. While healthy it renews a lease (--lease) that
 // lab/node/gate.sh, a separate process, withdraws on when it goes stale: the
 // route cannot outlive this agent. Failed birdc calls are logged and counted; a
-// failed "disable" stops BIRD (fail closed). A file /run/lab/withdraw
+// failed "disable" stops the node's BFD daemon and BIRD (fail closed: the router's BFD session
+// goes Down and the BGP session with it; with graceful restart a BIRD that merely disappeared
+// would leave the route in the router for the restart time). BFD is started again once wanted. A file /run/lab/withdraw
 // holds the VIP down regardless (drills use it to drain a node or to add one).
 // It also polls GET /status and records backend state changes, and when every worker
 // of the node has applied them, so drills can time when this node stopped sending new
@@ -15,7 +17,7 @@
 // track_file instead, which reacts faster than a track_script can (1 s minimum interval).
 // Every transition is appended as a JSON line to --events: {t, ev, ...}.
 import http from 'node:http'
-import { appendFileSync, existsSync, writeFileSync, renameSync } from 'node:fs'
+import { appendFileSync, existsSync, writeFileSync, renameSync, readFileSync } from 'node:fs'
 import { execFile } from 'node:child_process'
 import { parseArgs } from 'node:util'
 import { HoldDown } from './holddown.ts'
@@ -91,6 +93,20 @@ function birdc(cmd: string[]): Promise<{ ok: boolean; out: string }> {
 
 function svcSh(action: string, daemon: string): Promise<boolean> {
   return new Promise((resolve) => execFile('/l4lb/lab/node/svc.sh', [action, daemon], { timeout: 15_000 }, (err) => resolve(!err)))
+}
+
+/** Whether the daemon svc.sh started as NAME runs (its pidfile names a live, non-zombie process). */
+function running(name: string): boolean {
+  try {
+    const pid = readFileSync(`/run/lab/${name}.pid`, 'utf8').trim()
+    return !/^\d+ \(.*\) [ZX] /.test(readFileSync(`/proc/${pid}/stat`, 'utf8'))
+  } catch { return false }
+}
+
+/** Fail closed when BIRD cannot be told to withdraw: stop BFD (the router drops the session at once), then BIRD. */
+async function killSwitch(why: string): Promise<void> {
+  const bfd = await svcSh('stop', 'bfd')
+  emit({ ev: 'withdraw-fallback', how: 'bfd-and-bird-stopped', why, bfd, bird: await svcSh('stop', 'bird') })
 }
 
 /** "disabled yes;" / "disabled no;" in the file BIRD's protocol vip includes: a BIRD restart or reload reads what health says. */
@@ -197,15 +213,22 @@ async function gate(want: boolean, held: boolean): Promise<void> {
   }
   const late = lastTick > 0 && t - lastTick > Number(a['lease-ms'])
   lastTick = t
+  if (want && tick % 10 === 0 && !running('bfd')) emit({ ev: 'bfd-start', ok: await svcSh('start', 'bfd') })
   if (announced === null || late || tick % 10 === 0) {
     const r = await birdc(['show', 'protocols', 'vip'])
     announced = r.ok ? /\bvip\s+Static\s+\S+\s+up\b/.test(r.out) : null
-    if (!r.ok && !(await svcSh('status', 'bird'))) {
-      announced = false // not running: nothing announced
+    if (!r.ok && existsSync('/run/lab/bird.restarting')) {
+      announced = null // svc.sh restarts BIRD gracefully: the router keeps the route meanwhile
+    } else if (!r.ok && !running('bird')) {
       if (want) {
         writeVipState(false) // BIRD starts withdrawn; the next tick enables it
         emit({ ev: 'bird-start', ok: await svcSh('start', 'bird') })
         announced = null
+      } else {
+        // Not running, so nothing it could withdraw: but a BIRD that vanished without a Cease
+        // leaves the route in the router for the graceful restart time. Fail closed.
+        if (running('bfd')) await killSwitch('bird not running')
+        announced = false
       }
     }
   }
@@ -220,8 +243,8 @@ async function gate(want: boolean, held: boolean): Promise<void> {
     announced = want
     emit({ ev: 'announce', on: want, held, birdcMs: Math.round((now() - t0) * 10) / 10 })
   } else if (!want) {
-    // Fail closed: BIRD cannot be told, so stop it; the router drops the route when the session closes.
-    emit({ ev: 'withdraw-fallback', how: 'bird-stopped', ok: await svcSh('stop', 'bird') })
+    // Fail closed: BIRD cannot be told; the router drops the route when BFD and the session go down.
+    await killSwitch('birdc disable failed')
     announced = false
   }
 }

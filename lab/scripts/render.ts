@@ -37,7 +37,7 @@ function timerValues(lab: Lab): Record<string, string | number> {
   const { bgp, bfd } = lab.timers
   return {
     bfd_interval: bfd.intervalMs, bfd_multiplier: bfd.multiplier, bgp_hold: bgp.hold, bgp_keepalive: bgp.keepalive,
-    bgp_connect_retry: bgp.connectRetry, bgp_error_wait: `${bgp.errorWait[0]}, ${bgp.errorWait[1]}`,
+    bgp_connect_retry: bgp.connectRetry, bgp_error_wait: `${bgp.errorWait[0]}, ${bgp.errorWait[1]}`, bgp_gr_time: bgp.grTime, bgp_gr_wait: bgp.grWait,
   }
 }
 
@@ -46,6 +46,11 @@ function birdLb(lab: Lab, n: Node): string {
   return fill(tpl('bird-lb.conf'), {
     ...timerValues(lab), name: n.name, router_id: n.addrs.lb ?? '', asn: n.asn ?? 0, peer: r.addrs.lb ?? '', peer_asn: r.asn ?? 0, anycast: lab.vips.anycast,
   }, 'bird-lb.conf')
+}
+
+/** The lb node's BFD-only BIRD: BFD answers for the node, whatever its routing daemon does. */
+function birdLbBfd(lab: Lab, n: Node): string {
+  return fill(tpl('bird-lb-bfd.conf'), { ...timerValues(lab), name: n.name, router_id: n.addrs.lb ?? '', peer: routerOf(lab).addrs.lb ?? '' }, 'bird-lb-bfd.conf')
 }
 
 function keepalived(lab: Lab, n: Node): string {
@@ -137,6 +142,7 @@ export function renderAll(lab: Lab): void {
     writeFileSync(path.join(dir, 'node.env'), nodeEnv(lab, n))
     if (n.role === 'router') writeFileSync(path.join(dir, 'bird.conf'), birdRouter(lab, n))
     if (n.role === 'lb') writeFileSync(path.join(dir, 'bird.conf'), birdLb(lab, n))
+    if (n.role === 'lb') writeFileSync(path.join(dir, 'bird-bfd.conf'), birdLbBfd(lab, n))
     if (n.role === 'lb' || n.role === 'ka') writeFileSync(path.join(dir, 'l4lb.yaml'), l4lbConf(lab, n))
     if (n.role === 'ka') writeFileSync(path.join(dir, 'keepalived.conf'), keepalived(lab, n))
   }

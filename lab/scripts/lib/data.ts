@@ -34,7 +34,7 @@ export interface Lab {
   vips: { anycast: string; vrrp: string; vrrpVrid: number; port: number }
   networks: Record<NetName, Network>
   timers: {
-    bgp: { hold: number; keepalive: number; connectRetry: number; errorWait: [number, number] }
+    bgp: { hold: number; keepalive: number; connectRetry: number; errorWait: [number, number]; grTime: number; grWait: number }
     bfd: { intervalMs: number; multiplier: number }
     vrrp: { advertInt: number; scriptInterval: number; scriptFall: number; scriptRise: number }
     agent: { intervalMs: number; timeoutMs: number; fall: number; rise: number; downAfterMs: number; upAfterMs: number; leaseMs: number }
@@ -146,6 +146,7 @@ export function loadLab(file = path.join(LAB_DIR, 'lab.yaml')): Lab {
         hold: num(bgp.hold, 'timers.bgp.hold'), keepalive: num(bgp.keepalive, 'timers.bgp.keepalive'),
         connectRetry: num(bgp['connect-retry'], 'timers.bgp.connect-retry'),
         errorWait: [num(ew[0], 'timers.bgp.error-wait[0]'), num(ew[1], 'timers.bgp.error-wait[1]')],
+        grTime: num(bgp['graceful-restart-time'], 'timers.bgp.graceful-restart-time'), grWait: num(bgp['graceful-restart-wait'], 'timers.bgp.graceful-restart-wait'),
       },
       bfd: { intervalMs: num(bfd['interval-ms'], 'timers.bfd.interval-ms'), multiplier: num(bfd.multiplier, 'timers.bfd.multiplier') },
       vrrp: {
