@@ -5,7 +5,7 @@
 // established connections lost on the OTHER nodes (the plain ECMP rehash moves some
 // of their flows); stickiness afterwards. Then restarts l4lb and waits for re-announce.
 import { drill, tally, unexplained, viaNode, ms, bound, CONN_TIMEOUT_MS } from './lib/harness.ts'
-import { routeEvent, hasNode, moreConns, connsAfter, mapping, sameMap } from './lib/scenario.ts'
+import { routeEvent, hasNode, moreConns, connsAfter, mapping, sameMap, survivorLoss } from './lib/scenario.ts'
 import { svc } from '../scripts/lib/labctl.ts'
 
 // lb1 by default: with hash-threshold ECMP, dropping the FIRST nexthop shifts other nodes' flows (the middle one does not).
@@ -57,9 +57,8 @@ await drill('02-lb-crash', async (d) => {
   const lost = hold.of('lost').filter((e) => Number(e.t) >= tKill && Number(e.t) < tBack)
   const onVictim = held.filter((h) => viaNode(d.lab, h.peer) === VICTIM).length
   const lostVictim = lost.filter((e) => viaNode(d.lab, e.peer) === VICTIM).length
-  const lostOthers = lost.length - lostVictim
   d.report(`established on ${VICTIM} lost (its l4lb died)`, `${lostVictim}/${onVictim}`)
-  d.report('established on OTHER nodes lost (ECMP rehash)', `${lostOthers}/${held.length - onVictim}`)
+  survivorLoss(d, hold, [VICTIM], tKill, Infinity)
   d.expect('established lost before the kill', hold.of('lost').filter((e) => Number(e.t) < tKill).length, '0', hold.of('lost').filter((e) => Number(e.t) < tKill).length === 0)
   d.report('re-announce after restart', ms(tBack - tStart), 'ms')
   const after = await mapping(d, vip)

@@ -5,7 +5,7 @@
 // for the drill), and the nexthop withdrawn right after; bounds carry SLACK_MS; count failed connections. Then SIGCONT and
 // wait until BGP is back and lb3 is announced again.
 import { drill, tally, unexplained, ms, bound, CONN_TIMEOUT_MS } from './lib/harness.ts'
-import { routeEvent, hasNode, moreConns, connsAfter } from './lib/scenario.ts'
+import { routeEvent, hasNode, moreConns, connsAfter, survivorLoss } from './lib/scenario.ts'
 import { lbAddr, BIRD_SOCK } from '../scripts/lib/labctl.ts'
 
 const VICTIM = process.env.LAB_VICTIM ?? 'lb3'
@@ -21,6 +21,8 @@ await drill('03-lb-freeze', async (d) => {
   const addr = lbAddr(d.lab, VICTIM)
   const watch = d.routeWatch()
   await watch.waitFor('route watcher', (e) => e.ev === 'ready', 10_000)
+  const hold = d.load('hold', vip, { count: 100, ping: 100, timeout: CONN_TIMEOUT_MS, duration: 110_000 })
+  await hold.waitFor('long-lived connections open', (e) => e.ev === 'ready', 20_000)
   const steady = d.load('steady', vip, { rate: 200, timeout: CONN_TIMEOUT_MS, duration: 60_000 })
   await steady.waitFor('steady load', (e) => e.ev === 'ready', 10_000)
   await moreConns(steady, 200)
@@ -53,7 +55,9 @@ await drill('03-lb-freeze', async (d) => {
   d.mark('nexthop back', tBack)
   await connsAfter(steady, tBack + 500, 50)
   await steady.stop()
+  await hold.stop()
   await watch.stop()
+  survivorLoss(d, hold, [VICTIM], tFreeze, Infinity)
   const conns = steady.of('conn')
   d.conns.push(...conns)
 

@@ -12,7 +12,7 @@
 // Cleanup restarts what was killed and puts the socket back; the harness then waits
 // until the lab is at its baseline again.
 import { drill, unexplained, tally, ms, bound, CONN_TIMEOUT_MS } from './lib/harness.ts'
-import { routeEvent, hasNode, moreConns, connsAfter, agentEvents } from './lib/scenario.ts'
+import { routeEvent, hasNode, moreConns, connsAfter, agentEvents, survivorLoss } from './lib/scenario.ts'
 import { svc } from '../scripts/lib/labctl.ts'
 import { nowMs } from '../scripts/lib/poll.ts'
 
@@ -25,6 +25,8 @@ await drill('08-gate-fails-closed', async (d) => {
   const a = d.lab.timers.agent
   const watch = d.routeWatch()
   await watch.waitFor('route watcher', (e) => e.ev === 'ready', 10_000)
+  const hold = d.load('hold', vip, { count: 100, ping: 100, timeout: CONN_TIMEOUT_MS, duration: 110_000 })
+  await hold.waitFor('long-lived connections open', (e) => e.ev === 'ready', 20_000)
   const steady = d.load('steady', vip, { rate: 200, timeout: CONN_TIMEOUT_MS, duration: 90_000 })
   await steady.waitFor('steady load', (e) => e.ev === 'ready', 10_000)
   await moreConns(steady, 200)
@@ -62,7 +64,9 @@ await drill('08-gate-fails-closed', async (d) => {
   d.mark('nexthop back', tBackB)
   await connsAfter(steady, tBackB + 1000, 100)
   await steady.stop()
+  await hold.stop()
   await watch.stop()
+  survivorLoss(d, hold, [VICTIM], tAgent, Infinity)
   const conns = steady.of('conn')
   d.conns.push(...conns)
 

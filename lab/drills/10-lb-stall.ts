@@ -8,7 +8,7 @@
 //     by ka2, each within the hold-down bound (down-after + 2 x (agent interval + timeout)
 //     + slack), and each node back once (after up-after, once it has been healthy that long).
 import { drill, tally, unexplained, ms, bound, CONN_TIMEOUT_MS, type Drill } from './lib/harness.ts'
-import { hasNode, connsAfter, moreConns } from './lib/scenario.ts'
+import { hasNode, connsAfter, moreConns, survivorLoss } from './lib/scenario.ts'
 import type { Stream } from './lib/stream.ts'
 import { vrrpHolder } from '../scripts/lib/labctl.ts'
 import { until } from '../scripts/lib/poll.ts'
@@ -137,6 +137,7 @@ await drill('10-lb-stall', async (d) => {
   d.report('B: failed new connections (anycast / VRRP)', `${fB.failed}/${fB.ok + fB.failed} / ${fBv.failed}/${fBv.ok + fBv.failed}`)
   const other = unexplained(connsA, [[tBlb, tEnd]]) + unexplained(connsV, [[tBka, tEnd]])
   d.expect('failed new connections outside the long stall', other, '0', other === 0)
+  survivorLoss(d, holdA, [LB], tBlb, tEnd, 'B: ')
   d.data.window = { tA, tAend, tA1, tBlb, tBka, tThawLb, tThawKa, tEnd }
   d.data.moves = { A: movesA, B: movesB }
   d.data.drops = { A: dropsA, B: dropsB }

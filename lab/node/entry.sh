@@ -26,7 +26,7 @@ fi
 
 svc=/l4lb/lab/node/svc.sh
 case "$LAB_ROLE" in
-  router)  $svc start bird ;;
+  router)  $svc start bird; [ -n "${LAB_NHG:-}" ] && $svc start nhg ;;
   lb)      $svc start bfd; $svc start bird; $svc start l4lb; $svc start agent; $svc start gate ;;
   ka)      ka_if=$(iface_of "$LAB_VRRP_SELF")
            sed "s/@IFACE@/$ka_if/g" /etc/lab/keepalived.conf > /run/lab/keepalived.conf

@@ -73,6 +73,12 @@ function l4lbConf(lab: Lab, n: Node): string {
   }, 'l4lb.yaml')
 }
 
+/** The router's lab/tools/nhg.ts arguments (svc.sh "nhg"); empty (no group) elsewhere or with ecmp.mode plain. */
+function nhgArgs(lab: Lab, n: Node): string {
+  const e = lab.ecmp
+  return n.role === 'router' && e.mode === 'resilient' ? `--vip ${lab.vips.anycast} --buckets ${e.buckets} --idle ${e.idleTimer} --unbalanced ${e.unbalancedTimer}` : ''
+}
+
 function nodeEnv(lab: Lab, n: Node): string {
   const prefixOf = (net: NetName) => lab.networks[net].subnet.split('/')[1]
   let extra = ''
@@ -85,7 +91,7 @@ function nodeEnv(lab: Lab, n: Node): string {
   const a = lab.timers.agent
   return fill(tpl('node.env'), {
     name: n.name, role: n.role, gw: n.gw ?? '', lo_addrs: n.role === 'lb' ? `${lab.vips.anycast}/32` : '', extra_addrs: extra,
-    vrrp_self: n.addrs.ka ?? '', port: n.port ?? lab.vips.port, admin: lab.l4lb.admin, lease_ms: a.leaseMs,
+    vrrp_self: n.addrs.ka ?? '', port: n.port ?? lab.vips.port, admin: lab.l4lb.admin, lease_ms: a.leaseMs, nhg: nhgArgs(lab, n),
     agent: `--interval ${a.intervalMs} --timeout ${a.timeoutMs} --fall ${a.fall} --rise ${a.rise} --down-after ${a.downAfterMs} --up-after ${a.upAfterMs} --lease-ms ${a.leaseMs}${n.role === 'ka' ? ' --announce off --track-file /run/lab/l4lb.track' : ''}`,
   }, 'node.env')
 }
