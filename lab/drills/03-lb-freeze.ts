@@ -7,6 +7,7 @@
 import { drill, tally, unexplained, ms, bound, CONN_TIMEOUT_MS } from './lib/harness.ts'
 import { routeEvent, hasNode, moreConns, connsAfter, survivorLoss } from './lib/scenario.ts'
 import { lbAddr, BIRD_SOCK } from '../scripts/lib/labctl.ts'
+import { until } from '../scripts/lib/poll.ts'
 
 const VICTIM = process.env.LAB_VICTIM ?? 'lb3'
 
@@ -29,8 +30,14 @@ await drill('03-lb-freeze', async (d) => {
 
   // BFD packet tracing on the router for the drill only (about 60 log lines/s): the time of the last
   // control packet received from the victim is where BFD's detection time starts.
+  const traced = async () => Number((await d.sh('router', `grep -c 'CTL received from ${addr} ' /run/lab/bird.log || true`)).trim())
+  const tracedBefore = await traced()
   await d.sh('router', `birdc -s ${BIRD_SOCK} debug bfd1 all`)
   d.cleanup('router: BFD packet tracing off', async () => { await d.sh('router', `birdc -s ${BIRD_SOCK} debug bfd1 '{ states, events }'`) })
+  // Freeze only once a packet from the victim has been traced: on a quiet machine the freeze
+  // could otherwise land before the first traced packet, and the measure would pick up one
+  // from an earlier drill (run 12 of issue 10's series: "147 s").
+  await until(`a traced BFD packet from ${VICTIM}`, async () => (await traced()) > tracedBefore, { deadlineMs: 5_000, intervalMs: 20 })
   let thawed = false
   d.cleanup(`thaw ${VICTIM}`, async () => { if (!thawed) await d.sh(VICTIM, 'kill -CONT -1') })
   const out = await d.sh(VICTIM, 'date +%s.%N; kill -STOP -1')
@@ -44,7 +51,7 @@ await drill('03-lb-freeze', async (d) => {
   const bfdLine = log.split('\n').find((l) => l.includes(`Session to ${addr} changed state`) && /to Down/.test(l) && birdTime(l) >= tFreeze - 1)
   const tBfd = bfdLine ? birdTime(bfdLine) : NaN
   if (bfdLine) d.mark('BFD down', tBfd)
-  const lastRx = log.split('\n').filter((l) => l.includes(`CTL received from ${addr}`) && birdTime(l) <= tBfd).pop()
+  const lastRx = log.split('\n').filter((l) => l.includes(`CTL received from ${addr}`) && birdTime(l) <= tBfd && birdTime(l) >= tFreeze - 1000).pop()
   const tLastRx = lastRx ? birdTime(lastRx) : NaN
   if (lastRx) d.mark('last BFD packet from victim', tLastRx)
 
