@@ -5,8 +5,9 @@
 // for the drill), and the nexthop withdrawn right after; bounds carry SLACK_MS; count failed connections. Then SIGCONT and
 // wait until BGP is back and lb3 is announced again.
 import { drill, tally, unexplained, ms, bound, CONN_TIMEOUT_MS } from './lib/harness.ts'
-import { routeEvent, hasNode, moreConns, connsAfter } from './lib/scenario.ts'
+import { routeEvent, hasNode, moreConns, connsAfter, survivorLoss } from './lib/scenario.ts'
 import { lbAddr, BIRD_SOCK } from '../scripts/lib/labctl.ts'
+import { until } from '../scripts/lib/poll.ts'
 
 const VICTIM = process.env.LAB_VICTIM ?? 'lb3'
 
@@ -21,14 +22,22 @@ await drill('03-lb-freeze', async (d) => {
   const addr = lbAddr(d.lab, VICTIM)
   const watch = d.routeWatch()
   await watch.waitFor('route watcher', (e) => e.ev === 'ready', 10_000)
+  const hold = d.load('hold', vip, { count: 100, ping: 100, timeout: CONN_TIMEOUT_MS, duration: 110_000 })
+  await hold.waitFor('long-lived connections open', (e) => e.ev === 'ready', 20_000)
   const steady = d.load('steady', vip, { rate: 200, timeout: CONN_TIMEOUT_MS, duration: 60_000 })
   await steady.waitFor('steady load', (e) => e.ev === 'ready', 10_000)
   await moreConns(steady, 200)
 
   // BFD packet tracing on the router for the drill only (about 60 log lines/s): the time of the last
   // control packet received from the victim is where BFD's detection time starts.
+  const traced = async () => Number((await d.sh('router', `grep -c 'CTL received from ${addr} ' /run/lab/bird.log || true`)).trim())
+  const tracedBefore = await traced()
   await d.sh('router', `birdc -s ${BIRD_SOCK} debug bfd1 all`)
   d.cleanup('router: BFD packet tracing off', async () => { await d.sh('router', `birdc -s ${BIRD_SOCK} debug bfd1 '{ states, events }'`) })
+  // Freeze only once a packet from the victim has been traced: on a quiet machine the freeze
+  // could otherwise land before the first traced packet, and the measure would pick up one
+  // from an earlier drill (run 12 of issue 10's series: "147 s").
+  await until(`a traced BFD packet from ${VICTIM}`, async () => (await traced()) > tracedBefore, { deadlineMs: 5_000, intervalMs: 20 })
   let thawed = false
   d.cleanup(`thaw ${VICTIM}`, async () => { if (!thawed) await d.sh(VICTIM, 'kill -CONT -1') })
   const out = await d.sh(VICTIM, 'date +%s.%N; kill -STOP -1')
@@ -42,7 +51,7 @@ await drill('03-lb-freeze', async (d) => {
   const bfdLine = log.split('\n').find((l) => l.includes(`Session to ${addr} changed state`) && /to Down/.test(l) && birdTime(l) >= tFreeze - 1)
   const tBfd = bfdLine ? birdTime(bfdLine) : NaN
   if (bfdLine) d.mark('BFD down', tBfd)
-  const lastRx = log.split('\n').filter((l) => l.includes(`CTL received from ${addr}`) && birdTime(l) <= tBfd).pop()
+  const lastRx = log.split('\n').filter((l) => l.includes(`CTL received from ${addr}`) && birdTime(l) <= tBfd && birdTime(l) >= tFreeze - 1000).pop()
   const tLastRx = lastRx ? birdTime(lastRx) : NaN
   if (lastRx) d.mark('last BFD packet from victim', tLastRx)
 
@@ -53,7 +62,9 @@ await drill('03-lb-freeze', async (d) => {
   d.mark('nexthop back', tBack)
   await connsAfter(steady, tBack + 500, 50)
   await steady.stop()
+  await hold.stop()
   await watch.stop()
+  survivorLoss(d, hold, [VICTIM], tFreeze, Infinity)
   const conns = steady.of('conn')
   d.conns.push(...conns)
 

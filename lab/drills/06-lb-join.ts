@@ -3,7 +3,9 @@
 // With BIRD's plain multipath route (hash-threshold) the new nexthop moves a share
 // of established flows to lb3, which has no state for them: they are reset.
 // Then the same with the VIP routed through a Linux resilient nexthop group
-// (lab/tools/nhg.ts mirrors BIRD's nexthops into it): busy buckets stay put.
+// (lab/tools/nhg.ts mirrors BIRD's nexthops into it): busy buckets stay put. The router runs
+// that group by default (lab.yaml ecmp.mode resilient): the drill stops it for the plain round
+// and starts it again; with ecmp.mode plain it runs its own for the resilient round.
 // Reports both reset counts side by side, and the share of NEW connections that
 // reach lb3 right after the join (the price of resilience: lb3 fills up slowly).
 import { drill, viaNode, ms, type Drill, CONN_TIMEOUT_MS } from './lib/harness.ts'
@@ -47,16 +49,28 @@ async function round(d: Drill, watch: Stream, mode: 'plain' | 'resilient'): Prom
 
 await drill('06-lb-join', async (d) => {
   d.cleanup(`announce ${JOINER}`, async () => { await d.sh(JOINER, 'rm -f /run/lab/withdraw') })
+  const daemon = d.lab.ecmp.mode === 'resilient' // the router's own group (svc.sh "nhg")
+  if (daemon) {
+    d.cleanup('the router\'s resilient group back', async () => { await d.sh('router', '/l4lb/lab/node/svc.sh start nhg >/dev/null') })
+    await d.sh('router', '/l4lb/lab/node/svc.sh stop nhg')
+  }
   const watch = d.routeWatch()
   await watch.waitFor('route watcher', (e) => e.ev === 'ready', 10_000)
   const plain = await round(d, watch, 'plain')
 
-  const nhg = d.stream('router', [NODE_BIN, '/l4lb/lab/tools/nhg.ts', '--vip', d.lab.vips.anycast])
-  d.cleanup('remove the resilient group', async () => { await nhg.stop() })
-  await nhg.waitFor('nexthop group', (e) => e.ev === 'ready', 10_000)
+  let nhg: Stream | undefined
+  if (daemon) await d.sh('router', '/l4lb/lab/node/svc.sh start nhg')
+  else {
+    const s = d.stream('router', [NODE_BIN, '/l4lb/lab/tools/nhg.ts', '--vip', d.lab.vips.anycast])
+    nhg = s
+    d.cleanup('remove the resilient group', async () => { await s.stop() })
+    await s.waitFor('nexthop group', (e) => e.ev === 'ready', 10_000)
+  }
   const res = await round(d, watch, 'resilient')
-  await nhg.stop()
-  await watch.waitFor('BIRD multipath route back', (e) => e.ev === 'route' && e.kind === 'multipath' && (e.active as string[]).length === 3, 10_000)
+  if (nhg) {
+    await nhg.stop()
+    await watch.waitFor('BIRD multipath route back', (e) => e.ev === 'route' && e.kind === 'multipath' && (e.active as string[]).length === 3, 10_000)
+  }
   await watch.stop()
 
   const pct = (x: number, n: number) => `${x}/${n} (${(100 * x / Math.max(1, n)).toFixed(1)} %)`

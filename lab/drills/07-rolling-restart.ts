@@ -9,18 +9,21 @@
 // later packets land on. Those are counted apart (within 100 ms of a route
 // change) and reported; drill 6 shows the resilient nexthop group that removes them.
 import { drill, tally, ms, CONN_TIMEOUT_MS } from './lib/harness.ts'
-import { routeEvent, hasNode, moreConns, connsAfter } from './lib/scenario.ts'
+import { routeEvent, hasNode, moreConns, connsAfter, survivorLoss } from './lib/scenario.ts'
 import { svc, lbNames } from '../scripts/lib/labctl.ts'
 import { nowMs } from '../scripts/lib/poll.ts'
 
 await drill('07-rolling-restart', async (d) => {
   const watch = d.routeWatch()
   await watch.waitFor('route watcher', (e) => e.ev === 'ready', 10_000)
+  const hold = d.load('hold', d.lab.vips.anycast, { count: 100, ping: 100, timeout: CONN_TIMEOUT_MS, duration: 110_000 })
+  await hold.waitFor('long-lived connections open', (e) => e.ev === 'ready', 20_000)
   const steady = d.load('steady', d.lab.vips.anycast, { rate: 200, timeout: CONN_TIMEOUT_MS, duration: 110_000 })
   await steady.waitFor('steady load', (e) => e.ev === 'ready', 10_000)
   await moreConns(steady, 200)
   const per: string[] = []
   const routeChanges: number[] = []
+  const rounds: Array<[string, number, number]> = []
   for (const n of lbNames(d.lab)) {
     d.cleanup(`release ${n}`, async () => { await d.sh(n, 'rm -f /run/lab/withdraw; /l4lb/lab/node/svc.sh start l4lb >/dev/null') })
     // Timed inside the node: a docker exec can take most of a second to start on a busy machine.
@@ -33,6 +36,7 @@ await drill('07-rolling-restart', async (d) => {
     await d.sh(n, 'rm -f /run/lab/withdraw')
     const tBack = await routeEvent(watch, `router to re-add ${n}`, tStopped, hasNode(d, n), 20_000)
     routeChanges.push(tGone, tBack)
+    rounds.push([n, t0, tBack + 300])
     d.mark(`${n} back`, tBack)
     await connsAfter(steady, tBack + 300, 50)
     const f = tally(steady.of('conn'), t0, tBack + 300)
@@ -40,7 +44,9 @@ await drill('07-rolling-restart', async (d) => {
     d.report(`${n}: withdrawn / SIGTERM exit / back in service`, `${ms(tGone - t0)} / ${ms(tStopped - tStop)} / ${ms(tBack - t0)}`, 'ms')
   }
   await steady.stop()
+  await hold.stop()
   await watch.stop()
+  for (const [n, from, to] of rounds) survivorLoss(d, hold, [n], from, to, `${n}: `)
   const conns = steady.of('conn')
   d.conns.push(...conns)
   const t = tally(conns)

@@ -6,25 +6,27 @@
 //     time + the gate's poll + slack, and no connection to fail after that.
 //  B. Make BIRD's control socket unreachable for the agent (moved aside), then SIGKILL
 //     l4lb: every birdc call fails; the agent logs and counts each failure and, when
-//     "disable vip" fails, stops BIRD (the BGP session closes, the router withdraws).
+//     "disable vip" fails, stops the node's BFD daemon and BIRD (the router withdraws).
 //     Expect the withdrawal within the agent's detection + the lease path + slack, and
 //     the failures counted in the agent's events.
 // Cleanup restarts what was killed and puts the socket back; the harness then waits
 // until the lab is at its baseline again.
 import { drill, unexplained, tally, ms, bound, CONN_TIMEOUT_MS } from './lib/harness.ts'
-import { routeEvent, hasNode, moreConns, connsAfter, agentEvents } from './lib/scenario.ts'
+import { routeEvent, hasNode, moreConns, connsAfter, agentEvents, survivorLoss } from './lib/scenario.ts'
 import { svc } from '../scripts/lib/labctl.ts'
 import { nowMs } from '../scripts/lib/poll.ts'
 
 const VICTIM = process.env.LAB_VICTIM ?? 'lb2'
 const RESTORE = 'cd /run/lab; [ -e bird.ctl.hidden ] && { [ -S bird.ctl ] && rm -f bird.ctl.hidden || mv bird.ctl.hidden bird.ctl; }; ' +
-  'S=/l4lb/lab/node/svc.sh; $S start bird >/dev/null; $S start l4lb >/dev/null; $S start agent >/dev/null; true'
+  'S=/l4lb/lab/node/svc.sh; $S start bfd >/dev/null; $S start bird >/dev/null; $S start l4lb >/dev/null; $S start agent >/dev/null; true'
 
 await drill('08-gate-fails-closed', async (d) => {
   const vip = d.lab.vips.anycast
   const a = d.lab.timers.agent
   const watch = d.routeWatch()
   await watch.waitFor('route watcher', (e) => e.ev === 'ready', 10_000)
+  const hold = d.load('hold', vip, { count: 100, ping: 100, timeout: CONN_TIMEOUT_MS, duration: 110_000 })
+  await hold.waitFor('long-lived connections open', (e) => e.ev === 'ready', 20_000)
   const steady = d.load('steady', vip, { rate: 200, timeout: CONN_TIMEOUT_MS, duration: 90_000 })
   await steady.waitFor('steady load', (e) => e.ev === 'ready', 10_000)
   await moreConns(steady, 200)
@@ -62,13 +64,15 @@ await drill('08-gate-fails-closed', async (d) => {
   d.mark('nexthop back', tBackB)
   await connsAfter(steady, tBackB + 1000, 100)
   await steady.stop()
+  await hold.stop()
   await watch.stop()
+  survivorLoss(d, hold, [VICTIM], tAgent, Infinity)
   const conns = steady.of('conn')
   d.conns.push(...conns)
 
   const leaseB = bound(a.leaseMs + a.intervalMs, 'lease + gate poll')
   d.expect('A: agent killed -> route withdrawn', ms(tGoneA - tAgent), leaseB.target, leaseB.ok(tGoneA - tAgent), 'ms')
-  const detect = a.fall * a.intervalMs + a.timeoutMs
+  const detect = a.downAfterMs + 2 * (a.intervalMs + a.timeoutMs) // the agent's hold-down, then its deciding probe
   const bB = bound(detect + a.leaseMs + a.intervalMs, 'agent detection + lease + gate poll')
   d.expect('B: l4lb killed, birdc unreachable -> route withdrawn', ms(tGoneB - tL4lbB), bB.target, bB.ok(tGoneB - tL4lbB), 'ms')
   const failedB = evs.filter((e) => e.ev === 'birdc-failed')

@@ -6,7 +6,9 @@
 // announces what health says. While healthy it renews a lease (--lease) that
 // lab/node/gate.sh, a separate process, withdraws on when it goes stale: the
 // route cannot outlive this agent. Failed birdc calls are logged and counted; a
-// failed "disable" stops BIRD (fail closed). A file /run/lab/withdraw
+// failed "disable" stops the node's BFD daemon and BIRD (fail closed: the router's BFD session
+// goes Down and the BGP session with it; with graceful restart a BIRD that merely disappeared
+// would leave the route in the router for the restart time). BFD is started again once wanted. A file /run/lab/withdraw
 // holds the VIP down regardless (drills use it to drain a node or to add one).
 // It also polls GET /status and records backend state changes, and when every worker
 // of the node has applied them, so drills can time when this node stopped sending new
@@ -15,9 +17,10 @@
 // track_file instead, which reacts faster than a track_script can (1 s minimum interval).
 // Every transition is appended as a JSON line to --events: {t, ev, ...}.
 import http from 'node:http'
-import { appendFileSync, existsSync, writeFileSync, renameSync } from 'node:fs'
+import { appendFileSync, existsSync, writeFileSync, renameSync, readFileSync } from 'node:fs'
 import { execFile } from 'node:child_process'
 import { parseArgs } from 'node:util'
+import { HoldDown } from './holddown.ts'
 
 const { values: a } = parseArgs({
   options: {
@@ -33,6 +36,8 @@ const { values: a } = parseArgs({
     timeout: { type: 'string', default: '150' },
     fall: { type: 'string', default: '2' },
     rise: { type: 'string', default: '2' },
+    'down-after': { type: 'string', default: '0' }, // ms a failure must last before withdrawal
+    'up-after': { type: 'string', default: '0' }, // ms l4lb must stay healthy before re-admission
     announce: { type: 'string', default: 'on' }, // 'off' on VRRP nodes: no BIRD
     'track-file': { type: 'string' }, // VRRP nodes: keepalived track_file, 0 healthy / 1 not
   },
@@ -43,6 +48,9 @@ const intervalMs = Number(a.interval)
 const timeoutMs = Number(a.timeout)
 const fall = Number(a.fall)
 const rise = Number(a.rise)
+const downAfterMs = Number(a['down-after'])
+const upAfterMs = Number(a['up-after'])
+const dampener = new HoldDown({ fall, rise, downAfterMs, upAfterMs })
 
 function now(): number { return performance.timeOrigin + performance.now() }
 function emit(ev: Record<string, unknown>): void {
@@ -87,6 +95,20 @@ function svcSh(action: string, daemon: string): Promise<boolean> {
   return new Promise((resolve) => execFile('/l4lb/lab/node/svc.sh', [action, daemon], { timeout: 15_000 }, (err) => resolve(!err)))
 }
 
+/** Whether the daemon svc.sh started as NAME runs (its pidfile names a live, non-zombie process). */
+function running(name: string): boolean {
+  try {
+    const pid = readFileSync(`/run/lab/${name}.pid`, 'utf8').trim()
+    return !/^\d+ \(.*\) [ZX] /.test(readFileSync(`/proc/${pid}/stat`, 'utf8'))
+  } catch { return false }
+}
+
+/** Fail closed when BIRD cannot be told to withdraw: stop BFD (the router drops the session at once), then BIRD. */
+async function killSwitch(why: string): Promise<void> {
+  const bfd = await svcSh('stop', 'bfd')
+  emit({ ev: 'withdraw-fallback', how: 'bfd-and-bird-stopped', why, bfd, bird: await svcSh('stop', 'bird') })
+}
+
 /** "disabled yes;" / "disabled no;" in the file BIRD's protocol vip includes: a BIRD restart or reload reads what health says. */
 function writeVipState(on: boolean): void {
   const f = a['vip-state'] as string
@@ -106,8 +128,6 @@ export function backendStates(status: unknown, out = new Map<string, string>()):
   return out
 }
 
-let ok = 0
-let bad = 0
 let healthy = false
 let announced: boolean | null = null // unknown until the first birdc answer
 let busy = false
@@ -121,9 +141,9 @@ const pendingSince = new Map<string, number>()
 async function step(): Promise<void> {
   tick++
   const h = await get('/healthz')
-  if (h.code === 200) { ok++; bad = 0 } else { bad++; ok = 0 }
-  if (!healthy && ok >= rise) { healthy = true; emit({ ev: 'health', ok: true }) }
-  if (healthy && bad >= fall) { healthy = false; emit({ ev: 'health', ok: false, code: h.code }) }
+  const was = healthy
+  healthy = dampener.observe(h.code === 200, now())
+  if (healthy !== was) emit({ ev: 'health', ok: healthy, ...(healthy ? {} : { code: h.code }) })
   const track = a['track-file']
   // Re-asserted every 10 ticks too, in case keepalived (re)created the file after us.
   if (track && (tick % 10 === 1 || healthy !== trackWritten)) {
@@ -134,7 +154,10 @@ async function step(): Promise<void> {
     trackWritten = healthy
   }
   const held = existsSync(a['withdraw-file'] as string)
-  const want = healthy && !held
+  // While announced, the hold-down decides; to (re-)announce, l4lb must also have been stable for
+  // up-after right now: a node restarted during an operator's hold never went "down" (its outage was
+  // shorter than down-after), but it must not be announced the moment the hold is released.
+  const want = !held && (wanted ? healthy : dampener.admissible(now()))
   if (a.announce !== 'off') await gate(want, held)
   if (h.code !== 0) {
     const s = await get('/status')
@@ -190,15 +213,22 @@ async function gate(want: boolean, held: boolean): Promise<void> {
   }
   const late = lastTick > 0 && t - lastTick > Number(a['lease-ms'])
   lastTick = t
+  if (want && tick % 10 === 0 && !running('bfd')) emit({ ev: 'bfd-start', ok: await svcSh('start', 'bfd') })
   if (announced === null || late || tick % 10 === 0) {
     const r = await birdc(['show', 'protocols', 'vip'])
     announced = r.ok ? /\bvip\s+Static\s+\S+\s+up\b/.test(r.out) : null
-    if (!r.ok && !(await svcSh('status', 'bird'))) {
-      announced = false // not running: nothing announced
+    if (!r.ok && existsSync('/run/lab/bird.restarting')) {
+      announced = null // svc.sh restarts BIRD gracefully: the router keeps the route meanwhile
+    } else if (!r.ok && !running('bird')) {
       if (want) {
         writeVipState(false) // BIRD starts withdrawn; the next tick enables it
         emit({ ev: 'bird-start', ok: await svcSh('start', 'bird') })
         announced = null
+      } else {
+        // Not running, so nothing it could withdraw: but a BIRD that vanished without a Cease
+        // leaves the route in the router for the graceful restart time. Fail closed.
+        if (running('bfd')) await killSwitch('bird not running')
+        announced = false
       }
     }
   }
@@ -213,8 +243,8 @@ async function gate(want: boolean, held: boolean): Promise<void> {
     announced = want
     emit({ ev: 'announce', on: want, held, birdcMs: Math.round((now() - t0) * 10) / 10 })
   } else if (!want) {
-    // Fail closed: BIRD cannot be told, so stop it; the router drops the route when the session closes.
-    emit({ ev: 'withdraw-fallback', how: 'bird-stopped', ok: await svcSh('stop', 'bird') })
+    // Fail closed: BIRD cannot be told; the router drops the route when BFD and the session go down.
+    await killSwitch('birdc disable failed')
     announced = false
   }
 }
@@ -225,6 +255,6 @@ async function loop(): Promise<void> {
   try { await step() } finally { busy = false }
 }
 
-emit({ ev: 'agent-start', intervalMs, timeoutMs, fall, rise })
+emit({ ev: 'agent-start', intervalMs, timeoutMs, fall, rise, downAfterMs, upAfterMs })
 setInterval(() => { void loop() }, intervalMs)
 process.on('SIGTERM', () => process.exit(0))

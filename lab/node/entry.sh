@@ -7,7 +7,7 @@ set -u
 . /etc/lab/node.env
 mkdir -p /run/lab
 # A restarted container keeps /run/lab; its pidfiles name processes of the old PID namespace.
-rm -f /run/lab/*.pid /run/lab/*.ctl /run/lab/withdraw /run/lab/l4lb.track /run/lab/lease
+rm -f /run/lab/*.pid /run/lab/*.ctl /run/lab/withdraw /run/lab/l4lb.track /run/lab/lease /run/lab/bird.restarting
 # Nothing is proven healthy yet: BIRD starts with the VIP withdrawn (its config includes this file).
 echo 'disabled yes;' > /run/lab/vip.state.conf
 exec >>/run/lab/entry.log 2>&1
@@ -26,8 +26,8 @@ fi
 
 svc=/l4lb/lab/node/svc.sh
 case "$LAB_ROLE" in
-  router)  $svc start bird ;;
-  lb)      $svc start bird; $svc start l4lb; $svc start agent; $svc start gate ;;
+  router)  $svc start bird; [ -n "${LAB_NHG:-}" ] && $svc start nhg ;;
+  lb)      $svc start bfd; $svc start bird; $svc start l4lb; $svc start agent; $svc start gate ;;
   ka)      ka_if=$(iface_of "$LAB_VRRP_SELF")
            sed "s/@IFACE@/$ka_if/g" /etc/lab/keepalived.conf > /run/lab/keepalived.conf
            $svc start l4lb; $svc start agent; $svc start keepalived ;;

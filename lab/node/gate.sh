@@ -5,8 +5,9 @@
 # than LAB_LEASE_MS (or missing), whatever happened to the agent (killed, hung, unable to
 # reach BIRD), this withdraws: it records "disabled yes;" in the state file BIRD's config
 # includes (so a BIRD restart or reload stays withdrawn), runs `birdc disable vip`, and when
-# birdc fails it stops BIRD by its pidfile (SIGTERM: BIRD closes the BGP session with a
-# Cease, and the router drops the route at once). Withdrawal bound: LAB_LEASE_MS + one poll
+# birdc fails it stops the node's BFD daemon and BIRD by their pidfiles (the router's BFD
+# session goes Down, and a SIGTERMed BIRD closes the BGP session with a Cease: the router drops
+# the route at once, with no graceful-restart grace). Withdrawal bound: LAB_LEASE_MS + one poll
 # (100 ms) after the last healthy tick. Re-announcing is the agent's job alone.
 # Events go to /run/lab/events.jsonl as {"t":ms,"ev":"gate-withdraw","how":...,"leaseAgeMs":N}.
 set -u
@@ -31,8 +32,9 @@ while :; do
       else
         birdc_failures=$(( birdc_failures + 1 ))
         echo "gate: birdc disable vip failed ($birdc_failures so far): ${out//$'\n'/ }" >&2
-        how=bird-stopped
-        pid=$(cat $run/bird.pid 2>/dev/null) && kill -TERM "$pid" 2>/dev/null || how=bird-not-running
+        how=bfd-and-bird-stopped
+        pid=$(cat $run/bfd.pid 2>/dev/null) && kill -TERM "$pid" 2>/dev/null || how=bfd-not-running
+        pid=$(cat $run/bird.pid 2>/dev/null) && kill -TERM "$pid" 2>/dev/null || how=$how,bird-not-running
       fi
       emit "{\"t\":$(date +%s%3N),\"ev\":\"gate-withdraw\",\"how\":\"$how\",\"leaseAgeMs\":$age,\"birdcFailures\":$birdc_failures}"
       withdrawn=1

@@ -1,8 +1,11 @@
 #!/bin/bash
 # Starts, stops and inspects one lab daemon inside a node, by pidfile in /run/lab.
-# Usage: svc.sh start|stop|kill|status|pid NAME
-#   NAME: bird | l4lb | agent | gate | keepalived | responder
-#   stop: SIGTERM, then wait (up to 10 s, polling) for exit; kill: SIGKILL at once.
+# Usage: svc.sh start|stop|kill|restart|status|pid NAME
+#   NAME: bird | bfd | nhg | l4lb | agent | gate | keepalived | responder
+#   stop: SIGTERM, then wait (up to 10 s, polling) for exit; kill: SIGKILL at once; restart: stop, start,
+#   except bird: `birdc graceful restart` (the BGP sessions close without a NOTIFICATION, the
+#   kernel keeps the routes), then `bird -R` (graceful restart recovery); /run/lab/bird.restarting
+#   exists meanwhile, so the health agent does not start a BIRD of its own in between.
 # Prints "<epoch.ns> <action> <name> <pid>" so drills know when it happened, and for stop/kill
 # "<epoch.ns> gone <name> <pid>" once the process has exited.
 set -u
@@ -27,12 +30,14 @@ curpid() { [ -s "$pidf" ] && cat "$pidf"; }
 start() {
   if alive "$(curpid)"; then echo "$(date +%s.%N) running $name $(curpid)"; return 0; fi
   case "$name" in
-    bird)       bird -c /etc/lab/bird.conf -s $run/bird.ctl -P $run/bird.pid; wait_pidfile ;;
+    bird)       bird -c /etc/lab/bird.conf -s $run/bird.ctl -P $run/bird.pid ${BIRD_RECOVER:+-R}; wait_pidfile ;;
+    bfd)        bird -c /etc/lab/bird-bfd.conf -s $run/bfd.ctl -P $run/bfd.pid; wait_pidfile ;;
     l4lb)       setsid ${L4LB_CMD:-$node /l4lb/src/cli/main.ts run -c /etc/lab/l4lb.yaml} >>$run/l4lb.log 2>&1 < /dev/null & echo $! > "$pidf" ;;
     gate)       setsid /l4lb/lab/node/gate.sh >>$run/gate.log 2>&1 < /dev/null & echo $! > "$pidf" ;;
     agent)      setsid $node /l4lb/lab/node/agent.ts --admin "$LAB_ADMIN" --bird $run/bird.ctl --events $run/events.jsonl $LAB_AGENT >>$run/agent.log 2>&1 < /dev/null & echo $! > "$pidf" ;;
     keepalived) keepalived -n -l -D --vrrp -f $run/keepalived.conf -p $run/keepalived-main.pid -r $run/keepalived-vrrp.pid >>$run/keepalived.log 2>&1 < /dev/null &
                 echo $! > "$pidf" ;;
+    nhg)        setsid $node /l4lb/lab/tools/nhg.ts --daemon $LAB_NHG >>$run/nhg.log 2>&1 < /dev/null & echo $! > "$pidf" ;;
     responder)  setsid $node /l4lb/lab/node/responder.ts --name "$LAB_NODE" --port "$LAB_PORT" >>$run/responder.log 2>&1 < /dev/null & echo $! > "$pidf" ;;
     *) echo "svc: unknown daemon $name" >&2; exit 2 ;;
   esac
@@ -55,11 +60,25 @@ stop() {
   echo "svc: $name $pid still alive after SIG$2" >&2; return 1
 }
 
+# BIRD's own graceful restart, then a new BIRD in recovery mode (see the head comment).
+graceful() {
+  local pid; pid=$(curpid) || true
+  touch $run/bird.restarting
+  echo "$(date +%s.%N) graceful $name $pid"
+  birdc -s $run/bird.ctl graceful restart >/dev/null
+  for _ in $(seq 1 500); do alive "$pid" || break; sleep 0.02; done
+  rm -f "$pidf"
+  echo "$(date +%s.%N) gone $name $pid"
+  BIRD_RECOVER=1 start
+  rm -f $run/bird.restarting
+}
+
 case "$action" in
   start)  start ;;
   stop)   stop stop TERM ;;
   kill)   stop kill KILL ;;
+  restart) if [ "$name" = bird ]; then graceful; else stop stop TERM && start; fi ;;
   status) if alive "$(curpid)"; then echo "$name running $(curpid)"; else echo "$name stopped"; exit 3; fi ;;
   pid)    curpid ;;
-  *) echo "usage: svc.sh start|stop|kill|status|pid NAME" >&2; exit 2 ;;
+  *) echo "usage: svc.sh start|stop|kill|restart|status|pid NAME" >&2; exit 2 ;;
 esac

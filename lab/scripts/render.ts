@@ -37,7 +37,7 @@ function timerValues(lab: Lab): Record<string, string | number> {
   const { bgp, bfd } = lab.timers
   return {
     bfd_interval: bfd.intervalMs, bfd_multiplier: bfd.multiplier, bgp_hold: bgp.hold, bgp_keepalive: bgp.keepalive,
-    bgp_connect_retry: bgp.connectRetry, bgp_error_wait: `${bgp.errorWait[0]}, ${bgp.errorWait[1]}`,
+    bgp_connect_retry: bgp.connectRetry, bgp_error_wait: `${bgp.errorWait[0]}, ${bgp.errorWait[1]}`, bgp_gr_time: bgp.grTime, bgp_gr_wait: bgp.grWait,
   }
 }
 
@@ -46,6 +46,11 @@ function birdLb(lab: Lab, n: Node): string {
   return fill(tpl('bird-lb.conf'), {
     ...timerValues(lab), name: n.name, router_id: n.addrs.lb ?? '', asn: n.asn ?? 0, peer: r.addrs.lb ?? '', peer_asn: r.asn ?? 0, anycast: lab.vips.anycast,
   }, 'bird-lb.conf')
+}
+
+/** The lb node's BFD-only BIRD: BFD answers for the node, whatever its routing daemon does. */
+function birdLbBfd(lab: Lab, n: Node): string {
+  return fill(tpl('bird-lb-bfd.conf'), { ...timerValues(lab), name: n.name, router_id: n.addrs.lb ?? '', peer: routerOf(lab).addrs.lb ?? '' }, 'bird-lb-bfd.conf')
 }
 
 function keepalived(lab: Lab, n: Node): string {
@@ -68,6 +73,12 @@ function l4lbConf(lab: Lab, n: Node): string {
   }, 'l4lb.yaml')
 }
 
+/** The router's lab/tools/nhg.ts arguments (svc.sh "nhg"); empty (no group) elsewhere or with ecmp.mode plain. */
+function nhgArgs(lab: Lab, n: Node): string {
+  const e = lab.ecmp
+  return n.role === 'router' && e.mode === 'resilient' ? `--vip ${lab.vips.anycast} --buckets ${e.buckets} --idle ${e.idleTimer} --unbalanced ${e.unbalancedTimer}` : ''
+}
+
 function nodeEnv(lab: Lab, n: Node): string {
   const prefixOf = (net: NetName) => lab.networks[net].subnet.split('/')[1]
   let extra = ''
@@ -80,8 +91,8 @@ function nodeEnv(lab: Lab, n: Node): string {
   const a = lab.timers.agent
   return fill(tpl('node.env'), {
     name: n.name, role: n.role, gw: n.gw ?? '', lo_addrs: n.role === 'lb' ? `${lab.vips.anycast}/32` : '', extra_addrs: extra,
-    vrrp_self: n.addrs.ka ?? '', port: n.port ?? lab.vips.port, admin: lab.l4lb.admin, lease_ms: a.leaseMs,
-    agent: `--interval ${a.intervalMs} --timeout ${a.timeoutMs} --fall ${a.fall} --rise ${a.rise} --lease-ms ${a.leaseMs}${n.role === 'ka' ? ' --announce off --track-file /run/lab/l4lb.track' : ''}`,
+    vrrp_self: n.addrs.ka ?? '', port: n.port ?? lab.vips.port, admin: lab.l4lb.admin, lease_ms: a.leaseMs, nhg: nhgArgs(lab, n),
+    agent: `--interval ${a.intervalMs} --timeout ${a.timeoutMs} --fall ${a.fall} --rise ${a.rise} --down-after ${a.downAfterMs} --up-after ${a.upAfterMs} --lease-ms ${a.leaseMs}${n.role === 'ka' ? ' --announce off --track-file /run/lab/l4lb.track' : ''}`,
   }, 'node.env')
 }
 
@@ -97,7 +108,10 @@ export function composeDoc(lab: Lab): string {
   }
   const services: Record<string, unknown> = {}
   for (const n of lab.nodes) {
-    const sysctls: Record<string, string> = { 'net.ipv4.conf.all.rp_filter': '0', 'net.ipv4.conf.default.rp_filter': '0' }
+    // Only the router forwards. A balancer host does not, and a container would otherwise inherit
+    // the host's ip_forward=1 (Docker sets it), which hid issue 10's split-brain fault: the old
+    // VRRP master quietly forwarded the VIP's traffic to the new one.
+    const sysctls: Record<string, string> = { 'net.ipv4.conf.all.rp_filter': '0', 'net.ipv4.conf.default.rp_filter': '0', 'net.ipv4.ip_forward': '0' }
     if (n.role === 'router') {
       Object.assign(sysctls, { 'net.ipv4.ip_forward': '1', 'net.ipv4.fib_multipath_hash_policy': '3', 'net.ipv4.fib_multipath_hash_fields': '0x0037' })
     }
@@ -134,6 +148,7 @@ export function renderAll(lab: Lab): void {
     writeFileSync(path.join(dir, 'node.env'), nodeEnv(lab, n))
     if (n.role === 'router') writeFileSync(path.join(dir, 'bird.conf'), birdRouter(lab, n))
     if (n.role === 'lb') writeFileSync(path.join(dir, 'bird.conf'), birdLb(lab, n))
+    if (n.role === 'lb') writeFileSync(path.join(dir, 'bird-bfd.conf'), birdLbBfd(lab, n))
     if (n.role === 'lb' || n.role === 'ka') writeFileSync(path.join(dir, 'l4lb.yaml'), l4lbConf(lab, n))
     if (n.role === 'ka') writeFileSync(path.join(dir, 'keepalived.conf'), keepalived(lab, n))
   }

@@ -1,18 +1,21 @@
 // Resilient nexthop group for the anycast VIP; runs INSIDE the router container:
-//   node /l4lb/lab/tools/nhg.ts --vip IP [--buckets 128 --idle 60 --unbalanced 0]
+//   node /l4lb/lab/tools/nhg.ts --vip IP [--buckets 128 --idle 60 --unbalanced 0] [--daemon]
+// The router runs it by default (svc.sh "nhg", --daemon, settings from lab.yaml `ecmp`); drill 6
+// stops it to compare with BIRD's plain multipath route.
 // BIRD 2.0 installs the VIP as a plain multipath route (hash-threshold: a change
 // in the nexthop set remaps flows of the nodes that stayed). This mirrors BIRD's
 // nexthop set into a Linux resilient nexthop group (`ip nexthop ... type resilient`)
 // and installs the VIP through it at metric 1, ahead of BIRD's metric 32. Membership
 // follows BIRD (driven by `ip monitor route`); a busy bucket keeps its nexthop until
 // it has been idle --idle seconds, so established flows stay where they are.
-// Prints {ev:"nhg", t, members} on each change. On "stop"/EOF (or after 10 min) it
-// removes its route and nexthops, leaving BIRD's route in charge again.
+// Prints {ev:"nhg", t, members} on each change. On "stop"/EOF (or after 10 min), or with
+// --daemon on SIGTERM only, it removes its route and nexthops, leaving BIRD's route in charge.
 import { spawn, execFileSync } from 'node:child_process'
 import { parseArgs } from 'node:util'
 
 const { values: a } = parseArgs({ options: {
   vip: { type: 'string' }, buckets: { type: 'string', default: '128' }, idle: { type: 'string', default: '60' }, unbalanced: { type: 'string', default: '0' },
+  daemon: { type: 'boolean', default: false },
 } })
 const vip = a.vip as string
 const GROUP = 9000
@@ -61,6 +64,9 @@ mon.stdout.on('data', () => { if (!queued) { queued = true; setImmediate(() => {
 sync()
 process.stdout.write(JSON.stringify({ ev: 'ready', t: now() }) + '\n')
 const end = () => { mon.kill(); cleanup(); process.stdout.write(JSON.stringify({ ev: 'done', t: now() }) + '\n'); process.exit(0) }
-process.stdin.on('data', (d) => { if (d.toString().includes('stop')) end() })
-process.stdin.on('end', end)
-setTimeout(end, 600_000)
+process.on('SIGTERM', end)
+if (!a.daemon) {
+  process.stdin.on('data', (d) => { if (d.toString().includes('stop')) end() })
+  process.stdin.on('end', end)
+  setTimeout(end, 600_000)
+}

@@ -10,7 +10,7 @@ import path from 'node:path'
 import { loadLab, container, RESULTS_DIR, clientSources, type Lab } from '../../scripts/lib/data.ts'
 import { execIn } from '../../scripts/lib/docker.ts'
 import { until, nowMs } from '../../scripts/lib/poll.ts'
-import { birdProtocols, healthz, vipNexthops, vrrpHolder, lbNames, kaNames, NODE_BIN } from '../../scripts/lib/labctl.ts'
+import { birdProtocols, healthz, vipNexthops, vrrpHolder, lbNames, kaNames, nhgBuckets, NODE_BIN } from '../../scripts/lib/labctl.ts'
 import { Stream, type Ev } from './stream.ts'
 import { timelineSvg, type Mark } from './svg.ts'
 
@@ -125,7 +125,11 @@ export class Drill {
         // error wait after the previous drill (lb3 after drill 3's freeze) would
         // otherwise become Established during this drill and read as "not restored".
         const settled = b.bgp.split(',').every((x) => x.endsWith(':Established'))
-        return b.healthy.includes(':down') || !b.vrrp || !settled ? false : b
+        // And a resilient nexthop group balanced again: a node re-added by the previous drill gets
+        // its buckets only once they have been idle (ecmp.idle-timer), and a drill measuring spread
+        // or moves must not start on a skewed group.
+        const balanced = !b.nexthops.startsWith('nexthop-group') || (await nhgBuckets(this.lab))?.balanced === true
+        return b.healthy.includes(':down') || !b.vrrp || !settled || !balanced ? false : b
       }, { deadlineMs: 30_000, intervalMs: 500 })
         .then((w) => w.value)
       await body(this)

@@ -29,6 +29,20 @@ export async function connsAfter(s: Stream, t: number, n: number, deadlineMs = 2
   await s.until(`${n} connections started after ${t}`, () => s.of('conn').filter((c) => Number(c.t0) > t).length >= n, deadlineMs)
 }
 
+/**
+ * Established flows lost on the nodes that did NOT move (issue 10, kind 6): long-lived connections of
+ * `hold` through nodes other than `moved`, lost in [from, to). With the lab's resilient nexthop group
+ * (ecmp.mode resilient) a node leaving or joining must cost none of them: an expectation of 0; with
+ * plain hash-threshold ECMP the rehash costs some: reported.
+ */
+export function survivorLoss(d: Drill, hold: Stream, moved: string[], from: number, to: number, label = ''): void {
+  const others = hold.of('held').filter((h) => !moved.includes(viaNode(d.lab, h.peer)))
+  const lost = hold.of('lost').filter((e) => Number(e.t) >= from && Number(e.t) < to && !moved.includes(viaNode(d.lab, e.peer))).length
+  const what = `${label}established on the other nodes lost (not ${moved.join(', ')})`
+  if (d.lab.ecmp.mode === 'resilient') d.expect(what, `${lost}/${others.length}`, '0 (resilient nexthop group)', lost === 0)
+  else d.report(`${what}, plain ECMP rehash`, `${lost}/${others.length}`)
+}
+
 /** The agent events a node recorded after time t. */
 export async function agentEvents(d: Drill, node: string, after: number): Promise<Ev[]> {
   const out = await d.sh(node, 'cat /run/lab/events.jsonl 2>/dev/null || true')

@@ -33,11 +33,13 @@ export interface Lab {
   packages: string[]
   vips: { anycast: string; vrrp: string; vrrpVrid: number; port: number }
   networks: Record<NetName, Network>
+  /** How the router spreads the anycast VIP: a resilient nexthop group (buckets, timers in s) or BIRD's plain multipath. */
+  ecmp: { mode: 'resilient' | 'plain'; buckets: number; idleTimer: number; unbalancedTimer: number }
   timers: {
-    bgp: { hold: number; keepalive: number; connectRetry: number; errorWait: [number, number] }
+    bgp: { hold: number; keepalive: number; connectRetry: number; errorWait: [number, number]; grTime: number; grWait: number }
     bfd: { intervalMs: number; multiplier: number }
     vrrp: { advertInt: number; scriptInterval: number; scriptFall: number; scriptRise: number }
-    agent: { intervalMs: number; timeoutMs: number; fall: number; rise: number; leaseMs: number }
+    agent: { intervalMs: number; timeoutMs: number; fall: number; rise: number; downAfterMs: number; upAfterMs: number; leaseMs: number }
   }
   l4lb: {
     policy: string; hashKey: string; retries: number; admin: string; drain: string
@@ -104,6 +106,9 @@ export function loadLab(file = path.join(LAB_DIR, 'lab.yaml')): Lab {
   const agent = obj(t.agent, 'timers.agent')
   const ew = bgp['error-wait']
   if (!Array.isArray(ew) || ew.length !== 2) throw new Error('lab.yaml: timers.bgp.error-wait must be [min, max]')
+  const e = obj(raw.ecmp, 'ecmp')
+  const mode = str(e.mode, 'ecmp.mode')
+  if (mode !== 'resilient' && mode !== 'plain') throw new Error('lab.yaml: ecmp.mode must be resilient or plain')
   const l = obj(raw.l4lb, 'l4lb')
   const h = obj(l.health, 'l4lb.health')
   const pa = obj(l.passive, 'l4lb.passive')
@@ -141,11 +146,13 @@ export function loadLab(file = path.join(LAB_DIR, 'lab.yaml')): Lab {
       vrrpVrid: num(vips['vrrp-vrid'], 'vips.vrrp-vrid'), port: num(vips.port, 'vips.port'),
     },
     networks,
+    ecmp: { mode, buckets: num(e.buckets, 'ecmp.buckets'), idleTimer: num(e['idle-timer'], 'ecmp.idle-timer'), unbalancedTimer: num(e['unbalanced-timer'], 'ecmp.unbalanced-timer') },
     timers: {
       bgp: {
         hold: num(bgp.hold, 'timers.bgp.hold'), keepalive: num(bgp.keepalive, 'timers.bgp.keepalive'),
         connectRetry: num(bgp['connect-retry'], 'timers.bgp.connect-retry'),
         errorWait: [num(ew[0], 'timers.bgp.error-wait[0]'), num(ew[1], 'timers.bgp.error-wait[1]')],
+        grTime: num(bgp['graceful-restart-time'], 'timers.bgp.graceful-restart-time'), grWait: num(bgp['graceful-restart-wait'], 'timers.bgp.graceful-restart-wait'),
       },
       bfd: { intervalMs: num(bfd['interval-ms'], 'timers.bfd.interval-ms'), multiplier: num(bfd.multiplier, 'timers.bfd.multiplier') },
       vrrp: {
@@ -157,6 +164,7 @@ export function loadLab(file = path.join(LAB_DIR, 'lab.yaml')): Lab {
       agent: {
         intervalMs: num(agent['interval-ms'], 'timers.agent.interval-ms'), timeoutMs: num(agent['timeout-ms'], 'timers.agent.timeout-ms'),
         fall: num(agent.fall, 'timers.agent.fall'), rise: num(agent.rise, 'timers.agent.rise'),
+        downAfterMs: num(agent['down-after-ms'], 'timers.agent.down-after-ms'), upAfterMs: num(agent['up-after-ms'], 'timers.agent.up-after-ms'),
         leaseMs: num(agent['lease-ms'], 'timers.agent.lease-ms'),
       },
     },

@@ -43,6 +43,21 @@ export async function vipNexthops(lab: Lab): Promise<{ bird: string[]; active: s
   }
 }
 
+/**
+ * Buckets per member of the router's resilient nexthop group(s) (`ip -j nexthop bucket show`):
+ * balanced when the counts differ by at most one. null when the router has no bucket at all (plain ECMP).
+ */
+export async function nhgBuckets(lab: Lab): Promise<{ counts: Record<string, number>; balanced: boolean } | null> {
+  const q = await execIn(container(lab, 'router'), 'ip -j nexthop bucket show 2>/dev/null || echo "[]"')
+  let rows: Array<{ bucket?: { nhid?: number } }>
+  try { rows = JSON.parse(q.stdout.trim() || '[]') as typeof rows } catch { return null }
+  if (!rows.length) return null
+  const counts: Record<string, number> = {}
+  for (const r of rows) { const k = String(r.bucket?.nhid); counts[k] = (counts[k] ?? 0) + 1 }
+  const v = Object.values(counts)
+  return { counts, balanced: Math.max(...v) - Math.min(...v) <= 1 }
+}
+
 /** l4lb's GET /healthz inside a node: true for 200 (uses the same script keepalived tracks). */
 export async function healthz(lab: Lab, name: string): Promise<boolean> {
   const r = await execIn(container(lab, name), '/l4lb/lab/node/healthz.sh')
