@@ -10,6 +10,7 @@ import { Clock } from './clock.ts'
 import { Listener } from './listener.ts'
 import { PoolRuntime } from './pool-runtime.ts'
 import type { WorkerStats } from './stats.ts'
+import { type EngineChoice, type NativePump, resolveEngine } from './native-engine.ts'
 
 export interface BalancerOptions {
   readonly log: Logger
@@ -31,6 +32,8 @@ export class Balancer {
   private readonly clock: Clock
   private readonly hardStops = new Set<NodeJS.Timeout>()
   private staged: { config: Config; listeners: Map<string, Listener> } | null = null
+  /** The engine new sessions use (config `engine`, or L4LB_ENGINE), resolved at start and on each reload. */
+  engine: { readonly pump: NativePump | null; readonly engine: 'js' | 'native'; readonly note: string | null }
 
   private readonly opts: BalancerOptions
 
@@ -39,6 +42,7 @@ export class Balancer {
     this.config = config
     this.snapshot = initialSnapshot(config)
     this.clock = opts.clock ?? new Clock()
+    this.engine = resolveEngine(engineChoice(config))
   }
 
   /** Bind every listener; rejects with the first BindError, after closing those it bound. */
@@ -123,6 +127,7 @@ export class Balancer {
     this.staged = null
     const prev = this.config
     this.config = next
+    if (engineChoice(next) !== engineChoice(prev)) this.engine = resolveEngine(engineChoice(next))
     this.applyPools()
     const wanted = new Map(next.listeners.map((l) => [bindKey(l), l]))
     for (const [key, l] of this.listeners) {
@@ -226,6 +231,7 @@ export class Balancer {
       log: this.opts.log,
       logConnections: () => this.config.log.connections,
       reportPassive: (b, ok, timedOut) => this.opts.reportPassive?.(b.pool, b.id, ok, timedOut),
+      pump: () => this.engine.pump,
       maxconnShare: (maxconn) => (maxconn === 0 ? 0 : Math.max(1, Math.ceil(maxconn / workers))),
     })
   }
@@ -238,4 +244,10 @@ export class Balancer {
     t.unref()
     this.hardStops.add(t)
   }
+}
+
+/** `engine` from the config, unless the L4LB_ENGINE environment variable names one (CI runs the suite per engine). */
+export function engineChoice(config: Config): EngineChoice {
+  const env = process.env.L4LB_ENGINE
+  return env === 'js' || env === 'native' || env === 'auto' ? env : config.engine
 }

@@ -15,6 +15,8 @@ import type { Termination } from '../errors.ts'
 import { encodeProxyV1, encodeProxyV2 } from './proxy-protocol/encode.ts'
 import { type BackendRuntime, recordLatency } from './backend-runtime.ts'
 import type { SessionHost } from './session-host.ts'
+import type { NativePump } from './native-engine.ts'
+import { handOff, nativeEnded } from './hand-off.ts'
 
 const kSession: unique symbol = Symbol('l4lb.session')
 type Tagged = net.Socket & { [kSession]?: Session }
@@ -49,6 +51,9 @@ export class Session {
   connectStart = 0
   bytesIn = 0 // payload bytes from the client (after any PROXY header), forwarded or not
   bytesOut = 0 // bytes to the client
+  /** The native pump that moves this session's bytes once handed over (hand-off.ts), and its id there. */
+  native: NativePump | null = null
+  nativeId = -1
 
   readonly host: SessionHost
   readonly client: Tagged
@@ -95,6 +100,7 @@ export class Session {
    * once either side has ended, `idle` always; 0 turns either off.
    */
   checkTimeouts(now: number): void {
+    if (this.native !== null) return // the pump runs this session's timers
     if (this.phase === enum_CONNECTING) {
       if (this.server !== null && now >= this.deadline) connectFailed(this, true)
       return
@@ -115,9 +121,30 @@ export class Session {
    */
   kill(reason: Termination): void {
     if (this.reason === null) this.reason = reason
+    if (this.native !== null) return this.native.kill(this.nativeId)
     abort(this.client)
     if (this.server !== null) abort(this.server)
   }
+
+  /** The pump finished this session (see NativeOwner). */
+  nativeEnded(reason: Termination | null, firstClose: 'client' | 'server' | null, bytesIn: number, bytesOut: number): void {
+    nativeEnded(this, reason, firstClose, bytesIn, bytesOut)
+  }
+}
+
+/** Stop this file's handlers from moving `s`'s bytes (a hand-off); `attachHandlers` undoes it. */
+export function detachHandlers(s: Session): void {
+  const c = s.client
+  c.off('data', onClientData).off('end', onClientEnd).off('error', onClientError).off('close', onClientClose).off('drain', onClientDrain)
+  const v = s.server!
+  v.off('data', onServerData).off('end', onServerEnd).off('error', onServerError).off('close', onServerClose).off('drain', onServerDrain)
+}
+
+export function attachHandlers(s: Session): void {
+  const c = s.client
+  c.on('data', onClientData).on('end', onClientEnd).on('error', onClientError).on('close', onClientClose).on('drain', onClientDrain)
+  const v = s.server!
+  v.on('data', onServerData).on('end', onServerEnd).on('error', onServerError).on('close', onServerClose).on('drain', onServerDrain)
 }
 
 /**
@@ -217,6 +244,7 @@ function onServerConnect(this: Tagged): void {
     if (s.client.isPaused() && !s.clientEnded) s.client.resume()
   }
   if (s.clientEnded) this.end()
+  if (s.host.pump !== null) handOff(s, s.host.pump)
 }
 
 function onClientData(this: Tagged, chunk: Buffer): void {
@@ -303,7 +331,8 @@ function onServerClose(this: Tagged): void {
   if (!s.serverEnded || !s.clientEnded) abort(s.client)
 }
 
-function finish(s: Session): void {
+/** Both sides are closed: settle loads and the reason, hand the session back to its host. Once. */
+export function finish(s: Session): void {
   if (s.phase === enum_DONE) return
   const wasOpen = s.phase === enum_OPEN
   s.phase = enum_DONE

@@ -46,6 +46,7 @@ t.test('minimal config: every default filled', async (t) => {
     admin: { enabled: true, bind: { host: '127.0.0.1', port: 9090 }, token: null },
     shutdown: { drainMs: 30_000, hardStopAfterMs: 60_000 },
     log: { level: 'info', connections: true },
+    engine: 'auto',
   }
   // strictSame: no extra keys, same key sets everywhere.
   t.strictSame(r.config, expected)
