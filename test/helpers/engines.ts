@@ -3,13 +3,12 @@
 // (the Balancer reads it, and so do processes the tests start). The native
 // pass checks that the addon is loaded and that it did carry sessions, so a
 // pass that silently fell back to JavaScript cannot look green.
-import t from 'tap'
+import t, { type Test } from 'tap'
 import { loadNative } from '../../src/proxy/native-engine.ts'
 
 export type Engine = 'js' | 'native'
 export const ENGINES: readonly Engine[] = ['js', 'native']
 
-type Test = typeof t
 
 /** Register `body`'s tests once per engine, each group in a subtest named `engine: <name>`. */
 export function forEachEngine(body: (t: Test, engine: Engine) => void, parent: Test = t): void {

@@ -5,7 +5,6 @@
 // bytes received are what it answered. Bytes that arrive in the same read as a
 // PROXY header, bytes held while connecting, bytes carried over to a second
 // backend on retry and bytes held when every connect fails each count once.
-import t from 'tap'
 import { forEachEngine } from '../helpers/engines.ts'
 import { encodeProxyV1, encodeProxyV2 } from '../../src/proxy/proxy-protocol/encode.ts'
 import { refusedPort, startBackend } from '../fixtures/backend.ts'

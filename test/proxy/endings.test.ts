@@ -4,7 +4,6 @@
 // only when the other peer sent one; anything the balancer decides, and any
 // reset, reaches the peers as a reset, so a cut never looks complete.
 import net from 'node:net'
-import t from 'tap'
 import { forEachEngine } from '../helpers/engines.ts'
 import { Balancer } from '../../src/proxy/balancer.ts'
 import { encodeProxyV1 } from '../../src/proxy/proxy-protocol/encode.ts'

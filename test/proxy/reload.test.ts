@@ -1,7 +1,6 @@
 // In-process reload: established connections survive; those on a removed
 // backend live at most hard-stop-after; removed listeners stop accepting.
 import net from 'node:net'
-import t from 'tap'
 import { forEachEngine } from '../helpers/engines.ts'
 import { Balancer } from '../../src/proxy/balancer.ts'
 import { refusedPort, startBackend } from '../fixtures/backend.ts'

@@ -2,7 +2,6 @@
 // that keeps the balancer's buffers bounded, and held early bytes.
 import { createHash, randomBytes } from 'node:crypto'
 import net from 'node:net'
-import t from 'tap'
 import { forEachEngine } from '../helpers/engines.ts'
 import { startBackend } from '../fixtures/backend.ts'
 import { connect, readAll, startBalancer } from '../helpers/lb.ts'

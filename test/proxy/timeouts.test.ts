@@ -1,7 +1,6 @@
 // Timeouts end both sides with the right reason in the connection log, and
 // PROXY protocol end to end: accepted from trusted sources, sent to backends.
 import net from 'node:net'
-import t from 'tap'
 import { forEachEngine } from '../helpers/engines.ts'
 import { Balancer } from '../../src/proxy/balancer.ts'
 import { encodeProxyV1 } from '../../src/proxy/proxy-protocol/encode.ts'
