@@ -55,6 +55,9 @@ export interface WorkerStatus {
   readonly snapshotVersion: number // health snapshot version the worker applied (0 before any report)
   readonly acceptedTotal: number // connections this worker process accepted (all listeners)
   readonly active: number // connections open in this worker now
+  readonly engine: 'js' | 'native' | null // what moves established connections' bytes (config `engine`); null before the first report
+  readonly engineNote: string | null // why `auto`/`native` runs JavaScript (addon not built or not loadable)
+  readonly nativeSessions: number // connections the native engine carries now
 }
 
 export interface ConfigStatus {
@@ -111,6 +114,9 @@ export interface WorkerStats {
   readonly restartsTotal: number
   readonly residentMemoryBytes: number | null // last reported RSS; null before the first report
   readonly cpuSecondsTotal: number | null // user + system, last reported
+  readonly nativeSessions: number | null // carried by the native engine now; null before the first report
+  readonly nativeHandoffsTotal: number | null // handed to the native engine since the worker started
+  readonly nativeFallbacksTotal: number | null // the native engine could not take them: served by JavaScript
 }
 
 export interface AggregatedStats {

@@ -7,6 +7,7 @@ import { Balancer } from '../proxy/balancer.ts'
 import { child, flushLog, setLogLevel } from '../log.ts'
 import { type ToPrimary, type ToWorker, open, sender } from './messages.ts'
 import { CODES } from '../errors.ts'
+import { engineChoice } from '../proxy/balancer.ts'
 
 const log = child('worker')
 
@@ -70,6 +71,7 @@ export function runWorker(): void {
           return
         }
         balancer = b
+        logEngine(b)
         appliedVersion = b.snapshot.version // start() resolved after its pickers were built
         const listeners = [...b.listeners.values()].map((l) => ({ name: l.config.name, port: l.address()?.port ?? 0 }))
         generation = msg.generation
@@ -141,4 +143,17 @@ export function runWorker(): void {
   process.on('SIGTERM', () => {}) // the primary coordinates shutdown
   process.on('SIGINT', () => {})
   process.on('SIGHUP', () => {})
+}
+
+/**
+ * Say at start which engine moves this worker's bytes. Without the addon,
+ * `auto` warns and `native` logs an error (both then run JavaScript), with
+ * the reason and how to build it.
+ */
+function logEngine(b: Balancer): void {
+  const choice = engineChoice(b.config)
+  const { engine, note } = b.engine
+  if (note === null) log.info({ engine, choice }, `engine: ${engine}`)
+  else if (choice === 'native') log.error({ engine, choice, reason: note }, 'engine: native requested but unavailable, running the JavaScript engine')
+  else log.warn({ engine, choice, reason: note }, 'engine: native unavailable, running the JavaScript engine')
 }

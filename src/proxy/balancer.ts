@@ -10,7 +10,7 @@ import { Clock } from './clock.ts'
 import { Listener } from './listener.ts'
 import { PoolRuntime } from './pool-runtime.ts'
 import type { WorkerStats } from './stats.ts'
-import { type EngineChoice, type NativePump, resolveEngine } from './native-engine.ts'
+import { type EngineChoice, loadedPump, type NativePump, resolveEngine } from './native-engine.ts'
 
 export interface BalancerOptions {
   readonly log: Logger
@@ -197,7 +197,10 @@ export class Balancer {
       active: l.active,
       ...l.counters,
     }))
-    return { backends, listeners }
+    const e = this.engine
+    const pump = e.pump ?? loadedPump()
+    const engine = { engine: e.engine, note: e.note, nativeSessions: pump?.owned ?? 0, handoffs: pump?.counters.adopted ?? 0, fallbacks: pump?.counters.fallbacks ?? 0 }
+    return { backends, listeners, engine }
   }
 
   listener(name: string): Listener | undefined {

@@ -146,6 +146,11 @@ export function loadNative(maxConns = 65536): NativeLoad {
   return loaded
 }
 
+/** The pump if this process loaded it (even when `engine` has since become js: its sessions live on), else null. */
+export function loadedPump(): NativePump | null {
+  return loaded?.pump ?? null
+}
+
 /** What `engine` resolves to in this process: the pump, or null for JavaScript, and why. */
 export function resolveEngine(choice: EngineChoice): { pump: NativePump | null; engine: 'js' | 'native'; note: string | null } {
   if (choice === 'js') return { pump: null, engine: 'js', note: null }

@@ -10,8 +10,12 @@ export type Engine = 'js' | 'native'
 export const ENGINES: readonly Engine[] = ['js', 'native']
 
 
-/** Register `body`'s tests once per engine, each group in a subtest named `engine: <name>`. */
-export function forEachEngine(body: (t: Test, engine: Engine) => void, parent: Test = t): void {
+/**
+ * Register `body`'s tests once per engine, each group in a subtest named
+ * `engine: <name>`. `inProcess` false: the sessions live in forked workers,
+ * so this process's pump is not checked (the test asserts on /metrics).
+ */
+export function forEachEngine(body: (t: Test, engine: Engine) => void, { inProcess = true }: { inProcess?: boolean } = {}, parent: Test = t): void {
   for (const engine of ENGINES) {
     parent.test(`engine: ${engine}`, (tt) => {
       const prev = process.env.L4LB_ENGINE
@@ -20,7 +24,7 @@ export function forEachEngine(body: (t: Test, engine: Engine) => void, parent: T
         if (prev === undefined) delete process.env.L4LB_ENGINE
         else process.env.L4LB_ENGINE = prev
       })
-      if (engine === 'native') {
+      if (engine === 'native' && inProcess) {
         const n = loadNative()
         if (n.pump === null) {
           tt.fail(`the native addon is not loaded: ${n.error}`)
