@@ -120,8 +120,10 @@ static void add(struct pump_conn *c, char *buf, int64_t now) {
   if (P.head) P.head->prev = c;
   P.head = c;
   for (int side = 0; side < 2; side++) {
+    /* Tagged by slot, not pointer: a later event in the same batch for a
+       connection that just ended must not touch freed memory. */
     struct epoll_event ev = {.events = EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET,
-                             .data.u64 = (uint64_t)(uintptr_t)c | (uint64_t)side};
+                             .data.u64 = ((uint64_t)c->slot + 1) << 1 | (uint64_t)side};
     if (epoll_ctl(P.epfd, EPOLL_CTL_ADD, c->fd[side], &ev) < 0) {
       finish(c, END_NO_MEMORY);
       return;
@@ -186,8 +188,8 @@ static void *loop_main(void *arg) {
         stop = run_commands(buf);
         continue;
       }
-      struct pump_conn *c = (struct pump_conn *)(uintptr_t)(tag & ~(uint64_t)1);
-      if (P.slots[c->slot] != c) continue; /* ended earlier in this batch */
+      struct pump_conn *c = P.slots[(tag >> 1) - 1];
+      if (c == NULL) continue; /* ended earlier in this batch (a reused slot only sees a spurious wake-up) */
       int e = pump_conn_event(c, (int)(tag & 1), evs[i].events, buf, BUF_SIZE, now);
       if (e >= 0) finish(c, e);
     }
