@@ -6,7 +6,7 @@
 // pump dup()s the descriptors; closing the Node sockets then only releases
 // Node's handles (libuv removes them from its epoll set before closing).
 // When the pump cannot take the session, it stays on JavaScript, untouched.
-import type net from 'node:net'
+import net from 'node:net'
 import type { Termination } from '../errors.ts'
 import type { NativePump } from './native-engine.ts'
 import { attachHandlers, detachHandlers, finish, type Session } from './session.ts'
@@ -69,7 +69,20 @@ export function handOff(s: Session, pump: NativePump, attempt = 0): void {
   v.on('error', noop)
   c.destroy()
   v.destroy()
+  // Keep no Node socket object alive for a session the pump owns.
   s.server = null
+  s.client = closedSocket()
+}
+
+let closed: net.Socket | null = null
+
+/** One destroyed socket that every handed-over session points at instead of its own. */
+function closedSocket(): net.Socket {
+  if (closed === null) {
+    closed = new net.Socket()
+    closed.destroy()
+  }
+  return closed
 }
 
 /** The pump ended `s`: count its bytes, settle its reason, finish it as the JavaScript engine would. */

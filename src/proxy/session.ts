@@ -56,7 +56,7 @@ export class Session {
   nativeId = -1
 
   readonly host: SessionHost
-  readonly client: Tagged
+  client: Tagged // a closed placeholder once handed to the native pump (hand-off.ts)
   readonly clientAddr: string
   readonly clientPort: number
   /** null: the client's own socket address, asked for (getsockname) only when a PROXY header needs it. */
