@@ -5,7 +5,7 @@
 import { readdirSync, readFileSync } from 'node:fs'
 import t from 'tap'
 import { CODES, ERRORS, LIVE_TERMINATIONS, TERMINATIONS } from '../src/errors.ts'
-import { PROXY_ERROR_CODES } from '../src/proxy/proxy-protocol/types.ts'
+import { PROXY_ERROR_CODES } from '../src/net/proxy-protocol/types.ts'
 
 const doc = readFileSync(new URL('../docs/errors.md', import.meta.url), 'utf8')
 const rows = new Set([...doc.matchAll(/^\| `([^`]+)` \|/gm)].map((m) => m[1]))

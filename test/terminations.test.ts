@@ -7,7 +7,7 @@
 import net from 'node:net'
 import t from 'tap'
 import { LIVE_TERMINATIONS, TERMINATIONS, type Termination } from '../src/errors.ts'
-import { Balancer } from '../src/proxy/balancer.ts'
+import { Engine } from '../src/proxy/engine.ts'
 import { type FixtureBackend, refusedPort, startBackend } from './fixtures/backend.ts'
 import { startBlackhole } from './hardening/blackhole.ts'
 import { logged } from './hardening/helpers.ts'
@@ -78,7 +78,7 @@ const PRODUCERS: Record<Termination, (t: T) => Promise<Lines>> = {
   'no-backend': async (t) => {
     const be = await backend(t, 'w0', 'name')
     const cap = captureLog()
-    const lb = new Balancer(buildConfig([be], { backend: () => ({ weight: 0 }) }), { log: cap.log })
+    const lb = new Engine(buildConfig([be], { backend: () => ({ weight: 0 }) }), { log: cap.log })
     await lb.start()
     t.teardown(() => lb.shutdown(200))
     await ending(net.connect({ port: lb.listener('test')!.address()!.port, host: '127.0.0.1' }))

@@ -1,5 +1,5 @@
 // Where l4lb's time goes per new connection: starts the bench's nginx backend and
-// one in-process Balancer (bench/proxy/profile-target.ts, what a worker runs),
+// one in-process Engine (bench/proxy/profile-target.ts, what a worker runs),
 // drives it with `wrk -t1 -c50 -H 'Connection: close'` and reports, per connection:
 // CPU time (user/system, from /proc), syscalls (perf's raw_syscalls tracepoint,
 // counted only during the load), and optionally a `--cpu-prof` profile's top

@@ -1,7 +1,7 @@
 // The contract between the admin surface (HTTP API, /metrics, status page, CLI)
 // and the cluster PRIMARY that owns config, health and the workers' counters.
-// The primary implements AdminModel; src/admin/server.ts and src/metrics/*
-// only read it. Every document here is plain JSON (no Dates, Maps or
+// The primary implements AdminModel; src/admin/server.ts only reads it (and
+// hands its `stats()` to src/metrics, whose AggregatedStats it returns). Every document here is plain JSON (no Dates, Maps or
 // undefined): /status returns StatusDoc verbatim, and the CLI and the status
 // page parse the same shape.
 //
@@ -15,6 +15,7 @@
 import type { AdminState, BackendState, CheckStatus, HealthVerdict } from '../health/types.ts'
 import type { PolicyName } from '../config/types.ts'
 import type { HistoryDoc } from '../history/types.ts'
+import type { AggregatedStats } from '../metrics/aggregated.ts'
 
 export interface ListenerStatus {
   readonly name: string
@@ -85,47 +86,6 @@ export interface StatusDoc {
   readonly listeners: readonly ListenerStatus[]
   readonly pools: readonly PoolStatus[]
   readonly workers: readonly WorkerStatus[]
-}
-
-export interface BackendStats {
-  readonly pool: string
-  readonly id: string
-  readonly state: BackendState
-  readonly active: number
-  readonly connectionsTotal: number
-  readonly connectFailuresTotal: number // connect errors and connect timeouts
-  readonly bytesReceivedTotal: number // read from the backend (flows to clients)
-  readonly bytesSentTotal: number // written to the backend (from clients)
-  readonly checkDurationSeconds: number | null // last active check; null before any, or checks off
-}
-
-export interface ListenerStats {
-  readonly name: string
-  readonly acceptedTotal: number
-  readonly rejectedTotal: number // refused: maxconn reached, no backend available
-  readonly proxyErrorsTotal: number // PROXY headers refused: untrusted source, malformed, incomplete or timed out
-  readonly active: number
-}
-
-export interface WorkerStats {
-  readonly id: number
-  readonly pid: number
-  readonly up: boolean
-  readonly restartsTotal: number
-  readonly residentMemoryBytes: number | null // last reported RSS; null before the first report
-  readonly cpuSecondsTotal: number | null // user + system, last reported
-  readonly nativeSessions: number | null // carried by the native engine now; null before the first report
-  readonly nativeHandoffsTotal: number | null // handed to the native engine since the worker started
-  readonly nativeFallbacksTotal: number | null // the native engine could not take them: served by JavaScript
-}
-
-export interface AggregatedStats {
-  readonly backends: readonly BackendStats[]
-  readonly listeners: readonly ListenerStats[]
-  readonly workers: readonly WorkerStats[]
-  readonly healthVersion: number
-  readonly configReloadsTotal: number // successful reloads since start
-  readonly configReloadFailuresTotal: number // rejected reloads since start
 }
 
 /** Outcome of a runtime change; the server maps it to 200 / 404 / 409. */

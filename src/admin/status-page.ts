@@ -11,6 +11,8 @@
 // the health timeline (status-charts.ts).
 import { CHARTS_CSS, CHARTS_JS } from './status-charts.ts'
 
+import { formatHostPort } from '../net/ip.ts'
+
 export const STATUS_PAGE_CSP =
   "default-src 'none'; style-src 'unsafe-inline'; script-src 'unsafe-inline'; connect-src 'self'; img-src 'none'"
 
@@ -31,6 +33,8 @@ const token = new URLSearchParams(location.hash.slice(1)).get('token')
 const prev = new Map()
 let busy = false
 const $ = (id) => document.getElementById(id)
+// The server's own address printer, so the page writes addresses as the logs do.
+const formatHostPort = ${formatHostPort.toString()}
 function td(text, col, cls) {
   const c = document.createElement('td'); c.textContent = text; c.dataset.col = col
   if (cls) c.className = cls
@@ -70,7 +74,7 @@ function render(doc) {
       seen.set(key, { total: b.total, at: now })
       const chk = b.check.result
       const r = document.createElement('tr'); r.dataset.backend = key
-      r.append(td(b.id, 'id'), td((b.host.includes(':') ? '[' + b.host + ']' : b.host) + ':' + b.port + (b.backup ? ' (backup)' : ''), 'addr'),
+      r.append(td(b.id, 'id'), td(formatHostPort(b.host, b.port) + (b.backup ? ' (backup)' : ''), 'addr'),
         td(b.state.toUpperCase(), 'state', 'st ' + b.state),
         td(b.effectiveWeight === b.weight ? String(b.weight) : b.effectiveWeight + '/' + b.weight, 'weight', 'n'),
         td(String(b.active), 'active', 'n'), td(String(b.total), 'total', 'n'), td(rate, 'rate', 'n'),

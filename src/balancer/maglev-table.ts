@@ -14,6 +14,7 @@
 // Turn order is by id (code-unit order, not locale), never by input position,
 // so the same set of backends in any order yields the same table.
 import { hashId, ID_SEED_OFFSET, ID_SEED_SKIP } from './hash.ts'
+import { nextPrime } from './prime.ts'
 
 export const DEFAULT_MAGLEV_TABLE_SIZE = 65537
 
@@ -28,6 +29,15 @@ export const DEFAULT_MAGLEV_TABLE_SIZE = 65537
 export const DEFAULT_MAGLEV_TABLE_CAP = 1_000_003
 
 /**
+ * The smallest table a pool of `backendCount` may use: 100 slots a backend
+ * (fewer spreads flows unevenly). Not necessarily prime; the config rejects an
+ * explicit size below it, and sizes chosen here are the next prime at or above it.
+ */
+export function minMaglevTableSize(backendCount: number): number {
+  return 100 * backendCount
+}
+
+/**
  * The table size a pool of `backendCount` gets when the config sets none:
  * 65537, or the smallest prime >= 1000 × backends when that is larger, capped
  * at DEFAULT_MAGLEV_TABLE_CAP but never below the smallest prime >= 100 ×
@@ -39,23 +49,7 @@ export const DEFAULT_MAGLEV_TABLE_CAP = 1_000_003
  */
 export function defaultMaglevTableSize(backendCount: number): number {
   const wanted = Math.max(DEFAULT_MAGLEV_TABLE_SIZE, 1000 * backendCount)
-  return nextPrime(Math.max(Math.min(wanted, DEFAULT_MAGLEV_TABLE_CAP), 100 * backendCount))
-}
-
-/** Smallest prime >= n (n >= 2). Trial division; table sizes are ~1e5-1e6. */
-export function nextPrime(n: number): number {
-  let p = Math.max(2, Math.ceil(n))
-  for (;;) {
-    if (isPrime(p)) return p
-    p++
-  }
-}
-
-function isPrime(p: number): boolean {
-  if (p < 4) return p >= 2
-  if (p % 2 === 0) return false
-  for (let d = 3; d * d <= p; d += 2) if (p % d === 0) return false
-  return true
+  return nextPrime(Math.max(Math.min(wanted, DEFAULT_MAGLEV_TABLE_CAP), minMaglevTableSize(backendCount)))
 }
 
 /**
@@ -66,7 +60,7 @@ function isPrime(p: number): boolean {
  */
 export function maglevTableSize(requested: number, backendCount: number): number {
   const base = requested > 0 ? requested : DEFAULT_MAGLEV_TABLE_SIZE
-  return nextPrime(Math.max(base, 100 * backendCount))
+  return nextPrime(Math.max(base, minMaglevTableSize(backendCount)))
 }
 
 /** Compare ids by UTF-16 code units: locale-independent, total. */

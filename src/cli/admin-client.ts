@@ -6,6 +6,7 @@
 // Exit codes used by the commands: 0 done, 1 refused or unreachable, 2 usage.
 
 import http from 'node:http'
+import { formatHostPort } from '../net/ip.ts'
 
 export const EXIT_OK = 0
 export const EXIT_FAIL = 1
@@ -104,8 +105,7 @@ export interface AdminReply {
 export class AdminUnreachable extends Error {}
 
 export function adminUrl(target: AdminTarget, path: string): string {
-  const host = target.host.includes(':') ? `[${target.host}]` : target.host
-  return `http://${host}:${target.port}${path}`
+  return `http://${formatHostPort(target.host, target.port)}${path}`
 }
 
 /**

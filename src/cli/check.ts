@@ -4,7 +4,7 @@
 import { loadConfigFile } from '../config/load.ts'
 import { formatErrors } from '../config/format.ts'
 import type { Config } from '../config/types.ts'
-import { engineChoice } from '../proxy/balancer.ts'
+import { engineChoice } from '../proxy/engine.ts'
 import { resolveEngine } from '../proxy/native-engine.ts'
 
 export interface CheckIo {

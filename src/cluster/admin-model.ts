@@ -1,14 +1,15 @@
 // The primary seen through the admin API's contract (src/admin/model.ts):
 // status documents, /healthz, operator changes and aggregated counters.
-import type { AdminModel, AggregatedStats, HealthzResult, MutationResult, StatusDoc } from '../admin/model.ts'
+import type { AdminModel, HealthzResult, MutationResult, StatusDoc } from '../admin/model.ts'
+import type { AggregatedStats } from '../metrics/aggregated.ts'
 import type { AdminState } from '../health/types.ts'
 import { takesNewFlows } from '../health/state.ts'
 import { formatHostPort } from '../net/ip.ts'
-import { key } from './decide.ts'
-import type { BackendSnapshot, HealthSnapshot } from './snapshot.ts'
+import { backendKey } from '../config/backend-key.ts'
+import type { BackendSnapshot, HealthSnapshot } from '../health/snapshot.ts'
 import type { Primary } from './primary.ts'
 import { VERSION } from '../version.ts'
-import type { EngineStats } from '../proxy/stats.ts'
+import type { EngineStats } from '../metrics/worker-stats.ts'
 
 
 /**
@@ -26,7 +27,7 @@ export function adminModel(primary: Primary): AdminModel {
     const hits = primary.config.pools.filter((p) => (pool === undefined || p.name === pool) && p.backends.some((b) => b.id === id))
     if (hits.length === 0) return 'not-found'
     if (hits.length > 1) return 'ambiguous'
-    return key(hits[0].name, id)
+    return backendKey(hits[0].name, id)
   }
   const mutate = (id: string, pool: string | undefined, apply: (k: string) => void): MutationResult => {
     const k = find(id, pool)
@@ -39,8 +40,8 @@ export function adminModel(primary: Primary): AdminModel {
   let index: { snap: HealthSnapshot; byKey: Map<string, BackendSnapshot> } | null = null
   const stateOf = (pool: string, id: string): BackendSnapshot | undefined => {
     const snap = primary.snapshot
-    if (index?.snap !== snap) index = { snap, byKey: new Map(snap.pools.flatMap((p) => p.backends.map((b) => [key(p.name, b.id), b] as const))) }
-    return index.byKey.get(key(pool, id))
+    if (index?.snap !== snap) index = { snap, byKey: new Map(snap.pools.flatMap((p) => p.backends.map((b) => [backendKey(p.name, b.id), b] as const))) }
+    return index.byKey.get(backendKey(pool, id))
   }
   const listenerRows = (): StatusDoc['listeners'] => {
     const lstat = new Map(primary.workers.totals().listeners.map((l) => [l.name, l]))
@@ -57,7 +58,7 @@ export function adminModel(primary: Primary): AdminModel {
     status(): StatusDoc {
       const totals = primary.workers.totals()
       const health = primary.healthTable()
-      const bstat = new Map(totals.backends.map((b) => [key(b.pool, b.id), b]))
+      const bstat = new Map(totals.backends.map((b) => [backendKey(b.pool, b.id), b]))
       const slots = primary.workers.slots
       const applied = appliedVersion(slots)
       return {
@@ -74,7 +75,7 @@ export function adminModel(primary: Primary): AdminModel {
           name: p.name,
           policy: p.policy,
           backends: p.backends.map((b) => {
-            const k = key(p.name, b.id)
+            const k = backendKey(p.name, b.id)
             const h = health.get(k)
             const s = bstat.get(k)
             const snap = stateOf(p.name, b.id)
@@ -117,7 +118,7 @@ export function adminModel(primary: Primary): AdminModel {
       if (listeners.length === 0 || down) return { ok: false, reason: down ? `listener ${down.name} is not up` : 'no listener' }
       for (const l of primary.config.listeners) {
         const pool = primary.snapshot.pools.find((p) => p.name === l.pool)
-        if (!pool?.backends.some((b) => takesNewFlows(b.state) && b.weight > 0)) return { ok: false, reason: `pool ${l.pool}: no backend can take traffic` }
+        if (!pool?.backends.some(takesNewFlows)) return { ok: false, reason: `pool ${l.pool}: no backend can take traffic` }
       }
       return { ok: true, reason: 'ok' }
     },
@@ -137,11 +138,11 @@ export function adminModel(primary: Primary): AdminModel {
     stats(): AggregatedStats {
       const totals = primary.workers.totals()
       const health = primary.healthTable()
-      const bstat = new Map(totals.backends.map((b) => [key(b.pool, b.id), b]))
+      const bstat = new Map(totals.backends.map((b) => [backendKey(b.pool, b.id), b]))
       return {
         backends: primary.config.pools.flatMap((p) =>
           p.backends.map((b) => {
-            const k = key(p.name, b.id)
+            const k = backendKey(p.name, b.id)
             const s = bstat.get(k)
             const r = health.get(k)?.check.result
             return {
@@ -151,8 +152,8 @@ export function adminModel(primary: Primary): AdminModel {
               active: s?.active ?? 0,
               connectionsTotal: s?.total ?? 0,
               connectFailuresTotal: s?.connectFailures ?? 0,
-              bytesReceivedTotal: s?.bytesIn ?? 0,
-              bytesSentTotal: s?.bytesOut ?? 0,
+              bytesReceivedTotal: s?.bytesOut ?? 0, // from the backend
+              bytesSentTotal: s?.bytesIn ?? 0, // client bytes to the backend
               checkDurationSeconds: r ? r.durationMs / 1000 : null,
             }
           }),

@@ -2,11 +2,13 @@
 // time → the backend states and effective weights every worker will use.
 // Same inputs, same snapshot, which is what lets all workers pick alike.
 import { isHashing } from '../balancer/policies.ts'
+import { backendKey } from '../config/backend-key.ts'
 import type { Config } from '../config/types.ts'
 import { effectiveWeight, nextWeightChangeAt } from '../health/slowstart.ts'
 import { effectiveState, takesNewFlows } from '../health/state.ts'
 import type { AdminState, BackendHealth, BackendState } from '../health/types.ts'
-import { type HealthSnapshot, deepFreeze } from './snapshot.ts'
+import type { HealthSnapshot } from '../health/snapshot.ts'
+import { deepFreeze } from '../freeze.ts'
 
 /** Operator overrides by `pool/id`; absent = from the config. */
 export interface Overrides {
@@ -14,7 +16,6 @@ export interface Overrides {
   readonly weights: ReadonlyMap<string, number>
 }
 
-export const key = (pool: string, id: string): string => `${pool}/${id}`
 
 export interface Decision {
   readonly snapshot: HealthSnapshot
@@ -32,7 +33,7 @@ export function decide(
   let nextChangeAt: number | null = null
   const pools = config.pools.map((p) => {
     const rows = p.backends.map((b) => {
-      const k = key(p.name, b.id)
+      const k = backendKey(p.name, b.id)
       const h = health.get(k)
       const admin = overrides.states.get(k) ?? 'ready'
       const verdict = h?.verdict ?? 'unknown'
@@ -74,10 +75,10 @@ interface Row {
  * going down, drained or weighted 0 after the ejection.
  */
 function liftEjections(rows: readonly Row[]): { id: string; state: BackendState; weight: number }[] {
-  const serving = rows.some((r) => takesNewFlows(r.state) && r.weight > 0)
+  const anyTakesNewFlows = rows.some(takesNewFlows)
   return rows.map((r) => ({
     id: r.id,
-    state: !serving && r.unejected !== null && takesNewFlows(r.unejected) && r.weight > 0 ? r.unejected : r.state,
+    state: !anyTakesNewFlows && r.unejected !== null && takesNewFlows({ state: r.unejected, weight: r.weight }) ? r.unejected : r.state,
     weight: r.weight,
   }))
 }

@@ -2,9 +2,9 @@
 // states it just decided, with the operator's states and the last checks, and
 // each configured backend's counters summed over the workers.
 import type { SampleRow } from '../history/recorder.ts'
-import { key } from './decide.ts'
+import { backendKey as key } from '../config/backend-key.ts'
 import type { Primary } from './primary.ts'
-import type { HealthSnapshot } from './snapshot.ts'
+import type { HealthSnapshot } from '../health/snapshot.ts'
 
 /** Record the decision `snap` (and pending health changes) in primary.history. */
 export function settleHistory(primary: Primary, snap: HealthSnapshot): void {

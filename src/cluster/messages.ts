@@ -3,8 +3,9 @@
 // `seq`. Anything else arriving on the channel is ignored (prom-client and
 // node:cluster use the same channel for their own messages).
 import type { Config } from '../config/types.ts'
-import type { WorkerStats } from '../proxy/stats.ts'
-import type { HealthSnapshot } from './snapshot.ts'
+import type { PassiveReport } from '../health/types.ts'
+import type { WorkerStats } from '../metrics/worker-stats.ts'
+import type { HealthSnapshot } from '../health/snapshot.ts'
 
 export const PROTOCOL = 1
 
@@ -24,7 +25,7 @@ export type ToWorker =
 export type ToPrimary =
   | { type: 'ready'; listeners: { name: string; port: number }[]; generation: number }
   | { type: 'listen-failed'; error: string }
-  | { type: 'passive'; pool: string; id: string; ok: boolean; timedOut: boolean }
+  | { type: 'passive'; report: PassiveReport }
   | { type: 'stats'; stats: WorkerStats; healthy: boolean; snapshotVersion: number; rss: number; cpuSeconds: number }
   | { type: 'config-prepared'; generation: number; error: string | null }
   | { type: 'config-applied'; generation: number; error: string | null }

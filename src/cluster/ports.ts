@@ -3,7 +3,7 @@
 // for each such listener before forking and writes it into the config.
 import net from 'node:net'
 import type { Config } from '../config/types.ts'
-import { deepFreeze } from './snapshot.ts'
+import { deepFreeze } from '../freeze.ts'
 
 /** A port on `host` nobody listens on now: `preferred` when free, else one the kernel picks. */
 export async function freePort(host: string, preferred = 0): Promise<number> {

@@ -5,13 +5,14 @@
 import type { Logger } from 'pino'
 import { loadConfigFileOffThread } from '../config/load-thread.ts'
 import { formatErrors } from '../config/format.ts'
+import { backendKey } from '../config/backend-key.ts'
 import type { Config } from '../config/types.ts'
 import { HealthChecker } from '../health/checker.ts'
 import type { AdminState, BackendHealth } from '../health/types.ts'
 import { child, setLogLevel } from '../log.ts'
 import { adminReloadProblem } from './admin-reload.ts'
-import { type Decision, decide, key, sameDecision } from './decide.ts'
-import { type HealthSnapshot } from './snapshot.ts'
+import { type Decision, decide, sameDecision } from './decide.ts'
+import { type HealthSnapshot } from '../health/snapshot.ts'
 import { resolveEphemeralPorts } from './ports.ts'
 import { AddressClaims } from './bind-claim.ts'
 import { WorkerSet } from './workers.ts'
@@ -76,7 +77,7 @@ export class Primary {
       this.history.noteHealth(c)
       this.publishSoon()
     }, outOfService: (pool, id) => {
-      const k = key(pool, id)
+      const k = backendKey(pool, id)
       const admin = this.states.get(k)
       return admin === 'drain' || admin === 'maint' || this.weights.get(k) === 0
     } })
@@ -86,7 +87,7 @@ export class Primary {
     this.workers = new WorkerSet({
       log: this.log,
       current: () => ({ config: this.config, snapshot: this.snap, generation: this.generation }),
-      onPassive: (pool, id, ok) => this.health.reportPassive(pool, id, ok),
+      onPassive: (report) => this.health.reportPassive(report),
       onConfigApplied: (slot, gen, error) => {
         if (error !== null) this.log.error({ slot, generation: gen, err: error }, 'worker failed to apply config')
       },
@@ -163,7 +164,7 @@ export class Primary {
   }
 
   healthTable(): Map<string, BackendHealth> {
-    return new Map(this.health.table().map((h) => [key(h.pool, h.id), h]))
+    return new Map(this.health.table().map((h) => [backendKey(h.pool, h.id), h]))
   }
 
   /**
@@ -215,7 +216,7 @@ export class Primary {
     this.loadedAt = Date.now()
     this.lastReloadError = null
     this.reloadsOk++
-    const kept = new Set(next.pools.flatMap((p) => p.backends.map((b) => key(p.name, b.id)))) // not a scan per override
+    const kept = new Set(next.pools.flatMap((p) => p.backends.map((b) => backendKey(p.name, b.id)))) // not a scan per override
     for (const k of [...this.states.keys(), ...this.weights.keys()]) {
       if (!kept.has(k)) {
         this.states.delete(k)

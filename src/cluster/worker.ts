@@ -3,11 +3,10 @@
 // backends: it reports connect outcomes and counters to the primary, and
 // applies whatever snapshot the primary publishes.
 import type { Config } from '../config/types.ts'
-import { Balancer } from '../proxy/balancer.ts'
+import { Engine, engineChoice } from '../proxy/engine.ts'
 import { child, flushLog, setLogLevel } from '../log.ts'
 import { type ToPrimary, type ToWorker, open, sender } from './messages.ts'
 import { CODES } from '../errors.ts'
-import { engineChoice } from '../proxy/balancer.ts'
 
 const log = child('worker')
 
@@ -16,13 +15,13 @@ export function runWorker(): void {
     if (process.connected) process.send!(m, undefined, {}, done)
     else done?.()
   })
-  let balancer: Balancer | null = null
+  let engine: Engine | null = null
   let statsTimer: NodeJS.Timeout | null = null
   // The snapshot version whose pickers are all built (large tables are built
-  // off the loop, so this can trail balancer.snapshot.version for a moment).
+  // off the loop, so this can trail engine.snapshot.version for a moment).
   let appliedVersion = 0
   const whenSettled = (version: number): void => {
-    void balancer?.settled().then(() => {
+    void engine?.settled().then(() => {
       if (version > appliedVersion) appliedVersion = version
       reportStats()
     })
@@ -37,12 +36,12 @@ export function runWorker(): void {
   }
 
   const reportStats = (): void => {
-    if (!balancer) return
+    if (!engine) return
     const cpu = process.cpuUsage()
     send({
       type: 'stats',
-      stats: balancer.stats(),
-      healthy: balancer.healthy(),
+      stats: engine.stats(),
+      healthy: engine.healthy(),
       snapshotVersion: appliedVersion,
       rss: process.memoryUsage.rss(),
       cpuSeconds: (cpu.user + cpu.system) / 1e6,
@@ -55,10 +54,10 @@ export function runWorker(): void {
     switch (msg.type) {
       case 'init': {
         setLogLevel(msg.config.log.level)
-        const b = new Balancer(msg.config, {
+        const b = new Engine(msg.config, {
           log,
           workers: msg.workers,
-          reportPassive: (pool, id, ok, timedOut) => send({ type: 'passive', pool, id, ok, timedOut }),
+          reportPassive: (report) => send({ type: 'passive', report }),
         })
         b.applySnapshot(msg.snapshot) // before the first accept: every worker picks alike
         try {
@@ -70,7 +69,7 @@ export function runWorker(): void {
           setTimeout(() => process.exit(1), 2000).unref()
           return
         }
-        balancer = b
+        engine = b
         logEngine(b)
         appliedVersion = b.snapshot.version // start() resolved after its pickers were built
         const listeners = [...b.listeners.values()].map((l) => ({ name: l.config.name, port: l.address()?.port ?? 0 }))
@@ -82,14 +81,14 @@ export function runWorker(): void {
         return
       }
       case 'snapshot':
-        if (balancer?.applySnapshot(msg.snapshot)) whenSettled(msg.snapshot.version)
+        if (engine?.applySnapshot(msg.snapshot)) whenSettled(msg.snapshot.version)
         return
       case 'config':
         return serially(async () => {
-          if (!balancer) return
+          if (!engine) return
           let error: string | null = null
           try {
-            await balancer.prepareConfig(msg.config)
+            await engine.prepareConfig(msg.config)
             prepared = { generation: msg.generation, config: msg.config }
           } catch (err) {
             error = (err as Error).message
@@ -99,33 +98,33 @@ export function runWorker(): void {
         })
       case 'config-commit':
         return serially(async () => {
-          if (!balancer || prepared?.generation !== msg.generation) return
+          if (!engine || prepared?.generation !== msg.generation) return
           let error: string | null = null
           try {
             setLogLevel(prepared.config.log.level)
-            balancer.commitConfig(prepared.config)
+            engine.commitConfig(prepared.config)
             generation = msg.generation
           } catch (err) {
             error = (err as Error).message
             log.error({ err: error }, 'reload failed in worker')
           }
           prepared = null
-          await balancer.settled() // large tables are built off the loop: answer once they serve
+          await engine.settled() // large tables are built off the loop: answer once they serve
           send({ type: 'config-applied', generation: msg.generation, error })
           reportStats()
         })
       case 'config-abort':
         return serially(async () => {
           if (prepared?.generation === msg.generation) {
-            balancer?.abortConfig()
+            engine?.abortConfig()
             prepared = null
           }
           send({ type: 'config-aborted', generation: msg.generation }) // nothing of it listens here now
         })
       case 'shutdown': {
         if (statsTimer) clearInterval(statsTimer)
-        if (balancer) {
-          await balancer.shutdown(msg.deadlineMs)
+        if (engine) {
+          await engine.shutdown(msg.deadlineMs)
           reportStats()
         }
         flushLog()
@@ -137,7 +136,7 @@ export function runWorker(): void {
   })
   // Orphaned (the primary died): stop accepting and finish what we carry.
   process.on('disconnect', () => {
-    if (balancer) void balancer.shutdown(balancer.config.shutdown.drainMs).then(() => process.exit(0))
+    if (engine) void engine.shutdown(engine.config.shutdown.drainMs).then(() => process.exit(0))
     else process.exit(0)
   })
   process.on('SIGTERM', () => {}) // the primary coordinates shutdown
@@ -150,7 +149,7 @@ export function runWorker(): void {
  * `auto` warns and `native` logs an error (both then run JavaScript), with
  * the reason and how to build it.
  */
-function logEngine(b: Balancer): void {
+function logEngine(b: Engine): void {
   const choice = engineChoice(b.config)
   const { engine, note } = b.engine
   if (note === null) log.info({ engine, choice }, `engine: ${engine}`)

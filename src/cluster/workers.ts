@@ -6,9 +6,10 @@ import cluster, { type Worker } from 'node:cluster'
 import { fileURLToPath } from 'node:url'
 import type { Logger } from 'pino'
 import type { Config } from '../config/types.ts'
-import { type WorkerStats, sumStats } from '../proxy/stats.ts'
+import type { PassiveReport } from '../health/types.ts'
+import { type WorkerStats, sumStats } from '../metrics/worker-stats.ts'
 import { type ToPrimary, type ToWorker, open, sender } from './messages.ts'
-import type { HealthSnapshot } from './snapshot.ts'
+import type { HealthSnapshot } from '../health/snapshot.ts'
 import { CODES } from '../errors.ts'
 
 export interface WorkerSlot {
@@ -36,7 +37,7 @@ export interface WorkerSlot {
 export interface WorkerSetHooks {
   readonly log: Logger
   current(): { config: Config; snapshot: HealthSnapshot; generation: number }
-  onPassive(pool: string, id: string, ok: boolean, timedOut: boolean): void
+  onPassive(report: PassiveReport): void
   onConfigApplied(slot: number, generation: number, error: string | null): void
   onReady(slot: number): void
   /** A worker exited before it ever listened; `reason` is its bind error when `bindFailed`. */
@@ -240,7 +241,7 @@ export class WorkerSet {
         return
       }
       case 'passive':
-        this.hooks.onPassive(msg.pool, msg.id, msg.ok, msg.timedOut)
+        this.hooks.onPassive(msg.report)
         return
       case 'stats':
         slot.stats = msg.stats

@@ -9,6 +9,8 @@
 // no error was pushed. Scalars return BAD, containers a partial value.
 // Paths use the YAML spelling (`pools[0].maglev-table-size`), since that is
 // what the user edits.
+// Why our own and not zod or TypeBox (tried on this schema):
+// docs/decisions/config-validation.md.
 import type { ConfigError } from './types.ts'
 import { show, suggest } from './values.ts'
 import { type Limit, overLimit } from './limits.ts'

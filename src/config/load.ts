@@ -8,6 +8,7 @@ import type { Config, ConfigError, ConfigResult } from './types.ts'
 import { BAD } from './dsl.ts'
 import { schema } from './schema.ts'
 import { CODES } from '../errors.ts'
+import { deepFreeze } from '../freeze.ts'
 
 export { formatErrors } from './format.ts'
 
@@ -77,15 +78,6 @@ function parseYaml(text: string): RawResult {
 
 function fail(path: string, message: string): ConfigResult {
   return { ok: false, code: CODES.LB_ERR_CONFIG_INVALID, errors: [{ path, message }] }
-}
-
-/** Freezes every object and array reachable from `value`; returns it. */
-export function deepFreeze<T>(value: T): T {
-  if (typeof value === 'object' && value !== null && !Object.isFrozen(value)) {
-    Object.freeze(value)
-    for (const v of Object.values(value)) deepFreeze(v)
-  }
-  return value
 }
 
 export type { Config }

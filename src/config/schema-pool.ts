@@ -4,7 +4,7 @@ import type { BackendConfig, HealthConfig, HostPort, HttpCheckConfig, PassiveCon
 import { list, map, nullable, obj, refine, type Loose, type Report } from './dsl.ts'
 import { bool, duration, host, hostPort, int, num, oneOf, statusRange, str } from './scalars.ts'
 import { canonicalHost, formatHostPort, isPrime, nextPrime } from './values.ts'
-import { defaultMaglevTableSize } from '../balancer/maglev-table.ts'
+import { defaultMaglevTableSize, minMaglevTableSize } from '../balancer/maglev-table.ts'
 import { HASH_KEYS } from '../balancer/hash.ts'
 import { HASHING_POLICIES, POLICIES, POLICY_NAMES, policiesTaking, takesOption, type PolicyOption } from '../balancer/policies.ts'
 import { CHECK_KIND_NAMES, CHECK_KINDS } from './check-kinds.ts'
@@ -140,7 +140,7 @@ function checkPool(p: Loose<PoolConfig>, report: Report): void {
   }
   if (p.maglevTableSize === undefined && backends !== undefined) p.maglevTableSize = defaultMaglevTableSize(backends.length)
   if (p.policy !== undefined && takesOption(p.policy, 'maglev-table-size') && backends !== undefined && p.maglevTableSize !== undefined) {
-    const min = 100 * backends.length
+    const min = minMaglevTableSize(backends.length)
     if (p.maglevTableSize < min) {
       report('maglev-table-size', `${p.maglevTableSize} is too small for ${backends.length} backends (minimum ${min}; ${nextPrime(min)} is the next prime)`)
     }

@@ -52,6 +52,8 @@ export function parseHostPort(raw: string): { host: string; port: number } | und
 
 // One way to print an address and one text per address, shared with the data path.
 export { canonicalHost, formatHostPort, isLoopback } from '../net/ip.ts'
+// Table sizes are checked with the primes the balancer sizes its tables with.
+export { isPrime, nextPrime } from '../balancer/prime.ts'
 
 
 /** "10.0.0.0/8" | "::1/128" | bare address (made /32 or /128) -> normalised CIDR; else undefined. */
@@ -75,21 +77,6 @@ export function parseStatusRange(raw: unknown): [number, number] | undefined {
   const lo = Number(m[1])
   const hi = m[2] === undefined ? lo : Number(m[2])
   return lo >= 100 && hi <= 599 && lo <= hi ? [lo, hi] : undefined
-}
-
-/** Trial division; callers bound n first (the schema caps the table size). */
-export function isPrime(n: number): boolean {
-  if (!Number.isInteger(n) || n < 2) return false
-  if (n % 2 === 0) return n === 2
-  for (let d = 3; d * d <= n; d += 2) if (n % d === 0) return false
-  return true
-}
-
-/** Smallest prime >= n (n bounded by the caller). */
-export function nextPrime(n: number): number {
-  let p = Math.max(2, Math.ceil(n))
-  while (!isPrime(p)) p++
-  return p
 }
 
 /** How a raw YAML value reads in a message: strings quoted, containers named. */

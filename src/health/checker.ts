@@ -11,7 +11,7 @@
 //   keep their verdict, counters and timers; removed ones stop being probed; new
 //   ones, and one whose host or port changed, start `unknown` (type none: `up`)
 //   and are probed if started.
-// - reportPassive(pool, id, ok) from workers feeds passive ejection (passive.ts);
+// - reportPassive(report) from workers feeds passive ejection (passive.ts);
 //   ignored while stopped or for unknown backends. Its guards see the other
 //   backends' verdicts, ejections and config weights, plus `outOfService` (the
 //   operator's drain/maint/weight 0, which only the primary knows).
@@ -22,15 +22,16 @@
 // - onChange fires on every verdict change (including unknown -> up), ejection and
 //   un-ejection; a throwing onChange is logged, never breaks the checker.
 // - Health type `none`: verdict `up`, never probed; passive ejection still applies.
+import { backendKey } from '../config/backend-key.ts'
 import type { BackendConfig, PoolConfig } from '../config/types.ts'
 import { isActiveCheck } from '../config/check-kinds.ts'
 import { child } from '../log.ts'
 import { changing, next } from './dampener.ts'
-import { ALWAYS_UP, keyOf, newEntry, toRow, type Entry } from './entry.ts'
+import { ALWAYS_UP, newEntry, toRow, type Entry } from './entry.ts'
 import { endEarly, expire, report, type PassiveStep } from './passive.ts'
 import { probeFor } from './probes/registry.ts'
 import { firstDelay, KeyedTimers, nextDelay, realTimers, type Timers } from './scheduler.ts'
-import type { BackendHealth, DataPathSettings, HealthChange, HealthVerdict, ProbeFn, ProbeResult } from './types.ts'
+import type { BackendHealth, DataPathSettings, HealthChange, HealthVerdict, PassiveReport, ProbeFn, ProbeResult } from './types.ts'
 
 const log = child('health')
 
@@ -112,15 +113,20 @@ export class HealthChecker {
     }
   }
 
-  reportPassive(pool: string, id: string, ok: boolean): void {
-    const e = this.#entries.get(keyOf(pool, id))
+  /**
+   * One worker's connect outcome for a backend. An ejection's detail names the
+   * outcome of the failure that completed the run (timeout or error).
+   */
+  reportPassive(r: PassiveReport): void {
+    const { pool, id, outcome } = r
+    const e = this.#entries.get(backendKey(pool, id))
     if (!this.#started || !e) return
     const others = (this.#byPool.get(pool) ?? []).filter((o) => o !== e)
     const out = (o: Entry): boolean => o.damp.verdict === 'down' || o.passive.ejectedUntil !== null
-    const serving = others.filter((o) => !out(o) && o.backend.weight > 0 && !this.#outOfService(pool, o.backend.id))
+    const taking = others.filter((o) => !out(o) && o.backend.weight > 0 && !this.#outOfService(pool, o.backend.id))
     const now = this.#now()
-    const availability = { size: others.length + 1, unavailable: others.filter(out).length, serving: serving.length }
-    const step = report(e.passive, ok, e.passiveConfig, availability, now)
+    const availability = { size: others.length + 1, unavailable: others.filter(out).length, takingNewFlows: taking.length }
+    const step = report(e.passive, outcome === 'connected', e.passiveConfig, availability, now)
     e.passive = step.state
     if (step.denied !== null) this.#logDenial(e, step, now)
     if (step.transition !== 'eject' || step.state.ejectedUntil === null) return
@@ -128,7 +134,7 @@ export class HealthChecker {
     this.#armExpiry(e, step.state.ejectedUntil - now)
     // Check soon: a backend that recovers is back after one passing check.
     if (e.inflight === null) this.#arm(e, e.health.fastIntervalMs)
-    const detail = `passive: ${e.passiveConfig.consecutive} consecutive connect failures`
+    const detail = `passive: ${e.passiveConfig.consecutive} consecutive connect failures (last: ${outcome === 'timeout' ? 'timeout' : 'error'})`
     this.#emit(e, 'eject', e.damp.verdict, detail)
   }
 
@@ -143,7 +149,7 @@ export class HealthChecker {
     for (const pool of pools) {
       const list: Entry[] = []
       for (const backend of pool.backends) {
-        const key = keyOf(pool.name, backend.id)
+        const key = backendKey(pool.name, backend.id)
         if (entries.has(key)) continue // duplicate id: config validation rejects it
         // Moved to another address: another server, so no verdict carries over.
         const kept = this.#entries.get(key)

@@ -5,6 +5,7 @@ import { isActiveCheck } from '../config/check-kinds.ts'
 import { INITIAL, type DampenerState } from './dampener.ts'
 import { PASSIVE_INITIAL, type PassiveState } from './passive.ts'
 import type { BackendHealth, CheckStatus } from './types.ts'
+import { backendKey } from '../config/backend-key.ts'
 
 export interface Entry {
   readonly key: string
@@ -25,15 +26,10 @@ const NO_CHECK: CheckStatus = Object.freeze({ result: null, at: null })
 /** The dampener state of a backend without active checks (type none). */
 export const ALWAYS_UP: DampenerState = Object.freeze({ verdict: 'up', streak: 0 })
 
-/** Identity of a backend across reloads: pool name + backend id. */
-export function keyOf(pool: string, id: string): string {
-  return `${pool}\u0000${id}`
-}
-
 /** A backend seen for the first time: `unknown` (type none: `up`), no check yet. */
 export function newEntry(backend: BackendConfig, pool: PoolConfig, now: number): Entry {
   return {
-    key: keyOf(pool.name, backend.id),
+    key: backendKey(pool.name, backend.id),
     pool: pool.name,
     backend,
     health: pool.health,

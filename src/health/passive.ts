@@ -43,8 +43,8 @@ export interface PassiveState {
 export interface PoolAvailability {
   readonly size: number // backends in the pool, this one included
   readonly unavailable: number // OTHER backends currently down (active) or ejected
-  /** OTHER backends that can take new flows now (not down, not ejected, not drained or in maint, weight > 0), backups included. */
-  readonly serving: number
+  /** OTHER backends that take new flows now (not down, not ejected, not drained or in maint, weight > 0), backups included. */
+  readonly takingNewFlows: number
 }
 
 /** Why an ejection was refused. */
@@ -72,7 +72,7 @@ export const PASSIVE_INITIAL: PassiveState = Object.freeze({
  * rounds down to 0 exactly as Envoy's `100 * (active + 1) / size <= max`.
  */
 export function ejectionDenial(pool: PoolAvailability, maxEjectionPercent: number): Denial | null {
-  if (pool.serving <= 0) return 'last-backend'
+  if (pool.takingNewFlows <= 0) return 'last-backend'
   if (100 * (pool.unavailable + 1) > pool.size * maxEjectionPercent) return 'max-ejection-percent'
   return null
 }

@@ -19,7 +19,11 @@ export function effectiveState(admin: AdminState, verdict: HealthVerdict, ejecte
   return 'ready'
 }
 
-/** Whether a backend in `state` may be given new flows (i.e. goes into the picker). */
-export function takesNewFlows(state: BackendState): boolean {
-  return state === 'ready'
+/**
+ * Whether a backend takes new flows, i.e. goes into the picker: state
+ * `ready` and an effective weight > 0 (weight 0 drains like `drain`). The one
+ * test for this everywhere (pickers' input, /healthz, ejection guards).
+ */
+export function takesNewFlows(b: { readonly state: BackendState; readonly weight: number }): boolean {
+  return b.state === 'ready' && b.weight > 0
 }

@@ -87,3 +87,22 @@ export interface HealthChange {
   /** Last probe detail ("L4CON ECONNREFUSED") or the passive reason. */
   readonly detail: string
 }
+
+/**
+ * How a worker's connect to a backend ended, as passive ejection sees it:
+ * `connected` (reported only after failures, to end their run), `error`
+ * (refused, reset or another socket error before the handshake completed) or
+ * `timeout` (no handshake within `timeouts.connect`).
+ */
+export type ConnectOutcome = 'connected' | 'error' | 'timeout'
+
+/**
+ * One passive-health event: made once by the session that saw the connect,
+ * carried unchanged through listener, engine and IPC to the primary's
+ * HealthChecker.reportPassive.
+ */
+export interface PassiveReport {
+  readonly pool: string
+  readonly id: string // backend id
+  readonly outcome: ConnectOutcome
+}

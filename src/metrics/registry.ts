@@ -6,7 +6,7 @@
 // (prom-client counters only `inc`). One registry per admin server: tests
 // can run several side by side.
 import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client'
-import type { AdminModel, AggregatedStats } from '../admin/model.ts'
+import type { AggregatedStats, StatsSource } from './aggregated.ts'
 import { BACKEND_STATES, METRICS, PROCESS_METRICS_PREFIX, type MetricName } from './names.ts'
 
 type Labels = Record<string, string>
@@ -60,8 +60,8 @@ export interface MetricsRenderer {
   render(): Promise<string>
 }
 
-/** Build a registry bound to `model`. `processMetrics: false` leaves out prom-client's defaults. */
-export function createMetrics(model: AdminModel, opts: { processMetrics?: boolean } = {}): MetricsRenderer {
+/** Build a registry reading `model` at each scrape. `processMetrics: false` leaves out prom-client's defaults. */
+export function createMetrics(model: StatsSource, opts: { processMetrics?: boolean } = {}): MetricsRenderer {
   const registry = new Registry()
   // One stats() call per scrape: render() takes a snapshot that every collect() reads.
   let snapshot: AggregatedStats | null = null

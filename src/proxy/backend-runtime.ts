@@ -8,8 +8,8 @@ import type { BackendState } from '../health/types.ts'
 export interface BackendCounters {
   total: number // connections established
   connectFailures: number // refused, errored or timed out while connecting
-  bytesIn: number // bytes received from the backend (towards clients)
-  bytesOut: number // client bytes written to the backend (never the PROXY header we send)
+  bytesIn: number // client bytes written to the backend (never the PROXY header we send)
+  bytesOut: number // bytes read from the backend (towards clients)
   failStreak: number // consecutive connect failures (passive health)
 }
 

@@ -9,7 +9,9 @@
 import net from 'node:net'
 import type { Termination } from '../errors.ts'
 import type { NativePump } from './native-engine.ts'
-import { attachHandlers, detachHandlers, finish, type Session } from './session.ts'
+import type { Session } from './session.ts'
+import { attachHandlers, detachHandlers } from './connect.ts'
+import { finish } from './splice.ts'
 
 /** Event-loop turns a hand-off waits for JavaScript's writes to reach the kernel. */
 const FLUSH_TURNS = 1000
@@ -59,11 +61,11 @@ export function handOff(s: Session, pump: NativePump, attempt = 0): void {
   const b = s.backend!
   if (toServer !== null) {
     s.bytesIn += toServer.length
-    b.stats.bytesOut += toServer.length
+    b.stats.bytesIn += toServer.length
   }
   if (toClient !== null) {
     s.bytesOut += toClient.length
-    b.stats.bytesIn += toClient.length
+    b.stats.bytesOut += toClient.length
   }
   c.on('error', noop)
   v.on('error', noop)
@@ -91,8 +93,8 @@ export function nativeEnded(s: Session, reason: Termination | null, firstClose: 
   s.bytesOut += bytesOut
   const b = s.backend
   if (b !== null) {
-    b.stats.bytesOut += bytesIn
-    b.stats.bytesIn += bytesOut
+    b.stats.bytesIn += bytesIn
+    b.stats.bytesOut += bytesOut
   }
   if (s.firstClose === null) s.firstClose = firstClose
   if (s.reason === null) s.reason = reason ?? 'hard-stop'

@@ -4,6 +4,7 @@
 import net from 'node:net'
 import type { Logger } from 'pino'
 import type { ListenerConfig, TimeoutsConfig } from '../config/types.ts'
+import type { PassiveReport } from '../health/types.ts'
 import { TERMINATIONS } from '../errors.ts'
 import { BindError, listenerLabel } from './bind-error.ts'
 import { formatHostPort } from '../net/ip.ts'
@@ -14,6 +15,7 @@ import type { Clock, Sweepable } from './clock.ts'
 import type { PoolRuntime } from './pool-runtime.ts'
 import { readProxyHeader } from './proxy-accept.ts'
 import { Session } from './session.ts'
+import { checkTimeouts, startSession } from './connect.ts'
 import type { SessionHost } from './session-host.ts'
 import { CODES } from '../errors.ts'
 import type { NativePump } from './native-engine.ts'
@@ -29,7 +31,7 @@ export interface ListenerDeps {
   readonly clock: Clock
   readonly log: Logger
   readonly logConnections: () => boolean
-  readonly reportPassive: (backend: BackendRuntime, ok: boolean, timedOut: boolean) => void
+  readonly reportPassive: (report: PassiveReport) => void
   /** This worker's share of `maxconn` (listener maxconn split across workers). */
   readonly maxconnShare: (maxconn: number) => number
   /** The native pump new sessions are handed to, or null (the JavaScript engine). */
@@ -171,7 +173,7 @@ export class Listener implements SessionHost, Sweepable {
   sweep(now: number): void {
     for (let s = this.head; s !== null; ) {
       const next = s.next // checkTimeouts may unlink s
-      s.checkTimeouts(now)
+      checkTimeouts(s, now)
       s = next
     }
     if (now - this.fdProbedAt >= FD_PROBE_MS && this.listening) {
@@ -181,8 +183,8 @@ export class Listener implements SessionHost, Sweepable {
     }
   }
 
-  reportPassive(backend: BackendRuntime, ok: boolean, timedOut: boolean): void {
-    this.deps.reportPassive(backend, ok, timedOut)
+  reportPassive(report: PassiveReport): void {
+    this.deps.reportPassive(report)
   }
 
   private accept(sock: net.Socket): void {
@@ -223,7 +225,7 @@ export class Listener implements SessionHost, Sweepable {
     s.next = this.head
     if (this.head !== null) this.head.prev = s
     this.head = s
-    s.start(early)
+    startSession(s, early)
   }
 
   sessionEnded(s: Session): void {

@@ -9,7 +9,8 @@ import { buildTablesOffThread } from '../balancer/table-builder.ts'
 import { tableSpecs } from '../balancer/registry.ts'
 import { isLarge, prebuiltTables } from '../balancer/tables.ts'
 import type { PoolConfig } from '../config/types.ts'
-import type { PoolSnapshot } from '../cluster/snapshot.ts'
+import { takesNewFlows } from '../health/state.ts'
+import type { PoolSnapshot } from '../health/snapshot.ts'
 import { type BackendCounters, type BackendRuntime, backendRuntime, newCounters, newLoad } from './backend-runtime.ts'
 
 const NOBODY: Picker<BackendRuntime> = { name: 'none', pick: () => undefined }
@@ -57,9 +58,9 @@ export class PoolRuntime {
       list.push(backendRuntime(config.name, cfg, snap?.state ?? 'ready', snap?.weight ?? cfg.weight, c.load, c.stats))
     }
     this.backends = list
-    const eligible = list.filter((b) => b.state === 'ready' && b.weight > 0)
-    const primaries = eligible.filter((b) => !b.backup)
-    const backups = eligible.filter((b) => b.backup)
+    const taking = list.filter(takesNewFlows)
+    const primaries = taking.filter((b) => !b.backup)
+    const backups = taking.filter((b) => b.backup)
     const options: PickerOptions = {
       tableSize: config.maglevTableSize,
       balanceFactor: config.balanceFactor,
@@ -105,9 +106,9 @@ export class PoolRuntime {
     for (const w of this.waiters.splice(0)) w()
   }
 
-  /** True when at least one backend may take a new flow (for /healthz). */
-  canServe(): boolean {
-    return this.backends.some((b) => b.state === 'ready' && b.weight > 0)
+  /** True when at least one backend of the pool takes new flows (for /healthz). */
+  takesNewFlows(): boolean {
+    return this.backends.some(takesNewFlows)
   }
 
   /** Counters of every backend this pool has carried, including removed ones still draining. */

@@ -15,8 +15,8 @@
 // destroys the socket and never throws: the caller closes the socket on
 // failure and logs the reason, and must add its own 'error' listener in done.
 import type net from 'node:net'
-import { ProxyParser } from './proxy-protocol/parser.ts'
-import type { ProxyErrorCode, ProxyHeader } from './proxy-protocol/types.ts'
+import { ProxyParser } from '../net/proxy-protocol/parser.ts'
+import type { ProxyErrorCode, ProxyHeader } from '../net/proxy-protocol/types.ts'
 
 export interface ProxyAcceptOptions {
   readonly timeoutMs: number

@@ -4,7 +4,6 @@
 // `calls` to see what the server asked for.
 import type {
   AdminModel,
-  AggregatedStats,
   BackendStatus,
   HealthzResult,
   MutationResult,
@@ -13,6 +12,7 @@ import type {
 } from '../../src/admin/model.ts'
 import type { AdminState, BackendState } from '../../src/health/types.ts'
 import { History } from '../../src/history/recorder.ts'
+import type { AggregatedStats } from '../../src/metrics/aggregated.ts'
 
 export interface FakeBackend {
   pool: string

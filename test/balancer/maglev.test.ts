@@ -3,7 +3,8 @@
 // disruption: hashing-contract.test.ts, which every hashing policy runs.
 import t from 'tap'
 import { createMaglevPicker } from '../../src/balancer/maglev.ts'
-import { buildMaglevTable, maglevTableSize, nextPrime } from '../../src/balancer/maglev-table.ts'
+import { buildMaglevTable, maglevTableSize } from '../../src/balancer/maglev-table.ts'
+import { nextPrime } from '../../src/balancer/prime.ts'
 import { backend, clientHashes, fleet, NONE, options, type TestBackend } from './helpers.ts'
 
 t.test('spread: table shares within 1% of fair at N=100, M=65537 (tighter than the contract)', async (t) => {

@@ -3,7 +3,8 @@
 // check instead of lasting the whole base-ejection (30 s here). Bounds are far
 // below 30 s and carry their slack in the message; nothing asserts speed.
 import t from 'tap'
-import { startBackend } from '../fixtures/backend.ts'
+import { type FixtureBackend, startBackend } from '../fixtures/backend.ts'
+import { startBlackhole } from '../hardening/blackhole.ts'
 import { startCluster } from '../helpers/cluster.ts'
 import { whoServes } from '../helpers/lb.ts'
 import { holdFor, until } from '../helpers/until.ts'
@@ -64,4 +65,26 @@ t.test('two-backend pool: the restarting backend is ejected, the other serves, a
   const names = new Set<string>()
   for (let i = 0; i < 6; i++) names.add(await whoServes(lb.port))
   t.same([...names].sort(), ['a', 'b'], 'a takes flows again')
+})
+
+t.test('a backend whose connects time out is ejected, and the health log says they timed out', async (t) => {
+  const hole = await startBlackhole()
+  const b = await startBackend('b')
+  t.teardown(() => Promise.all([hole.close(), b.close()]))
+  const lb = await startCluster({
+    workers: 1,
+    backends: [{ name: 'hole', port: hole.port } as FixtureBackend, b],
+    pool: { policy: 'round-robin', passive: { consecutive: 2, 'base-ejection': '30s', 'max-ejection-percent': 50 }, health: { type: 'none' } },
+    top: { timeouts: { connect: '300ms' } },
+  })
+  t.teardown(() => lb.stop())
+  // Round-robin sends every other new flow to the blackhole first; each of those
+  // waits out the connect timeout and is retried on b.
+  for (let i = 0; i < 4; i++) t.equal(await whoServes(lb.port), 'b', `client ${i} served by b`)
+  t.ok(await until('the blackholed backend to be ejected', async () => (await lb.status()).pools[0].backends.find((x) => x.id === 'hole')!.state === 'down', { deadlineMs: 3000 }), 'the blackholed backend was ejected')
+  const line = lb.output().split('\n').find((l) => l.includes('"change":"eject"'))
+  t.ok(line, 'the primary logged the ejection')
+  // Old code: the workers reported timedOut, the primary dropped it, and the
+  // detail read only "passive: 2 consecutive connect failures".
+  t.match(JSON.parse(line!), { backend: 'hole', detail: 'passive: 2 consecutive connect failures (last: timeout)' })
 })

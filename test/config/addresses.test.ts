@@ -6,8 +6,8 @@ import net from 'node:net'
 import t from 'tap'
 import { parseConfig } from '../../src/config/load.ts'
 import { canonicalHost, formatHostPort, isLoopback } from '../../src/net/ip.ts'
-import { Balancer } from '../../src/proxy/balancer.ts'
-import { encodeProxyV2 } from '../../src/proxy/proxy-protocol/encode.ts'
+import { Engine } from '../../src/proxy/engine.ts'
+import { encodeProxyV2 } from '../../src/net/proxy-protocol/encode.ts'
 import { startBackend } from '../fixtures/backend.ts'
 import { captureLog, connect, readAll } from '../helpers/lb.ts'
 import { until } from '../helpers/until.ts'
@@ -111,7 +111,7 @@ log: { level: info, connections: true }
 `)
   if (!r.ok) throw new Error(JSON.stringify(r.errors))
   const cap = captureLog()
-  const lb = new Balancer(r.config, { log: cap.log })
+  const lb = new Engine(r.config, { log: cap.log })
   await lb.start()
   t.teardown(() => lb.shutdown(200))
   const closed = () => cap.lines.filter((l) => l.msg === 'connection closed')

@@ -11,7 +11,7 @@ import { parseConfig } from '../../src/config/load.ts'
 import { PASSIVE_INITIAL, report } from '../../src/health/passive.ts'
 import { jittered } from '../../src/health/scheduler.ts'
 import { effectiveWeight, nextWeightChangeAt } from '../../src/health/slowstart.ts'
-import { Balancer } from '../../src/proxy/balancer.ts'
+import { Engine } from '../../src/proxy/engine.ts'
 import { startBackend } from '../fixtures/backend.ts'
 import { ending, seen } from '../helpers/endings.ts'
 import { captureLog, connect, silent, whoServes } from '../helpers/lb.ts'
@@ -62,7 +62,7 @@ const rows: { key: string; doc: string; check: (t: T) => Promise<void> }[] = [
       t.teardown(() => be.close())
       const cfg = buildConfig([be], { top: { shutdown: { drain: 0 } } })
       t.equal(cfg.shutdown.drainMs, 0)
-      const lb = new Balancer(cfg, { log: silent })
+      const lb = new Engine(cfg, { log: silent })
       await lb.start()
       const sock = await connect(lb.listener('test')!.address()!.port)
       await until('be accepts the connection', () => be.accepted === 1)
@@ -81,7 +81,7 @@ const rows: { key: string; doc: string; check: (t: T) => Promise<void> }[] = [
       t.teardown(() => Promise.all([gone.close(), stays.close()]))
       const cfg = buildConfig([gone], { top: { shutdown: { 'hard-stop-after': 0, drain: '1s' } } })
       t.equal(cfg.shutdown.hardStopAfterMs, 0)
-      const lb = new Balancer(cfg, { log: silent })
+      const lb = new Engine(cfg, { log: silent })
       await lb.start()
       t.teardown(() => lb.shutdown(100))
       const sock = await connect(lb.listener('test')!.address()!.port)
@@ -101,7 +101,7 @@ const rows: { key: string; doc: string; check: (t: T) => Promise<void> }[] = [
       t.teardown(() => be.close())
       const cfg = buildConfig([be])
       t.equal(cfg.listeners[0].maxconn, 0)
-      const lb = new Balancer(cfg, { log: silent })
+      const lb = new Engine(cfg, { log: silent })
       await lb.start()
       t.teardown(() => lb.shutdown(100))
       const { names, socks } = await holdMany(lb.listener('test')!.address()!.port, 40)
@@ -118,7 +118,7 @@ const rows: { key: string; doc: string; check: (t: T) => Promise<void> }[] = [
       t.teardown(() => be.close())
       const cfg = buildConfig([be], { backend: () => ({ maxconn: 0 }) })
       t.equal(cfg.pools[0].backends[0].maxconn, 0)
-      const lb = new Balancer(cfg, { log: silent })
+      const lb = new Engine(cfg, { log: silent })
       await lb.start()
       t.teardown(() => lb.shutdown(100))
       const { names, socks } = await holdMany(lb.listener('test')!.address()!.port, 40)
@@ -133,7 +133,7 @@ const rows: { key: string; doc: string; check: (t: T) => Promise<void> }[] = [
       const [zero, one] = await Promise.all([startBackend('zero'), startBackend('one')])
       t.teardown(() => Promise.all([zero.close(), one.close()]))
       const cfg = buildConfig([zero, one], { backend: (b) => (b.name === 'zero' ? { weight: 0 } : {}) })
-      const lb = new Balancer(cfg, { log: silent })
+      const lb = new Engine(cfg, { log: silent })
       await lb.start()
       t.teardown(() => lb.shutdown(100))
       const port = lb.listener('test')!.address()!.port
@@ -154,7 +154,7 @@ const rows: { key: string; doc: string; check: (t: T) => Promise<void> }[] = [
       await refused.refuse() // its port now refuses
       const cap = captureLog()
       const base = buildConfig([refused, good], { pool: { retries: 0 } })
-      const lb = new Balancer({ ...base, log: { ...base.log, connections: true } }, { log: cap.log })
+      const lb = new Engine({ ...base, log: { ...base.log, connections: true } }, { log: cap.log })
       await lb.start()
       t.teardown(() => lb.shutdown(100))
       // Round robin starts at the refusing backend: with no retry the client is not served.
@@ -209,7 +209,7 @@ const rows: { key: string; doc: string; check: (t: T) => Promise<void> }[] = [
       t.equal(p.consecutive, 0)
       let state = PASSIVE_INITIAL
       for (let i = 0; i < 1000; i++) {
-        const step = report(state, false, p, { size: 4, unavailable: 0, serving: 3 }, 1_000_000 + i)
+        const step = report(state, false, p, { size: 4, unavailable: 0, takingNewFlows: 3 }, 1_000_000 + i)
         t.equal(step.transition, null, `failure ${i + 1}: no transition`)
         state = step.state
       }

@@ -5,7 +5,7 @@
 // happen only before any byte was forwarded.
 import net from 'node:net'
 import t from 'tap'
-import type { Balancer } from '../../src/proxy/balancer.ts'
+import type { Engine } from '../../src/proxy/engine.ts'
 import { refusedPort, startBackend } from '../fixtures/backend.ts'
 import { connect, readAll, whoServes } from '../helpers/lb.ts'
 import { startBlackhole } from './blackhole.ts'
@@ -33,7 +33,7 @@ async function rawBackend(t: T, name: string, onConn: (s: net.Socket) => void) {
   return { name, port: (server.address() as net.AddressInfo).port, sockets, accepted: () => accepted }
 }
 
-async function noLeaks(t: { ok(v: boolean, m: string): unknown }, lb: Balancer, label: string): Promise<void> {
+async function noLeaks(t: { ok(v: boolean, m: string): unknown }, lb: Engine, label: string): Promise<void> {
   const idle = (): boolean => lb.stats().listeners.every((l) => l.active === 0) && lb.stats().backends.every((b) => b.active === 0)
   await until(`${label}: listener active and backend load back to 0`, idle)
 }

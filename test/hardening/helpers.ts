@@ -4,7 +4,7 @@
 import { readFileSync, readdirSync } from 'node:fs'
 import net from 'node:net'
 import type { Config } from '../../src/config/types.ts'
-import { Balancer } from '../../src/proxy/balancer.ts'
+import { Engine } from '../../src/proxy/engine.ts'
 import { buildConfig, type ConfigOver, layer, type Upstream } from '../helpers/config.ts'
 import { captureLog } from '../helpers/lb.ts'
 
@@ -19,7 +19,7 @@ type Teardown = { teardown(fn: () => unknown): void }
 /** Start a balancer that logs into memory; shut down in teardown. */
 export async function logged(t: Teardown, backends: readonly Upstream[], over: ConfigOver = {}) {
   const cap = captureLog()
-  const lb = new Balancer(hardeningConfig(backends, over), { log: cap.log })
+  const lb = new Engine(hardeningConfig(backends, over), { log: cap.log })
   await lb.start()
   t.teardown(() => lb.shutdown(200))
   const closed = (): Record<string, unknown>[] => cap.lines.filter((l) => l.msg === 'connection closed')

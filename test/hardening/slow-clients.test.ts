@@ -4,7 +4,7 @@
 // and is closed at the idle timeout.
 import net from 'node:net'
 import t from 'tap'
-import { encodeProxyV1 } from '../../src/proxy/proxy-protocol/encode.ts'
+import { encodeProxyV1 } from '../../src/net/proxy-protocol/encode.ts'
 import { startBackend } from '../fixtures/backend.ts'
 import { connect } from '../helpers/lb.ts'
 import { logged } from './helpers.ts'

@@ -36,7 +36,7 @@ function rig(down: Set<string> = new Set(), outOfService: (pool: string, id: str
 }
 
 const fail = (c: HealthChecker, pool: string, p: number, n: number) => {
-  for (let i = 0; i < n; i++) c.reportPassive(pool, id(p), false)
+  for (let i = 0; i < n; i++) c.reportPassive({ pool, id: id(p), outcome: 'error' })
 }
 const row = (c: HealthChecker, p: number) => c.table().find((r) => r.id === id(p))
 
@@ -49,7 +49,7 @@ t.test('consecutive failures eject, guarded by max-percent, un-ejected on time',
   const t0 = clock.now()
 
   fail(checker, 'a', 1, 1)
-  checker.reportPassive('a', id(1), true) // a success resets the run
+  checker.reportPassive({ pool: 'a', id: id(1), outcome: 'connected' }) // a success resets the run
   fail(checker, 'a', 1, 1)
   t.equal(changes.length, 0, 'no ejection: the run was broken')
   fail(checker, 'a', 1, 1)
@@ -213,4 +213,23 @@ t.test('a backup counts as a backend that can serve; the last one standing stays
   t.not(row(checker, 1)?.ejectedUntil, null, 'the primary backend is ejected: its backup serves')
   fail(checker, 'p', 2, 4)
   t.equal(row(checker, 2)?.ejectedUntil, null, 'the backup, now the only one serving, is not')
+})
+
+t.test("an ejection's detail says whether the connect that completed the run timed out or failed", async (t) => {
+  const { clock, changes, checker } = rig()
+  checker.start()
+  t.teardown(() => checker.stop())
+  await clock.advance(10)
+  changes.length = 0
+  checker.reportPassive({ pool: 'a', id: id(1), outcome: 'error' })
+  checker.reportPassive({ pool: 'a', id: id(1), outcome: 'timeout' })
+  checker.reportPassive({ pool: 'a', id: id(2), outcome: 'timeout' })
+  checker.reportPassive({ pool: 'a', id: id(2), outcome: 'error' })
+  t.same(
+    changes.map((c) => [c.id, c.kind, c.detail]),
+    [
+      [id(1), 'eject', 'passive: 2 consecutive connect failures (last: timeout)'],
+      [id(2), 'eject', 'passive: 2 consecutive connect failures (last: error)'],
+    ],
+  )
 })

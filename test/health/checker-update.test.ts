@@ -30,7 +30,7 @@ t.test('update keeps state, drops removed, adds new', async (t) => {
   checker.start()
   t.teardown(() => checker.stop())
   await clock.advance(500)
-  checker.reportPassive('a', id(3), false)
+  checker.reportPassive({ pool: 'a', id: id(3), outcome: 'error' })
   const before = new Map(checker.table().map((r) => [r.id, r]))
   t.equal(before.get(id(1))?.verdict, 'down')
   t.equal(before.get(id(3))?.ejections, 1)

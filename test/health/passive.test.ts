@@ -12,7 +12,7 @@ import {
 import { passiveCfg } from './config.ts'
 
 const cfg = passiveCfg({ consecutive: 3, baseEjectionMs: 1000, maxEjectionMs: 3500, maxEjectionPercent: 30 })
-const alone = { size: 10, unavailable: 0, serving: 9 }
+const alone = { size: 10, unavailable: 0, takingNewFlows: 9 }
 
 /** Feed '+'/'-' reports at time `now`; returns the final state and the transitions seen. */
 function feed(state: PassiveState, seq: string, now: number, pool = alone) {
@@ -110,7 +110,7 @@ t.test('max-ejection-percent holds for every pool size, and the last backend sta
         for (let i = 0; i < n; i++) {
           for (let k = 0; k < 3; k++) {
             const ejected = states.filter((s, j) => j !== i && s.ejectedUntil !== null).length
-            states[i] = report(states[i], false, c, { size: n, unavailable: ejected, serving: n - 1 - ejected }, 0).state
+            states[i] = report(states[i], false, c, { size: n, unavailable: ejected, takingNewFlows: n - 1 - ejected }, 0).state
           }
         }
       }
@@ -122,7 +122,7 @@ t.test('max-ejection-percent holds for every pool size, and the last backend sta
 })
 
 t.test('guards (which one refuses, and why)', async (t) => {
-  // [size, other unavailable, other serving, max %, denial]
+  // [size, other unavailable, others taking new flows, max %, denial]
   const table: [number, number, number, number, string | null][] = [
     [10, 0, 9, 30, null],
     [10, 2, 7, 30, null], // (2 + 1) / 10 = 30% <= 30%
@@ -137,8 +137,8 @@ t.test('guards (which one refuses, and why)', async (t) => {
     [4, 2, 1, 50, 'max-ejection-percent'],
     [3, 0, 0, 100, 'last-backend'], // the other two are drained or weight 0: they cannot serve
   ]
-  for (const [size, unavailable, serving, max, want] of table) {
-    t.equal(ejectionDenial({ size, unavailable, serving }, max), want, `${unavailable} out, ${serving} serving of ${size} at ${max}%`)
+  for (const [size, unavailable, takingNewFlows, max, want] of table) {
+    t.equal(ejectionDenial({ size, unavailable, takingNewFlows }, max), want, `${unavailable} out, ${takingNewFlows} taking new flows of ${size} at ${max}%`)
   }
 })
 
@@ -154,7 +154,7 @@ t.test('a passing active check ends an ejection early; the multiplier stays', as
 })
 
 t.test('a denied ejection restarts the run and does not eject', async (t) => {
-  const crowded = { size: 10, unavailable: 3, serving: 6 }
+  const crowded = { size: 10, unavailable: 3, takingNewFlows: 6 }
   const r = feed(PASSIVE_INITIAL, '---', 0, crowded)
   t.equal(r.seen, '. . denied')
   t.equal(r.state.ejectedUntil, null)

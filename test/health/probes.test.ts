@@ -1,7 +1,7 @@
 // Every probe type against real fixture backends on 127.0.0.1 port 0.
 import net from 'node:net'
 import t, { type Test } from 'tap'
-import { PROXY_V1_UNKNOWN, PROXY_V2_LOCAL } from '../../src/proxy/proxy-protocol/encode.ts'
+import { PROXY_V1_UNKNOWN, PROXY_V2_LOCAL } from '../../src/net/proxy-protocol/encode.ts'
 import { connectProbe } from '../../src/health/probes/connect.ts'
 import { httpProbe } from '../../src/health/probes/http.ts'
 import { probeFor } from '../../src/health/probes/registry.ts'

@@ -31,9 +31,10 @@ t.test('effectiveState table', async (t) => {
   }
 })
 
-t.test('only ready takes new flows', async (t) => {
-  t.equal(takesNewFlows('ready'), true)
-  t.equal(takesNewFlows('drain'), false)
-  t.equal(takesNewFlows('maint'), false)
-  t.equal(takesNewFlows('down'), false)
+t.test('only ready with a weight above 0 takes new flows', async (t) => {
+  t.equal(takesNewFlows({ state: 'ready', weight: 1 }), true)
+  t.equal(takesNewFlows({ state: 'ready', weight: 0 }), false, 'weight 0 drains')
+  t.equal(takesNewFlows({ state: 'drain', weight: 1 }), false)
+  t.equal(takesNewFlows({ state: 'maint', weight: 1 }), false)
+  t.equal(takesNewFlows({ state: 'down', weight: 1 }), false)
 })

@@ -1,6 +1,6 @@
 // Run a data-path test file against each engine (config `engine`): the same
 // tests, registered once per engine inside a subtest that sets L4LB_ENGINE
-// (the Balancer reads it, and so do processes the tests start). The native
+// (the Engine reads it, and so do processes the tests start). The native
 // pass checks that the addon is loaded and that it did carry sessions, so a
 // pass that silently fell back to JavaScript cannot look green.
 import t, { type Test } from 'tap'

@@ -1,14 +1,14 @@
-// Test helpers: an in-process Balancer in front of fixture backends, and
+// Test helpers: an in-process Engine in front of fixture backends, and
 // clients that tell which backend served them.
 import net from 'node:net'
 import pino from 'pino'
 import type { Config } from '../../src/config/types.ts'
-import { Balancer } from '../../src/proxy/balancer.ts'
+import { Engine } from '../../src/proxy/engine.ts'
 
 export const silent = pino({ level: 'silent' })
 
-export async function startBalancer(config: Config): Promise<{ lb: Balancer; port: number }> {
-  const lb = new Balancer(config, { log: silent })
+export async function startBalancer(config: Config): Promise<{ lb: Engine; port: number }> {
+  const lb = new Engine(config, { log: silent })
   await lb.start()
   const port = [...lb.listeners.values()][0].address()!.port
   return { lb, port }

@@ -6,7 +6,7 @@
 import fs from 'node:fs'
 import net from 'node:net'
 import t from 'tap'
-import { encodeProxyV1 } from '../../src/proxy/proxy-protocol/encode.ts'
+import { encodeProxyV1 } from '../../src/net/proxy-protocol/encode.ts'
 import { METRICS, PROCESS_METRICS } from '../../src/metrics/names.ts'
 import { startBackend } from '../fixtures/backend.ts'
 import { startCluster } from '../helpers/cluster.ts'

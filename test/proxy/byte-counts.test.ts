@@ -1,12 +1,13 @@
 // One meaning of each byte count, on real sockets: a connection log line's
 // `bytesIn` is every payload byte the client sent (after any PROXY header),
 // `bytesOut` every byte sent to the client; a backend's bytes sent
-// (l4lb_backend_bytes_sent_total) are the client bytes written to THAT backend,
+// (l4lb_backend_bytes_sent_total, its counters' `bytesIn`: bytesIn always means
+// bytes from the client) are the client bytes written to THAT backend,
 // bytes received are what it answered. Bytes that arrive in the same read as a
 // PROXY header, bytes held while connecting, bytes carried over to a second
 // backend on retry and bytes held when every connect fails each count once.
 import { forEachEngine } from '../helpers/engines.ts'
-import { encodeProxyV1, encodeProxyV2 } from '../../src/proxy/proxy-protocol/encode.ts'
+import { encodeProxyV1, encodeProxyV2 } from '../../src/net/proxy-protocol/encode.ts'
 import { refusedPort, startBackend } from '../fixtures/backend.ts'
 import { logged } from '../hardening/helpers.ts'
 import { connect, readAll } from '../helpers/lb.ts'
@@ -31,8 +32,8 @@ forEachEngine((t) => {
       await until('the connection-closed log line', () => closed().length === 1)
       t.match(closed()[0], { client: '203.0.113.7:40000', bytesIn: PAYLOAD.length, bytesOut: PAYLOAD.length })
       const s = lb.stats().backends[0]
-      t.equal(s.bytesOut, PAYLOAD.length, 'backend bytes sent: the payload once, header not included')
-      t.equal(s.bytesIn, PAYLOAD.length, 'backend bytes received: the echo')
+      t.equal(s.bytesIn, PAYLOAD.length, 'backend bytes sent: the payload once, header not included')
+      t.equal(s.bytesOut, PAYLOAD.length, 'backend bytes received: the echo')
     })
   }
 
@@ -54,8 +55,8 @@ forEachEngine((t) => {
     const stats = new Map(lb.stats().backends.map((b) => [b.id, b]))
     const retried = closed().filter((l) => l.tries === 2).length
     t.ok(retried > 0 && stats.get('dead')!.connectFailures === retried, `each connection retried away from the dead backend (${retried} of ${N}) counted one connect failure there`)
-    t.equal(stats.get('dead')!.bytesOut, 0, 'nothing counted for the backend that refused')
-    t.equal(stats.get('echo')!.bytesOut, N * PAYLOAD.length, 'the retried backend got each payload once')
+    t.equal(stats.get('dead')!.bytesIn, 0, 'nothing counted for the backend that refused')
+    t.equal(stats.get('echo')!.bytesIn, N * PAYLOAD.length, 'the retried backend got each payload once')
   })
 
   t.test('a connect that fails after early bytes: bytesIn says what the client sent, no backend counts it', async (t) => {
@@ -67,7 +68,7 @@ forEachEngine((t) => {
     await done
     await until('the connection-closed log line', () => closed().length === 1)
     t.match(closed()[0], { reason: 'connect-failed', backend: null, bytesIn: PAYLOAD.length, bytesOut: 0 })
-    t.equal(lb.stats().backends[0].bytesOut, 0)
+    t.equal(lb.stats().backends[0].bytesIn, 0)
   })
 
   t.test('no PROXY header: bytes sent before the backend answers count once', async (t) => {
@@ -80,6 +81,6 @@ forEachEngine((t) => {
     t.same(await echoed, PAYLOAD)
     await until('the connection-closed log line', () => closed().length === 1)
     t.match(closed()[0], { bytesIn: PAYLOAD.length, bytesOut: PAYLOAD.length })
-    t.equal(lb.stats().backends[0].bytesOut, PAYLOAD.length)
+    t.equal(lb.stats().backends[0].bytesIn, PAYLOAD.length)
   })
 })

@@ -5,8 +5,8 @@
 // reset, reaches the peers as a reset, so a cut never looks complete.
 import net from 'node:net'
 import { forEachEngine } from '../helpers/engines.ts'
-import { Balancer } from '../../src/proxy/balancer.ts'
-import { encodeProxyV1 } from '../../src/proxy/proxy-protocol/encode.ts'
+import { Engine } from '../../src/proxy/engine.ts'
+import { encodeProxyV1 } from '../../src/net/proxy-protocol/encode.ts'
 import { type FixtureBackend, refusedPort, startBackend } from '../fixtures/backend.ts'
 import { ending, seen } from '../helpers/endings.ts'
 import { captureLog, connect } from '../helpers/lb.ts'
@@ -127,7 +127,7 @@ forEachEngine((t) => {
     const cap = captureLog()
     const base = buildConfig([be], { top: { shutdown: { 'hard-stop-after': '200ms' } } })
     const log = { ...base.log, connections: true }
-    const lb = new Balancer({ ...base, log }, { log: cap.log })
+    const lb = new Engine({ ...base, log }, { log: cap.log })
     await lb.start()
     t.teardown(() => lb.shutdown(200))
     const sock = await connect(lb.listener('test')!.address()!.port)
@@ -173,7 +173,7 @@ forEachEngine((t) => {
   t.test('no backend can take the flow: the client sees a reset', async (t) => {
     const be = await backend(t, 'w0', 'name')
     const cap = captureLog()
-    const lb = new Balancer(buildConfig([be], { backend: () => ({ weight: 0 }) }), { log: cap.log })
+    const lb = new Engine(buildConfig([be], { backend: () => ({ weight: 0 }) }), { log: cap.log })
     await lb.start()
     t.teardown(() => lb.shutdown(200))
     // Reset so soon that it may land before the client saw its connect complete.

@@ -9,7 +9,7 @@ import { forEachEngine } from '../helpers/engines.ts'
 import { NativePump, type NativeAddon } from '../../src/proxy/native-engine.ts'
 import { captureLog, pooled, readAll, startBalancer } from '../helpers/lb.ts'
 import { buildConfig } from '../helpers/config.ts'
-import { Balancer } from '../../src/proxy/balancer.ts'
+import { Engine } from '../../src/proxy/engine.ts'
 import { until } from '../helpers/until.ts'
 
 const GREETING = 48 * 1024 // the backend writes this at once, racing the hand-off the other way
@@ -89,7 +89,7 @@ t.test('a session the pump cannot take stays on JavaScript, is served whole, and
   t.teardown(() => be.close())
   const cap = captureLog()
   const cfg = buildConfig([{ name: 'greet', port: be.port } as never])
-  const lb = new Balancer({ ...cfg, log: { ...cfg.log, connections: true } }, { log: cap.log })
+  const lb = new Engine({ ...cfg, log: { ...cfg.log, connections: true } }, { log: cap.log })
   const addon = refusingAddon()
   const pump = new NativePump(addon, 16)
   lb.engine = { pump, engine: 'native', note: null }

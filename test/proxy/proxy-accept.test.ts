@@ -2,7 +2,7 @@
 // payload, slow byte-by-byte senders, timeout, truncation, reset, untrusted.
 import net from 'node:net'
 import t from 'tap'
-import { encodeProxyV1, encodeProxyV2 } from '../../src/proxy/proxy-protocol/encode.ts'
+import { encodeProxyV1, encodeProxyV2 } from '../../src/net/proxy-protocol/encode.ts'
 import { readProxyHeader, type ProxyAcceptOptions, type ProxyAcceptResult } from '../../src/proxy/proxy-accept.ts'
 import { holdFor, until } from '../helpers/until.ts'
 

@@ -8,8 +8,8 @@ import net from 'node:net'
 import { setTimeout as sleep } from 'node:timers/promises'
 import t from 'tap'
 import fc from 'fast-check'
-import { encodeProxyV1, encodeProxyV2 } from '../../src/proxy/proxy-protocol/encode.ts'
-import { parseProxyHeader } from '../../src/proxy/proxy-protocol/parser.ts'
+import { encodeProxyV1, encodeProxyV2 } from '../../src/net/proxy-protocol/encode.ts'
+import { parseProxyHeader } from '../../src/net/proxy-protocol/parser.ts'
 import { readProxyHeader, type ProxyAcceptResult } from '../../src/proxy/proxy-accept.ts'
 
 const CONNECTIONS = 300

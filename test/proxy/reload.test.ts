@@ -2,7 +2,7 @@
 // backend live at most hard-stop-after; removed listeners stop accepting.
 import net from 'node:net'
 import { forEachEngine } from '../helpers/engines.ts'
-import { Balancer } from '../../src/proxy/balancer.ts'
+import { Engine } from '../../src/proxy/engine.ts'
 import { refusedPort, startBackend } from '../fixtures/backend.ts'
 import { captureLog } from '../helpers/lb.ts'
 import { holdFor, until } from '../helpers/until.ts'
@@ -22,7 +22,7 @@ forEachEngine((t) => {
     const cap = captureLog()
     const base = buildConfig(bes, { pool: { policy: 'round-robin' } })
     const cfg = { ...base, log: { ...base.log, connections: true }, shutdown: { drainMs: 1000, hardStopAfterMs: 300 } }
-    const lb = new Balancer(cfg, { log: cap.log })
+    const lb = new Engine(cfg, { log: cap.log })
     await lb.start()
     t.teardown(() => lb.shutdown(200))
     const port = lb.listener('test')!.address()!.port
@@ -54,7 +54,7 @@ forEachEngine((t) => {
     const be = await startBackend('a')
     t.teardown(() => be.close())
     const base = buildConfig([be])
-    const lb = new Balancer(base, { log: captureLog().log })
+    const lb = new Engine(base, { log: captureLog().log })
     await lb.start()
     t.teardown(() => lb.shutdown(200))
     const port = lb.listener('test')!.address()!.port
@@ -92,7 +92,7 @@ forEachEngine((t) => {
     t.teardown(() => busy.close())
     const busyPort = (busy.address() as net.AddressInfo).port
     const base = buildConfig([be])
-    const lb = new Balancer(base, { log: captureLog().log })
+    const lb = new Engine(base, { log: captureLog().log })
     await lb.start()
     t.teardown(() => lb.shutdown(200))
     const port = lb.listener('test')!.address()!.port
@@ -115,7 +115,7 @@ forEachEngine((t) => {
     const be = await startBackend('a')
     t.teardown(() => be.close())
     const base = buildConfig([be])
-    const lb = new Balancer(base, { log: captureLog().log })
+    const lb = new Engine(base, { log: captureLog().log })
     await lb.start()
     t.teardown(() => lb.shutdown(200))
     const extra = (p: number) => ({ ...base, listeners: [...base.listeners, { ...base.listeners[0], name: 'extra', bind: { host: '127.0.0.1', port: p } }] })

@@ -3,7 +3,7 @@
 // at once (a reset), and the event is counted and logged with its reason.
 import net from 'node:net'
 import t from 'tap'
-import { Balancer } from '../../src/proxy/balancer.ts'
+import { Engine } from '../../src/proxy/engine.ts'
 import { startBackend } from '../fixtures/backend.ts'
 import { captureLog, countBy, pooled, readAll, startBalancer, whoServes } from '../helpers/lb.ts'
 import { until } from '../helpers/until.ts'
@@ -31,7 +31,7 @@ t.test('retries try different backends, up to retries', async (t) => {
   await bes[1].refuse()
   const cap = captureLog()
   const cfg = buildConfig(bes, { pool: { policy: 'round-robin', retries: 1 } })
-  const lb = new Balancer({ ...cfg, log: { ...cfg.log, connections: true } }, { log: cap.log })
+  const lb = new Engine({ ...cfg, log: { ...cfg.log, connections: true } }, { log: cap.log })
   await lb.start()
   t.teardown(() => lb.shutdown(200))
   const port = lb.listener('test')!.address()!.port
@@ -49,7 +49,7 @@ t.test('no backend available: closed at once, counted and logged', async (t) => 
   const bes = await Promise.all(['a', 'b'].map((n) => startBackend(n)))
   t.teardown(() => Promise.all(bes.map((b) => b.close())))
   const cap = captureLog()
-  const lb = new Balancer(buildConfig(bes), { log: cap.log })
+  const lb = new Engine(buildConfig(bes), { log: cap.log })
   await lb.start()
   t.teardown(() => lb.shutdown(200))
   lb.applySnapshot({ version: 5, pools: [{ name: 'pool', backends: [{ id: 'a', state: 'down', weight: 1 }, { id: 'b', state: 'maint', weight: 1 }] }] })

@@ -2,8 +2,8 @@
 // PROXY protocol end to end: accepted from trusted sources, sent to backends.
 import net from 'node:net'
 import { forEachEngine } from '../helpers/engines.ts'
-import { Balancer } from '../../src/proxy/balancer.ts'
-import { encodeProxyV1 } from '../../src/proxy/proxy-protocol/encode.ts'
+import { Engine } from '../../src/proxy/engine.ts'
+import { encodeProxyV1 } from '../../src/net/proxy-protocol/encode.ts'
 import { startBackend } from '../fixtures/backend.ts'
 import { ending, seen } from '../helpers/endings.ts'
 import { captureLog, connect, readAll } from '../helpers/lb.ts'
@@ -22,7 +22,7 @@ const firstData = (sock: net.Socket) =>
 async function withLog(t: Test, timeouts: Doc, backends: readonly Upstream[], over: ConfigOver = {}) {
   const cap = captureLog()
   const cfg = buildConfig(backends, layer({ top: { timeouts } }, over))
-  const lb = new Balancer({ ...cfg, log: { ...cfg.log, connections: true } }, { log: cap.log })
+  const lb = new Engine({ ...cfg, log: { ...cfg.log, connections: true } }, { log: cap.log })
   await lb.start()
   t.teardown(() => lb.shutdown(200))
   return { lb, cap, port: lb.listener('test')!.address()!.port }
@@ -142,7 +142,7 @@ forEachEngine((t) => {
     t.equal(cfg.proxyProtocol.enabled, false)
     const cap = captureLog()
     const base = buildConfig([be], { pool: { 'send-proxy': 'v2' } })
-    const lb = new Balancer(
+    const lb = new Engine(
       { ...base, listeners: [{ ...base.listeners[0], proxyProtocol: { enabled: true, trusted: ['127.0.0.0/8'], timeoutMs: 500 } }] },
       { log: cap.log },
     )
@@ -177,7 +177,7 @@ forEachEngine((t) => {
     const be = await startBackend('pp', 'name')
     t.teardown(() => be.close())
     const base = buildConfig([be])
-    const lb = new Balancer(
+    const lb = new Engine(
       { ...base, listeners: [{ ...base.listeners[0], proxyProtocol: { enabled: true, trusted: ['10.0.0.0/8'], timeoutMs: 500 } }] },
       { log: captureLog().log },
     )

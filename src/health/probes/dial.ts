@@ -23,7 +23,7 @@
 import net from 'node:net'
 import { performance } from 'node:perf_hooks'
 import type { BackendConfig, HealthConfig } from '../../config/types.ts'
-import { probeHeader } from '../../proxy/proxy-protocol/encode.ts'
+import { probeHeader } from '../../net/proxy-protocol/encode.ts'
 import { formatHostPort } from '../../net/ip.ts'
 import type { DataPathSettings, ProbeResult } from '../types.ts'
 

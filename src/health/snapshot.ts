@@ -2,8 +2,9 @@
 // once per machine and publishes the WHOLE table; every worker builds its
 // pickers from the same snapshot, so every worker picks alike. Workers drop a
 // snapshot whose version is not newer than the one they hold.
-import type { BackendState } from '../health/types.ts'
 import type { Config } from '../config/types.ts'
+import { deepFreeze } from '../freeze.ts'
+import type { BackendState } from './types.ts'
 
 export interface BackendSnapshot {
   readonly id: string
@@ -35,12 +36,4 @@ export function initialSnapshot(config: Config, version = 0): HealthSnapshot {
 /** Is `next` newer than `current`? Stale and duplicate snapshots are ignored. */
 export function isNewer(current: HealthSnapshot | null, next: HealthSnapshot): boolean {
   return current === null || next.version > current.version
-}
-
-export function deepFreeze<T>(value: T): T {
-  if (value !== null && typeof value === 'object' && !Object.isFrozen(value)) {
-    Object.freeze(value)
-    for (const v of Object.values(value)) deepFreeze(v)
-  }
-  return value
 }

@@ -3,11 +3,11 @@
 // encode -> parse round trips for generated addresses and ports.
 import t from 'tap'
 import fc from 'fast-check'
-import { encodeProxyV1, encodeProxyV2, PROXY_V2_LOCAL } from '../../src/proxy/proxy-protocol/encode.ts'
+import { encodeProxyV1, encodeProxyV2, PROXY_V2_LOCAL } from '../../src/net/proxy-protocol/encode.ts'
 import { canonicalIPv6 } from '../../src/net/ip.ts'
-import { parseProxyHeader, ProxyParser } from '../../src/proxy/proxy-protocol/parser.ts'
-import type { ParseResult } from '../../src/proxy/proxy-protocol/types.ts'
-import { MAX_HEADER_LENGTH } from '../../src/proxy/proxy-protocol/types.ts'
+import { parseProxyHeader, ProxyParser } from '../../src/net/proxy-protocol/parser.ts'
+import type { ParseResult } from '../../src/net/proxy-protocol/types.ts'
+import { MAX_HEADER_LENGTH } from '../../src/net/proxy-protocol/types.ts'
 
 const SIG = '0d0a0d0a000d0a515549540a'
 const hex = (s: string): Buffer => Buffer.from(s.replace(/\s+/g, ''), 'hex')

@@ -20,7 +20,7 @@
 //   V2_MAX_PAYLOAD (else PROXY_TOO_LONG). The bytes after the address block are
 //   TLVs: skipped, but when the block's size is known their framing (type,
 //   length) must fit the header exactly, as HAProxy checks.
-import { formatIPv4, formatIPv6 } from '../../net/ip.ts'
+import { formatIPv4, formatIPv6 } from '../ip.ts'
 import type { ProxyErrorCode, ProxyHeader } from './types.ts'
 import { V2_FIXED_LENGTH, V2_MAX_PAYLOAD } from './types.ts'
 

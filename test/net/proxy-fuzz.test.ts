@@ -10,9 +10,9 @@ import net from 'node:net'
 import t from 'tap'
 import fc from 'fast-check'
 import { formatIPv4, formatIPv6, parseIPv6 } from '../../src/net/ip.ts'
-import { ProxyParser } from '../../src/proxy/proxy-protocol/parser.ts'
-import type { ParseResult, ProxyHeader } from '../../src/proxy/proxy-protocol/types.ts'
-import { MAX_HEADER_LENGTH, V2_SIGNATURE } from '../../src/proxy/proxy-protocol/types.ts'
+import { ProxyParser } from '../../src/net/proxy-protocol/parser.ts'
+import type { ParseResult, ProxyHeader } from '../../src/net/proxy-protocol/types.ts'
+import { MAX_HEADER_LENGTH, V2_SIGNATURE } from '../../src/net/proxy-protocol/types.ts'
 
 const SEEDS = 100
 const BATCH = 10_000

@@ -9,7 +9,7 @@
 // CR included; the connection's own endpoints are then used). At most 107
 // bytes with the CRLF (the spec's worst case). Offsets in reasons count from
 // the first byte of the header.
-import { formatIPv4, formatIPv6, parseIPv4, parseIPv6 } from '../../net/ip.ts'
+import { formatIPv4, formatIPv6, parseIPv4, parseIPv6 } from '../ip.ts'
 import type { ProxyHeader } from './types.ts'
 
 export interface HeaderError {

@@ -1,7 +1,7 @@
 // Golden bytes for the PROXY protocol encoders (v1 text, v2 binary) and the
 // fixed v2 LOCAL header used by health checks.
 import t from 'tap'
-import { encodeProxyV1, encodeProxyV2, PROXY_V1_UNKNOWN, PROXY_V2_LOCAL } from '../../src/proxy/proxy-protocol/encode.ts'
+import { encodeProxyV1, encodeProxyV2, PROXY_V1_UNKNOWN, PROXY_V2_LOCAL } from '../../src/net/proxy-protocol/encode.ts'
 
 const SIG = '0d0a0d0a000d0a515549540a'
 

@@ -6,7 +6,7 @@
 // differ, or an address or port is not valid, the header says "unknown"
 // (v1 "PROXY UNKNOWN", v2 PROXY + AF_UNSPEC): the backend then uses the real
 // connection endpoints. Never throws.
-import { formatIPv4, formatIPv6, isMappedV4, parseIPv4, parseIPv6 } from '../../net/ip.ts'
+import { formatIPv4, formatIPv6, isMappedV4, parseIPv4, parseIPv6 } from '../ip.ts'
 import { V2_SIGNATURE } from './types.ts'
 
 /** The 16-byte v2 LOCAL header health checks send to `send-proxy: v2` backends. Do not mutate. */

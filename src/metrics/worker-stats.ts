@@ -1,13 +1,15 @@
 // Plain-JSON counters a worker reports to the primary (every second, over
 // IPC); the primary sums them across workers for /status and /metrics.
+import { backendKey } from '../config/backend-key.ts'
+
 export interface BackendStats {
   readonly pool: string
   readonly id: string
   readonly active: number
   readonly total: number
   readonly connectFailures: number
-  readonly bytesIn: number // from the backend
-  readonly bytesOut: number // to the backend
+  readonly bytesIn: number // client bytes written to the backend (as the connection log's bytesIn)
+  readonly bytesOut: number // bytes read from the backend, towards clients
 }
 
 export interface ListenerStats {
@@ -41,7 +43,7 @@ export function sumStats(reports: Iterable<WorkerStats>): WorkerStats {
   const listeners = new Map<string, ListenerStats>()
   for (const r of reports) {
     for (const b of r.backends) {
-      const k = `${b.pool}/${b.id}`
+      const k = backendKey(b.pool, b.id)
       const o = backends.get(k)
       backends.set(
         k,

@@ -1,29 +1,33 @@
-// The balancer engine of one process (a cluster worker, or a test): pools,
-// listeners, snapshots, reload and shutdown. It owns no health checks: it
-// applies the snapshots it is given and reports what it sees.
+// The per-process engine (a cluster worker runs one; tests run it in-process):
+// its pools, listeners, snapshots, reload and shutdown (src/balancer/ holds the
+// pickers it uses). It owns no health checks: it applies the snapshots it is
+// given and reports what it sees.
 import type { Logger } from 'pino'
+import { backendKey } from '../config/backend-key.ts'
 import type { Config } from '../config/types.ts'
+import type { PassiveReport } from '../health/types.ts'
 import { canonicalHost } from '../net/ip.ts'
-import { type HealthSnapshot, initialSnapshot, isNewer } from '../cluster/snapshot.ts'
+import { type HealthSnapshot, initialSnapshot, isNewer } from '../health/snapshot.ts'
 import type { BackendRuntime } from './backend-runtime.ts'
 import { Clock } from './clock.ts'
 import { Listener } from './listener.ts'
 import { PoolRuntime } from './pool-runtime.ts'
-import type { WorkerStats } from './stats.ts'
+import type { WorkerStats } from '../metrics/worker-stats.ts'
 import { type EngineChoice, loadedPump, type NativePump, resolveEngine } from './native-engine.ts'
 
-export interface BalancerOptions {
+export interface EngineOptions {
   readonly log: Logger
   /** How many processes share each listener (maxconn is split between them). */
   readonly workers?: number
   readonly clock?: Clock
-  readonly reportPassive?: (pool: string, id: string, ok: boolean, timedOut: boolean) => void
+  /** Passive-health events from every listener's sessions, passed on as they are. */
+  readonly reportPassive?: (report: PassiveReport) => void
 }
 
 // Keyed by address, not spelling: a reload that only respells a bind keeps the listener.
 const bindKey = (c: Config['listeners'][number]): string => `${canonicalHost(c.bind.host)}|${c.bind.port}`
 
-export class Balancer {
+export class Engine {
   config: Config
   snapshot: HealthSnapshot
   readonly pools = new Map<string, PoolRuntime>()
@@ -35,9 +39,9 @@ export class Balancer {
   /** The engine new sessions use (config `engine`, or L4LB_ENGINE), resolved at start and on each reload. */
   engine: { readonly pump: NativePump | null; readonly engine: 'js' | 'native'; readonly note: string | null }
 
-  private readonly opts: BalancerOptions
+  private readonly opts: EngineOptions
 
-  constructor(config: Config, opts: BalancerOptions) {
+  constructor(config: Config, opts: EngineOptions) {
     this.opts = opts
     this.config = config
     this.snapshot = initialSnapshot(config)
@@ -146,8 +150,8 @@ export class Balancer {
       }
     }
     // A set, not a scan: this runs once per open session at the hard stop.
-    const kept = new Set(next.pools.flatMap((p) => p.backends.map((x) => `${p.name}/${x.id}`)))
-    const stillThere = (b: BackendRuntime): boolean => kept.has(`${b.pool}/${b.id}`)
+    const kept = new Set(next.pools.flatMap((p) => p.backends.map((x) => backendKey(p.name, x.id))))
+    const stillThere = (b: BackendRuntime): boolean => kept.has(backendKey(b.pool, b.id))
     const draining = [...this.draining]
     this.hardStop(next.shutdown.hardStopAfterMs, () => {
       for (const l of this.allListeners()) l.killWhere((b) => !stillThere(b))
@@ -176,7 +180,7 @@ export class Balancer {
 
   /** Listening on every configured address, and some pool behind them can serve. */
   healthy(): boolean {
-    for (const l of this.listeners.values()) if (!l.listening || !l.pool.canServe()) return false
+    for (const l of this.listeners.values()) if (!l.listening || !l.pool.takesNewFlows()) return false
     return this.listeners.size > 0
   }
 
@@ -233,7 +237,7 @@ export class Balancer {
       clock: this.clock,
       log: this.opts.log,
       logConnections: () => this.config.log.connections,
-      reportPassive: (b, ok, timedOut) => this.opts.reportPassive?.(b.pool, b.id, ok, timedOut),
+      reportPassive: (report) => this.opts.reportPassive?.(report),
       pump: () => this.engine.pump,
       maxconnShare: (maxconn) => (maxconn === 0 ? 0 : Math.max(1, Math.ceil(maxconn / workers))),
     })

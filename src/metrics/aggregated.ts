@@ -1,0 +1,52 @@
+// What /metrics renders: the primary's counters and gauges summed across
+// workers (see worker-stats.ts for what each worker reports). Plain JSON.
+// Counters (`...Total`) are monotonic since the primary started, including
+// workers that have since died.
+import type { BackendState } from '../health/types.ts'
+
+export interface BackendTotals {
+  readonly pool: string
+  readonly id: string
+  readonly state: BackendState
+  readonly active: number
+  readonly connectionsTotal: number
+  readonly connectFailuresTotal: number // connect errors and connect timeouts
+  readonly bytesReceivedTotal: number // read from the backend (flows to clients)
+  readonly bytesSentTotal: number // written to the backend (from clients)
+  readonly checkDurationSeconds: number | null // last active check; null before any, or checks off
+}
+
+export interface ListenerTotals {
+  readonly name: string
+  readonly acceptedTotal: number
+  readonly rejectedTotal: number // refused: maxconn reached, no backend available
+  readonly proxyErrorsTotal: number // PROXY headers refused: untrusted source, malformed, incomplete or timed out
+  readonly active: number
+}
+
+export interface WorkerTotals {
+  readonly id: number
+  readonly pid: number
+  readonly up: boolean
+  readonly restartsTotal: number
+  readonly residentMemoryBytes: number | null // last reported RSS; null before the first report
+  readonly cpuSecondsTotal: number | null // user + system, last reported
+  readonly nativeSessions: number | null // carried by the native engine now; null before the first report
+  readonly nativeHandoffsTotal: number | null // handed to the native engine since the worker started
+  readonly nativeFallbacksTotal: number | null // the native engine could not take them: served by JavaScript
+}
+
+export interface AggregatedStats {
+  readonly backends: readonly BackendTotals[]
+  readonly listeners: readonly ListenerTotals[]
+  readonly workers: readonly WorkerTotals[]
+  readonly healthVersion: number
+  readonly configReloadsTotal: number // successful reloads since start
+  readonly configReloadFailuresTotal: number // rejected reloads since start
+}
+
+/** Where the metrics registry reads its numbers at each scrape (the admin model). */
+export interface StatsSource {
+  /** Counters and gauges summed across workers. */
+  stats(): AggregatedStats
+}

@@ -1,0 +1,194 @@
+// A session's first half: choose a backend, connect with a deadline, retry
+// another backend when the connect fails (never one already tried, at most
+// `retries` more), and hold what the client sends meanwhile (past HOLD_MAX
+// the client is paused). Each failed connect, and the first success after
+// failures, is one passive-health report. On connect the PROXY header and the
+// held bytes go out and the session is handed to splice.ts.
+import net from 'node:net'
+import { hashFlow } from '../balancer/hash.ts'
+import type { ConnectOutcome } from '../health/types.ts'
+import { encodeProxyV1, encodeProxyV2 } from '../net/proxy-protocol/encode.ts'
+import { type BackendRuntime, recordLatency } from './backend-runtime.ts'
+import { abort, CONNECTING, kSession, NONE, OPEN, type Session, type Tagged } from './session.ts'
+import {
+  checkDataTimeouts,
+  finish,
+  onClientClose,
+  onClientData,
+  onClientDrain,
+  onClientEnd,
+  onClientError,
+  onServerData,
+  onServerDrain,
+  onServerEnd,
+  serverClosed,
+  serverErrored,
+  splice,
+} from './splice.ts'
+import { handOff } from './hand-off.ts'
+
+/** Client bytes held while the backend connects; past this the client is paused. */
+export const HOLD_MAX = 64 * 1024
+
+/**
+ * Start proxying a session the listener accepted; `early` holds client bytes
+ * already read (after a PROXY header), or null. Never throws: a flow no
+ * backend can take ends `no-backend` (the client is reset).
+ */
+export function startSession(s: Session, early: Buffer | null): void {
+  const c = s.client
+  c.setNoDelay(true)
+  c.on('data', onHeldData)
+  c.on('end', onClientEnd)
+  c.on('error', onClientError)
+  c.on('close', onClientClose)
+  c.on('drain', onClientDrain)
+  s.hash = hashFlow(s.host.pool.config.hashKey, s.clientAddr, s.clientPort)
+  if (early !== null && early.length > 0) {
+    s.bytesIn += early.length // client bytes that came in the PROXY header's read
+    hold(s, early)
+  }
+  if (c.isPaused()) c.resume()
+  connectNext(s)
+}
+
+/**
+ * Called by the listener's sweep with the coarse clock (ms): a connect past
+ * its deadline (`timeouts.connect`) fails as a timeout; an open session's
+ * data timeouts are splice.ts's.
+ */
+export function checkTimeouts(s: Session, now: number): void {
+  if (s.phase !== CONNECTING) return checkDataTimeouts(s, now)
+  if (s.server !== null && now >= s.deadline) connectFailed(s, 'timeout')
+}
+
+/** While connecting, client bytes are held for the backend to come. */
+function onHeldData(this: Tagged, chunk: Buffer): void {
+  const s = this[kSession]!
+  s.lastActive = s.host.clock.now
+  s.bytesIn += chunk.length
+  hold(s, chunk)
+}
+
+function hold(s: Session, chunk: Buffer): void {
+  if (s.held === null) s.held = []
+  s.held.push(chunk)
+  s.heldBytes += chunk.length
+  if (s.heldBytes >= HOLD_MAX) s.client.pause()
+}
+
+function connectNext(s: Session): void {
+  const pool = s.host.pool
+  const b = pool.picker.pick(s.hash, s.tried)
+  if (b === undefined) {
+    s.reason = s.tried.length === 0 ? 'no-backend' : 'connect-failed'
+    abort(s.client)
+    return
+  }
+  s.backend = b
+  b.load.active++
+  pool.poolLoad.active++
+  s.connectStart = performance.now()
+  s.deadline = s.host.clock.now + s.host.timeouts.connectMs
+  const sock = net.connect({ host: b.host, port: b.port, allowHalfOpen: true, noDelay: true }) as Tagged
+  sock[kSession] = s
+  s.server = sock
+  sock.on('connect', onServerConnect)
+  sock.on('error', onServerError)
+  sock.on('close', onServerClose)
+}
+
+function report(s: Session, b: BackendRuntime, outcome: ConnectOutcome): void {
+  s.host.reportPassive({ pool: b.pool, id: b.id, outcome })
+}
+
+/** A connect attempt failed (refused, errored, or timed out): try another backend or give up. */
+function connectFailed(s: Session, outcome: 'error' | 'timeout'): void {
+  const b = s.backend!
+  const sock = s.server!
+  s.server = null
+  s.backend = null
+  sock.destroy()
+  b.load.active--
+  s.host.pool.poolLoad.active--
+  b.stats.connectFailures++
+  b.stats.failStreak++
+  report(s, b, outcome)
+  const tried = s.tried === NONE ? [] : (s.tried as BackendRuntime[])
+  tried.push(b)
+  s.tried = tried
+  if (s.clientClosed) return finish(s)
+  if (tried.length > s.host.pool.config.retries) {
+    s.reason = 'connect-failed'
+    abort(s.client)
+    return
+  }
+  connectNext(s)
+}
+
+function onServerConnect(this: Tagged): void {
+  const s = this[kSession]!
+  if (s.server !== this) return
+  const b = s.backend!
+  s.phase = OPEN
+  s.lastActive = s.host.clock.now
+  recordLatency(b.load, performance.now() - s.connectStart)
+  b.stats.total++
+  if (b.stats.failStreak > 0) {
+    b.stats.failStreak = 0
+    report(s, b, 'connected')
+  }
+  if (b.sendProxy !== 'none') {
+    const encode = b.sendProxy === 'v1' ? encodeProxyV1 : encodeProxyV2
+    if (s.dstAddr === null) {
+      s.dstAddr = s.client.localAddress ?? '0.0.0.0'
+      s.dstPort = s.client.localPort ?? 0
+    }
+    this.write(encode(s.clientAddr, s.clientPort, s.dstAddr, s.dstPort))
+  }
+  s.client.off('data', onHeldData)
+  s.client.on('data', onClientData)
+  splice(s, this)
+  if (s.held !== null) {
+    for (const chunk of s.held) {
+      b.stats.bytesIn += chunk.length
+      this.write(chunk)
+    }
+    s.held = null
+    s.heldBytes = 0
+    if (s.client.isPaused() && !s.clientEnded) s.client.resume()
+  }
+  if (s.clientEnded) this.end()
+  if (s.host.pump !== null) handOff(s, s.host.pump)
+}
+
+/** Stop this file's and splice.ts's handlers from moving an open session's bytes (a hand-off); `attachHandlers` undoes it. */
+export function detachHandlers(s: Session): void {
+  s.client.off('data', onClientData).off('end', onClientEnd).off('error', onClientError).off('close', onClientClose).off('drain', onClientDrain)
+  s.server!.off('data', onServerData).off('end', onServerEnd).off('error', onServerError).off('close', onServerClose).off('drain', onServerDrain)
+}
+
+export function attachHandlers(s: Session): void {
+  s.client.on('data', onClientData).on('end', onClientEnd).on('error', onClientError).on('close', onClientClose).on('drain', onClientDrain)
+  s.server!.on('data', onServerData).on('end', onServerEnd).on('error', onServerError).on('close', onServerClose).on('drain', onServerDrain)
+}
+
+function onServerError(this: Tagged): void {
+  const s = this[kSession]!
+  if (s.server !== this) return
+  if (s.phase === CONNECTING) return connectFailed(s, 'error')
+  serverErrored(s)
+}
+
+function onServerClose(this: Tagged): void {
+  const s = this[kSession]!
+  if (s.server !== this) return
+  s.serverClosed = true
+  if (s.clientClosed) return finish(s)
+  if (s.phase === CONNECTING) {
+    // Closed with neither 'connect' nor 'error': destroyed by a kill; the client's close finishes.
+    if (s.reason !== null) return
+    return connectFailed(s, 'error')
+  }
+  serverClosed(s)
+}
