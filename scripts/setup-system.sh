@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # System packages the test suite needs from Debian: Chromium for the status
 # page test (headless, driven by playwright-core), python3 for the hardening
-# suite's blackhole helper, systemd-analyze to verify deploy/l4lb.service. Idempotent and quick: when every tool is
+# suite's blackhole helper, systemd-analyze to verify deploy/l4lb.service, gcc
+# and make to build the native engine (scripts/build-native.sh). Idempotent and quick: when every tool is
 # present it only runs `command -v` (no apt). `npm test` calls it as `pretest`.
 #   bash scripts/setup-system.sh           install what is missing (root, or sudo)
 #   bash scripts/setup-system.sh --check   list what is missing; exit 1 if anything is
@@ -11,6 +12,8 @@ needs='
 chromium chromium
 python3 python3
 systemd-analyze systemd
+cc gcc
+make make
 '
 missing=()
 while read -r cmd pkg; do

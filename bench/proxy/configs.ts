@@ -115,8 +115,8 @@ ${servers}
 `
 }
 
-/** l4lb with `workers` workers: two listeners, each with its own pool. */
-export function l4lbConfig(workers: number, fe: FrontendPorts, be: BackendPorts): string {
+/** l4lb with `workers` workers and `engine` (config `engine`): two listeners, each with its own pool. */
+export function l4lbConfig(workers: number, fe: FrontendPorts, be: BackendPorts, engine: 'js' | 'native' = 'js'): string {
   const backends = be.http.map((p) => `      - { host: 127.0.0.1, port: ${p} }`).join('\n')
   return `workers: ${workers}
 listeners:
@@ -138,5 +138,6 @@ ${backends}
 timeouts: { connect: 5s, idle: 600s, half-closed: 30s }
 admin: { enabled: false }
 log: { level: warn, connections: false }
+engine: ${engine}
 `
 }

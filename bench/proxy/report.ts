@@ -84,6 +84,7 @@ export function markdownTables(specs: readonly ProxySpec[], summary: Summary, ro
     ['HAProxy 2 / 1 threads', 'haproxy-2', 'haproxy-1'],
     ['nginx stream 2 / 1 workers', 'nginx-2', 'nginx-1'],
     [`l4lb ${n} / 1 workers`, `l4lb-${n}`, 'l4lb-1'],
+    [`l4lb native ${n} / 1 workers`, `l4lb-native-${n}`, 'l4lb-native-1'],
   ]
   const present = pairs.filter(([, a, b]) => specs.some((s) => s.id === a) && specs.some((s) => s.id === b))
   if (present.length === 0 || scaleKeys.length === 0) return lines.slice(0, -4).join('\n')

@@ -21,6 +21,7 @@ export interface ProxySpec {
   readonly label: string // e.g. "HAProxy 2 threads"
   readonly kind: ProxyKind
   readonly threads: number // threads or worker processes; 0 for direct
+  readonly engine?: 'js' | 'native' // l4lb only: config `engine`
 }
 
 export interface RunningTarget {
@@ -47,8 +48,10 @@ export function proxySpecs(workers: number): ProxySpec[] {
     { id: 'haproxy-2', label: 'HAProxy 2 threads', kind: 'haproxy', threads: 2 },
     { id: 'nginx-1', label: 'nginx stream 1 worker', kind: 'nginx', threads: 1 },
     { id: 'nginx-2', label: 'nginx stream 2 workers', kind: 'nginx', threads: 2 },
-    { id: 'l4lb-1', label: 'l4lb 1 worker', kind: 'l4lb', threads: 1 },
-    { id: `l4lb-${workers}`, label: `l4lb ${workers} workers`, kind: 'l4lb', threads: workers },
+    { id: 'l4lb-1', label: 'l4lb 1 worker', kind: 'l4lb', threads: 1, engine: 'js' },
+    { id: `l4lb-${workers}`, label: `l4lb ${workers} workers`, kind: 'l4lb', threads: workers, engine: 'js' },
+    { id: 'l4lb-native-1', label: 'l4lb native 1 worker', kind: 'l4lb', threads: 1, engine: 'native' },
+    { id: `l4lb-native-${workers}`, label: `l4lb native ${workers} workers`, kind: 'l4lb', threads: workers, engine: 'native' },
   ]
 }
 
@@ -121,7 +124,7 @@ export async function startTarget(spec: ProxySpec, be: BackendPorts, root: strin
   } else {
     if (!existsSync(L4LB_CLI)) throw new Error(`l4lb: ${L4LB_CLI} not found`)
     const conf = join(dir, 'l4lb.yaml')
-    writeFileSync(conf, l4lbConfig(spec.threads, fe, be))
+    writeFileSync(conf, l4lbConfig(spec.threads, fe, be, spec.engine ?? 'js'))
     proc = startProc(spec.id, process.execPath, [L4LB_CLI, 'run', '-c', conf], log, REPO_ROOT)
   }
   try {

@@ -56,6 +56,9 @@ export interface WorkerStatus {
   readonly snapshotVersion: number // health snapshot version the worker applied (0 before any report)
   readonly acceptedTotal: number // connections this worker process accepted (all listeners)
   readonly active: number // connections open in this worker now
+  readonly engine: 'js' | 'native' | null // what moves established connections' bytes (config `engine`); null before the first report
+  readonly engineNote: string | null // why `auto`/`native` runs JavaScript (addon not built or not loadable)
+  readonly nativeSessions: number // connections the native engine carries now
 }
 
 export interface ConfigStatus {

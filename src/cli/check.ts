@@ -4,6 +4,8 @@
 import { loadConfigFile } from '../config/load.ts'
 import { formatErrors } from '../config/format.ts'
 import type { Config } from '../config/types.ts'
+import { engineChoice } from '../proxy/engine.ts'
+import { resolveEngine } from '../proxy/native-engine.ts'
 
 export interface CheckIo {
   readonly out: (line: string) => void
@@ -49,6 +51,13 @@ function summary(file: string, c: Config): string {
     `${plural(backends, 'backend')}, ${plural(c.workers, 'worker')})`
 }
 
+/** Which engine `run` would use here: `engine: auto -> native`, or JavaScript and why (not an error: it still runs). */
+function engineLine(c: Config): string {
+  const choice = engineChoice(c)
+  const r = resolveEngine(choice)
+  return r.note === null ? `engine: ${choice} -> ${r.engine}` : `engine: ${choice} -> js (native engine unavailable: ${r.note})`
+}
+
 /** Runs the check; resolves to the exit code. `io` defaults to stdout/stderr. */
 export async function checkCommand(args: string[], io: CheckIo = processIo): Promise<number> {
   const parsed = parseCheckArgs(args)
@@ -60,6 +69,7 @@ export async function checkCommand(args: string[], io: CheckIo = processIo): Pro
   const result = await loadConfigFile(parsed.file)
   if (result.ok) {
     io.out(summary(parsed.file, result.config))
+    io.out(engineLine(result.config))
     return 0
   }
   for (const line of formatErrors(result.errors).split('\n')) io.err(line)

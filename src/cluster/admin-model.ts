@@ -9,6 +9,7 @@ import { backendKey } from '../config/backend-key.ts'
 import type { BackendSnapshot, HealthSnapshot } from '../health/snapshot.ts'
 import type { Primary } from './primary.ts'
 import { VERSION } from '../version.ts'
+import type { EngineStats } from '../metrics/worker-stats.ts'
 
 
 /**
@@ -103,6 +104,9 @@ export function adminModel(primary: Primary): AdminModel {
           snapshotVersion: w.snapshotVersion,
           acceptedTotal: w.stats?.listeners.reduce((n, l) => n + l.accepted, 0) ?? 0,
           active: w.stats?.listeners.reduce((n, l) => n + l.active, 0) ?? 0,
+          engine: w.stats?.engine?.engine ?? null,
+          engineNote: w.stats?.engine?.note ?? null,
+          nativeSessions: w.stats?.engine?.nativeSessions ?? 0,
         })),
       }
     },
@@ -155,11 +159,16 @@ export function adminModel(primary: Primary): AdminModel {
           }),
         ),
         listeners: totals.listeners.map((l) => ({ name: l.name, acceptedTotal: l.accepted, rejectedTotal: l.rejected + l.noBackend, proxyErrorsTotal: l.proxyErrors, active: l.active })),
-        workers: primary.workers.slots.map((w) => ({ id: w.worker?.id ?? 0, pid: w.pid, up: w.ready, restartsTotal: w.restarts, residentMemoryBytes: w.ready ? w.rss : null, cpuSecondsTotal: w.ready ? w.cpuSeconds : null })),
+        workers: primary.workers.slots.map((w) => ({ id: w.worker?.id ?? 0, pid: w.pid, up: w.ready, restartsTotal: w.restarts, residentMemoryBytes: w.ready ? w.rss : null, cpuSecondsTotal: w.ready ? w.cpuSeconds : null, ...nativeOf(w.ready ? w.stats?.engine : undefined) })),
         healthVersion: primary.snapshot.version,
         configReloadsTotal: primary.reloadsOk,
         configReloadFailuresTotal: primary.reloadsFailed,
       }
     },
   }
+}
+
+/** A worker's native-engine counters for /metrics; null (no sample) before its first report. */
+function nativeOf(e: EngineStats | undefined): { nativeSessions: number | null; nativeHandoffsTotal: number | null; nativeFallbacksTotal: number | null } {
+  return e === undefined ? { nativeSessions: null, nativeHandoffsTotal: null, nativeFallbacksTotal: null } : { nativeSessions: e.nativeSessions, nativeHandoffsTotal: e.handoffs, nativeFallbacksTotal: e.fallbacks }
 }

@@ -3,7 +3,7 @@
 // backends: it reports connect outcomes and counters to the primary, and
 // applies whatever snapshot the primary publishes.
 import type { Config } from '../config/types.ts'
-import { Engine } from '../proxy/engine.ts'
+import { Engine, engineChoice } from '../proxy/engine.ts'
 import { child, flushLog, setLogLevel } from '../log.ts'
 import { type ToPrimary, type ToWorker, open, sender } from './messages.ts'
 import { CODES } from '../errors.ts'
@@ -70,6 +70,7 @@ export function runWorker(): void {
           return
         }
         engine = b
+        logEngine(b)
         appliedVersion = b.snapshot.version // start() resolved after its pickers were built
         const listeners = [...b.listeners.values()].map((l) => ({ name: l.config.name, port: l.address()?.port ?? 0 }))
         generation = msg.generation
@@ -141,4 +142,17 @@ export function runWorker(): void {
   process.on('SIGTERM', () => {}) // the primary coordinates shutdown
   process.on('SIGINT', () => {})
   process.on('SIGHUP', () => {})
+}
+
+/**
+ * Say at start which engine moves this worker's bytes. Without the addon,
+ * `auto` warns and `native` logs an error (both then run JavaScript), with
+ * the reason and how to build it.
+ */
+function logEngine(b: Engine): void {
+  const choice = engineChoice(b.config)
+  const { engine, note } = b.engine
+  if (note === null) log.info({ engine, choice }, `engine: ${engine}`)
+  else if (choice === 'native') log.error({ engine, choice, reason: note }, 'engine: native requested but unavailable, running the JavaScript engine')
+  else log.warn({ engine, choice, reason: note }, 'engine: native unavailable, running the JavaScript engine')
 }

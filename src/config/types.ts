@@ -13,6 +13,8 @@ import type { CODES } from '../errors.ts'
 // (policies.ts, hash.ts), health-check kinds in check-kinds.ts.
 export type { PolicyName, HashKeyKind, HealthCheckType }
 export type SendProxy = 'none' | 'v1' | 'v2'
+/** Which engine moves established sessions' bytes (src/proxy/native-engine.ts). */
+export type EngineChoice = 'auto' | 'js' | 'native'
 
 export interface HostPort {
   readonly host: string // IPv4 literal, IPv6 literal (no brackets) or hostname
@@ -114,6 +116,7 @@ export interface Config {
   readonly admin: AdminConfig
   readonly shutdown: ShutdownConfig
   readonly log: LogConfig
+  readonly engine: EngineChoice // auto = native when the addon loads
 }
 
 /** One validation problem: `path` like `listeners[0].bind`, message without the path. */

@@ -31,6 +31,9 @@ export interface WorkerTotals {
   readonly restartsTotal: number
   readonly residentMemoryBytes: number | null // last reported RSS; null before the first report
   readonly cpuSecondsTotal: number | null // user + system, last reported
+  readonly nativeSessions: number | null // carried by the native engine now; null before the first report
+  readonly nativeHandoffsTotal: number | null // handed to the native engine since the worker started
+  readonly nativeFallbacksTotal: number | null // the native engine could not take them: served by JavaScript
 }
 
 export interface AggregatedStats {

@@ -104,6 +104,24 @@ export const METRICS = {
     help: 'User plus system CPU time last reported by the worker.',
     labels: ['worker'],
   },
+  workerNativeSessions: {
+    name: 'l4lb_worker_native_sessions',
+    type: 'gauge',
+    help: 'Connections the worker\'s native engine carries now (0 on the JavaScript engine).',
+    labels: ['worker'],
+  },
+  workerNativeHandoffs: {
+    name: 'l4lb_worker_native_handoffs_total',
+    type: 'counter',
+    help: 'Established connections the worker handed to its native engine.',
+    labels: ['worker'],
+  },
+  workerNativeFallbacks: {
+    name: 'l4lb_worker_native_fallbacks_total',
+    type: 'counter',
+    help: 'Connections the native engine could not take (out of descriptors or slots, addon error): served by JavaScript instead.',
+    labels: ['worker'],
+  },
   healthSnapshotVersion: {
     name: 'l4lb_health_snapshot_version',
     type: 'gauge',

@@ -22,9 +22,19 @@ export interface ListenerStats {
   readonly noBackend: number
 }
 
+/** Which engine a worker runs (config `engine`) and its native pump's counters (0 on JavaScript). */
+export interface EngineStats {
+  readonly engine: 'js' | 'native'
+  readonly note: string | null // why `auto`/`native` runs JavaScript: addon not built or not loadable
+  readonly nativeSessions: number // sessions the pump owns now
+  readonly handoffs: number // sessions handed to the pump since start
+  readonly fallbacks: number // sessions the pump could not take (they stayed on JavaScript)
+}
+
 export interface WorkerStats {
   readonly backends: readonly BackendStats[]
   readonly listeners: readonly ListenerStats[]
+  readonly engine?: EngineStats // absent from a summed report
 }
 
 /** Sum worker reports by key (pool/id, listener name). */

@@ -18,10 +18,14 @@ import {
   onClientDrain,
   onClientEnd,
   onClientError,
+  onServerData,
+  onServerDrain,
+  onServerEnd,
   serverClosed,
   serverErrored,
   splice,
 } from './splice.ts'
+import { handOff } from './hand-off.ts'
 
 /** Client bytes held while the backend connects; past this the client is paused. */
 export const HOLD_MAX = 64 * 1024
@@ -155,6 +159,18 @@ function onServerConnect(this: Tagged): void {
     if (s.client.isPaused() && !s.clientEnded) s.client.resume()
   }
   if (s.clientEnded) this.end()
+  if (s.host.pump !== null) handOff(s, s.host.pump)
+}
+
+/** Stop this file's and splice.ts's handlers from moving an open session's bytes (a hand-off); `attachHandlers` undoes it. */
+export function detachHandlers(s: Session): void {
+  s.client.off('data', onClientData).off('end', onClientEnd).off('error', onClientError).off('close', onClientClose).off('drain', onClientDrain)
+  s.server!.off('data', onServerData).off('end', onServerEnd).off('error', onServerError).off('close', onServerClose).off('drain', onServerDrain)
+}
+
+export function attachHandlers(s: Session): void {
+  s.client.on('data', onClientData).on('end', onClientEnd).on('error', onClientError).on('close', onClientClose).on('drain', onClientDrain)
+  s.server!.on('data', onServerData).on('end', onServerEnd).on('error', onServerError).on('close', onServerClose).on('drain', onServerDrain)
 }
 
 function onServerError(this: Tagged): void {

@@ -13,6 +13,7 @@ import { Clock } from './clock.ts'
 import { Listener } from './listener.ts'
 import { PoolRuntime } from './pool-runtime.ts'
 import type { WorkerStats } from '../metrics/worker-stats.ts'
+import { type EngineChoice, loadedPump, type NativePump, resolveEngine } from './native-engine.ts'
 
 export interface EngineOptions {
   readonly log: Logger
@@ -35,6 +36,8 @@ export class Engine {
   private readonly clock: Clock
   private readonly hardStops = new Set<NodeJS.Timeout>()
   private staged: { config: Config; listeners: Map<string, Listener> } | null = null
+  /** The engine new sessions use (config `engine`, or L4LB_ENGINE), resolved at start and on each reload. */
+  engine: { readonly pump: NativePump | null; readonly engine: 'js' | 'native'; readonly note: string | null }
 
   private readonly opts: EngineOptions
 
@@ -43,6 +46,7 @@ export class Engine {
     this.config = config
     this.snapshot = initialSnapshot(config)
     this.clock = opts.clock ?? new Clock()
+    this.engine = resolveEngine(engineChoice(config))
   }
 
   /** Bind every listener; rejects with the first BindError, after closing those it bound. */
@@ -127,6 +131,7 @@ export class Engine {
     this.staged = null
     const prev = this.config
     this.config = next
+    if (engineChoice(next) !== engineChoice(prev)) this.engine = resolveEngine(engineChoice(next))
     this.applyPools()
     const wanted = new Map(next.listeners.map((l) => [bindKey(l), l]))
     for (const [key, l] of this.listeners) {
@@ -196,7 +201,10 @@ export class Engine {
       active: l.active,
       ...l.counters,
     }))
-    return { backends, listeners }
+    const e = this.engine
+    const pump = e.pump ?? loadedPump()
+    const engine = { engine: e.engine, note: e.note, nativeSessions: pump?.owned ?? 0, handoffs: pump?.counters.adopted ?? 0, fallbacks: pump?.counters.fallbacks ?? 0 }
+    return { backends, listeners, engine }
   }
 
   listener(name: string): Listener | undefined {
@@ -230,6 +238,7 @@ export class Engine {
       log: this.opts.log,
       logConnections: () => this.config.log.connections,
       reportPassive: (report) => this.opts.reportPassive?.(report),
+      pump: () => this.engine.pump,
       maxconnShare: (maxconn) => (maxconn === 0 ? 0 : Math.max(1, Math.ceil(maxconn / workers))),
     })
   }
@@ -242,4 +251,10 @@ export class Engine {
     t.unref()
     this.hardStops.add(t)
   }
+}
+
+/** `engine` from the config, unless the L4LB_ENGINE environment variable names one (CI runs the suite per engine). */
+export function engineChoice(config: Config): EngineChoice {
+  const env = process.env.L4LB_ENGINE
+  return env === 'js' || env === 'native' || env === 'auto' ? env : config.engine
 }

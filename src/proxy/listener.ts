@@ -18,6 +18,7 @@ import { Session } from './session.ts'
 import { checkTimeouts, startSession } from './connect.ts'
 import type { SessionHost } from './session-host.ts'
 import { CODES } from '../errors.ts'
+import type { NativePump } from './native-engine.ts'
 
 export interface ListenerCounters {
   accepted: number
@@ -33,6 +34,8 @@ export interface ListenerDeps {
   readonly reportPassive: (report: PassiveReport) => void
   /** This worker's share of `maxconn` (listener maxconn split across workers). */
   readonly maxconnShare: (maxconn: number) => number
+  /** The native pump new sessions are handed to, or null (the JavaScript engine). */
+  readonly pump: () => NativePump | null
 }
 
 export class Listener implements SessionHost, Sweepable {
@@ -64,10 +67,17 @@ export class Listener implements SessionHost, Sweepable {
     return this.deps.clock
   }
 
+  get pump(): NativePump | null {
+    return this.deps.pump()
+  }
+
   /** Apply a reloaded config for the same bind address. */
   update(config: ListenerConfig, pool: PoolRuntime, timeouts: TimeoutsConfig): void {
     this.config = config
     this.pool = pool
+    if (timeouts !== this.timeouts) {
+      for (let s = this.head; s !== null; s = s.next) s.native?.retime(s.nativeId, timeouts.idleMs, timeouts.halfClosedMs)
+    }
     this.timeouts = timeouts
     this.trusted = compileCidrs(config.proxyProtocol.trusted)
     this.maxActive = this.deps.maxconnShare(config.maxconn) || Infinity

@@ -16,6 +16,8 @@ import type net from 'node:net'
 import type { Termination } from '../errors.ts'
 import type { BackendRuntime } from './backend-runtime.ts'
 import type { SessionHost } from './session-host.ts'
+import type { NativePump } from './native-engine.ts'
+import { nativeEnded } from './hand-off.ts'
 
 export const kSession: unique symbol = Symbol('l4lb.session')
 /** A client or backend socket carrying its session. */
@@ -50,9 +52,12 @@ export class Session {
   connectStart = 0
   bytesIn = 0 // payload bytes from the client (after any PROXY header), forwarded or not
   bytesOut = 0 // bytes to the client
+  /** The native pump that moves this session's bytes once handed over (hand-off.ts), and its id there. */
+  native: NativePump | null = null
+  nativeId = -1
 
   readonly host: SessionHost
-  readonly client: Tagged
+  client: Tagged // a closed placeholder once handed to the native pump (hand-off.ts)
   readonly clientAddr: string
   readonly clientPort: number
   /** null: the client's own socket address, asked for (getsockname) only when a PROXY header needs it. */
@@ -78,8 +83,14 @@ export class Session {
    */
   kill(reason: Termination): void {
     if (this.reason === null) this.reason = reason
+    if (this.native !== null) return this.native.kill(this.nativeId)
     abort(this.client)
     if (this.server !== null) abort(this.server)
+  }
+
+  /** The pump finished this session (see NativeOwner). */
+  nativeEnded(reason: Termination | null, firstClose: 'client' | 'server' | null, bytesIn: number, bytesOut: number): void {
+    nativeEnded(this, reason, firstClose, bytesIn, bytesOut)
   }
 }
 

@@ -21,7 +21,7 @@ export function splice(s: Session, server: Tagged): void {
  * always; 0 turns either off. Does nothing unless the session is open.
  */
 export function checkDataTimeouts(s: Session, now: number): void {
-  if (s.phase !== OPEN) return
+  if (s.phase !== OPEN || s.native !== null) return // a handed-over session's timers run in the pump
   const t = s.host.timeouts
   const quiet = now - s.lastActive
   if (t.halfClosedMs > 0 && (s.clientEnded || s.serverEnded) && quiet >= t.halfClosedMs) {
@@ -38,7 +38,7 @@ export function onClientData(this: Tagged, chunk: Buffer): void {
   if (!s.server!.write(chunk)) this.pause()
 }
 
-function onServerData(this: Tagged, chunk: Buffer): void {
+export function onServerData(this: Tagged, chunk: Buffer): void {
   const s = this[kSession]!
   s.lastActive = s.host.clock.now
   s.bytesOut += chunk.length
@@ -51,7 +51,7 @@ export function onClientDrain(this: Tagged): void {
   if (s.server !== null && s.phase === OPEN && !s.serverEnded) s.server.resume()
 }
 
-function onServerDrain(this: Tagged): void {
+export function onServerDrain(this: Tagged): void {
   const s = this[kSession]!
   if (s.server === this && !s.clientEnded) s.client.resume()
 }
@@ -65,7 +65,7 @@ export function onClientEnd(this: Tagged): void {
   if (s.phase === OPEN) s.server!.end()
 }
 
-function onServerEnd(this: Tagged): void {
+export function onServerEnd(this: Tagged): void {
   const s = this[kSession]!
   s.serverEnded = true
   if (s.firstClose === null) s.firstClose = 'server'

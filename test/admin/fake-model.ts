@@ -96,8 +96,8 @@ export function fakeModel(): FakeModel {
         listeners: [{ name: 'main', bind: '127.0.0.1:8080', pool: 'web', up: m.listenersUp, active: 4, acceptedTotal: 108 }],
         pools,
         workers: [
-          { id: 1, pid: 1001, up: true, restarts: 0, lastReportAt: Date.now(), snapshotVersion: 3, acceptedTotal: 60, active: 2 },
-          { id: 2, pid: 1002, up: true, restarts: 2, lastReportAt: Date.now(), snapshotVersion: 3, acceptedTotal: 48, active: 2 },
+          { id: 1, pid: 1001, up: true, restarts: 0, lastReportAt: Date.now(), snapshotVersion: 3, acceptedTotal: 60, active: 2, engine: 'native', engineNote: null, nativeSessions: 2 },
+          { id: 2, pid: 1002, up: true, restarts: 2, lastReportAt: Date.now(), snapshotVersion: 3, acceptedTotal: 48, active: 2, engine: 'native', engineNote: null, nativeSessions: 2 },
         ],
       }
     },
@@ -138,8 +138,8 @@ export function fakeModel(): FakeModel {
         })),
         listeners: [{ name: 'main', acceptedTotal: 108, rejectedTotal: 2, proxyErrorsTotal: 1, active: 4 }],
         workers: [
-          { id: 1, pid: 1001, up: true, restartsTotal: 0, residentMemoryBytes: 50e6, cpuSecondsTotal: 1.25 },
-          { id: 2, pid: 1002, up: false, restartsTotal: 2, residentMemoryBytes: null, cpuSecondsTotal: null },
+          { id: 1, pid: 1001, up: true, restartsTotal: 0, residentMemoryBytes: 50e6, cpuSecondsTotal: 1.25, nativeSessions: 2, nativeHandoffsTotal: 60, nativeFallbacksTotal: 0 },
+          { id: 2, pid: 1002, up: false, restartsTotal: 2, residentMemoryBytes: null, cpuSecondsTotal: null, nativeSessions: null, nativeHandoffsTotal: null, nativeFallbacksTotal: null },
         ],
         healthVersion: m.healthVersion,
         configReloadsTotal: 3,

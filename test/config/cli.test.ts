@@ -11,16 +11,29 @@ const checkUrl = pathToFileURL(join(root, 'src', 'cli', 'check.ts')).href
 const script = `import(${JSON.stringify(checkUrl)}).then(async (m) => { process.exitCode = await m.checkCommand(process.argv.slice(1)) })`
 
 function run(...args: string[]): { code: number | null; stdout: string; stderr: string } {
+  return runEnv({}, ...args)
+}
+
+/** `env` on top of this process's, without L4LB_ENGINE (the suite may run under it). */
+function runEnv(env: Record<string, string>, ...args: string[]): { code: number | null; stdout: string; stderr: string } {
+  const e: Record<string, string | undefined> = { ...process.env, ...env }
+  delete e.L4LB_ENGINE
   // `--` keeps node from reading `-c` as its own --check flag.
-  const r = spawnSync(process.execPath, ['-e', script, '--', ...args], { encoding: 'utf8', timeout: 20_000, cwd: root })
+  const r = spawnSync(process.execPath, ['-e', script, '--', ...args], { encoding: 'utf8', timeout: 20_000, cwd: root, env: e })
   return { code: r.status, stdout: r.stdout, stderr: r.stderr }
 }
 
 t.test('valid file: exit 0, one summary line', async (t) => {
   const r = run('-c', 'examples/minimal.yaml')
   t.equal(r.code, 0, r.stderr)
-  t.equal(r.stdout, 'examples/minimal.yaml: OK (1 listener, 1 pool, 2 backends, ' + r.stdout.match(/\d+ workers?\)/)?.[0] + '\n')
+  t.equal(r.stdout, 'examples/minimal.yaml: OK (1 listener, 1 pool, 2 backends, ' + r.stdout.match(/\d+ workers?\)/)?.[0] + '\n' + 'engine: auto -> native\n', 'the engine it would run: native, the addon being built')
   t.equal(r.stderr, '')
+})
+
+t.test('without the native addon: still valid, and it says the JavaScript engine will run and why', async (t) => {
+  const r = runEnv({ L4LB_NATIVE_ADDON: join(root, 'native', 'build', 'missing.node') }, '-c', 'examples/minimal.yaml')
+  t.equal(r.code, 0, r.stderr)
+  t.match(r.stdout, /^engine: auto -> js \(native engine unavailable: not built \(.*missing\.node missing\): install gcc, then run 'npm rebuild l4lb'/m)
 })
 
 t.test('invalid file: exit 1, every error on its own line', async (t) => {

@@ -15,7 +15,8 @@ for (const name of ['minimal.yaml', 'l4lb.yaml']) {
     const code = await checkCommand(['-c', join(root, 'examples', name)], { out: (l) => out.push(l), err: (l) => err.push(l) })
     t.equal(code, 0)
     t.same(err, [])
-    t.equal(out.length, 1, 'one summary line')
+    t.equal(out.length, 2, 'a summary line, then the engine line')
+    t.match(out[1], /^engine: (auto|js|native) -> (native|js)/)
     t.match(out[0], /: OK \(\d+ listeners?, \d+ pools?, \d+ backends?, \d+ workers?\)$/)
   })
 }
@@ -46,6 +47,7 @@ t.test('minimal config: every default filled', async (t) => {
     admin: { enabled: true, bind: { host: '127.0.0.1', port: 9090 }, token: null },
     shutdown: { drainMs: 30_000, hardStopAfterMs: 60_000 },
     log: { level: 'info', connections: true },
+    engine: 'auto',
   }
   // strictSame: no extra keys, same key sets everywhere.
   t.strictSame(r.config, expected)

@@ -20,7 +20,7 @@ function run(args: string[], path: string): { code: number | null; stderr: strin
 
 t.test('pretest runs the setup script', async (t) => {
   const pkg = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { scripts: Record<string, string> }
-  t.equal(pkg.scripts.pretest, 'bash scripts/setup-system.sh')
+  t.equal(pkg.scripts.pretest, 'bash scripts/setup-system.sh && sh scripts/build-native.sh', 'then builds the native engine with the compiler it installed')
 })
 
 t.test('a fresh machine: --check names every missing package and fails', async (t) => {
@@ -28,13 +28,13 @@ t.test('a fresh machine: --check names every missing package and fails', async (
   t.teardown(() => rmSync(empty, { recursive: true, force: true }))
   const r = run(['--check'], empty)
   t.equal(r.code, 1)
-  t.match(r.stderr, /missing: chromium python3 systemd$/m)
+  t.match(r.stderr, /missing: chromium python3 systemd gcc make$/m)
 })
 
 t.test('a ready machine: exit 0 without apt (apt-get is not even on PATH)', async (t) => {
   const dir = mkdtempSync(join(tmpdir(), 'l4lb-path-'))
   t.teardown(() => rmSync(dir, { recursive: true, force: true }))
-  for (const tool of ['chromium', 'python3', 'systemd-analyze']) symlinkSync('/bin/true', join(dir, tool))
+  for (const tool of ['chromium', 'python3', 'systemd-analyze', 'cc', 'make']) symlinkSync('/bin/true', join(dir, tool))
   t.same(run(['--check'], dir), { code: 0, stderr: '' })
   t.same(run([], dir), { code: 0, stderr: '' }, 'install mode does nothing when all is present')
 })
@@ -42,7 +42,7 @@ t.test('a ready machine: exit 0 without apt (apt-get is not even on PATH)', asyn
 t.test('a machine half set up: only the absent package is named', async (t) => {
   const dir = mkdtempSync(join(tmpdir(), 'l4lb-path-'))
   t.teardown(() => rmSync(dir, { recursive: true, force: true }))
-  for (const tool of ['python3', 'systemd-analyze']) symlinkSync('/bin/true', join(dir, tool))
+  for (const tool of ['python3', 'systemd-analyze', 'cc', 'make']) symlinkSync('/bin/true', join(dir, tool))
   const r = run(['--check'], dir)
   t.equal(r.code, 1)
   t.match(r.stderr, /missing: chromium$/m)

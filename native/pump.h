@@ -1,0 +1,95 @@
+/*
+ * The native pump: moves bytes between two connected, non-blocking TCP
+ * sockets that JavaScript accepted and connected, until both directions are
+ * closed, then reports how it ended. No policy lives here: which backend,
+ * which timeout values, what to log and count are decided in TypeScript.
+ *
+ * Threads: one loop thread per process (loop.c) owns every connection;
+ * JavaScript talks to it only through the command queue (pump_submit) and
+ * hears back through completion batches (the callback given to pump_start).
+ */
+#ifndef L4LB_PUMP_H
+#define L4LB_PUMP_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* Sides of a connection, also the index of its descriptor. */
+enum { SIDE_CLIENT = 0, SIDE_SERVER = 1 };
+
+/*
+ * How a connection ended (mirrored by ENDINGS in src/proxy/native-engine.ts;
+ * docs/errors.md "endings" says what each peer sees).
+ */
+enum pump_ending {
+  END_CLIENT_CLOSED = 0, /* both FINs forwarded, the client's came first */
+  END_SERVER_CLOSED = 1, /* both FINs forwarded, the backend's came first */
+  END_CLIENT_RESET = 2,  /* the client reset or errored: backend reset */
+  END_SERVER_RESET = 3,  /* the backend reset or errored: client reset */
+  END_IDLE = 4,          /* idle timer: both reset */
+  END_HALF_CLOSED = 5,   /* half-closed timer: both reset */
+  END_KILLED = 6,        /* a kill command from JavaScript: both reset */
+  END_NO_MEMORY = 7      /* could not hold unsent bytes: both reset */
+};
+
+/* One direction's bytes that were received but not yet sent (at most one read). */
+struct pump_dir {
+  char *buf;
+  uint32_t off, len;
+  uint8_t eof;  /* the source sent its FIN (recv returned 0) */
+  uint8_t shut; /* that FIN was forwarded (shutdown SHUT_WR on the destination) */
+};
+
+/* One proxied connection, owned by the loop thread once added. */
+struct pump_conn {
+  double id; /* slot + generation, as JavaScript knows it */
+  uint32_t slot;
+  int fd[2];
+  uint8_t rd[2], wr[2]; /* edge-triggered readiness per side */
+  int8_t first_fin;     /* side whose FIN came first, -1 none */
+  struct pump_dir dir[2]; /* dir[d]: bytes from side d to side 1-d */
+  double bytes[2];      /* bytes received from each side */
+  int64_t last_ms;      /* last byte or FIN either way (monotonic ms) */
+  uint32_t idle_ms, half_ms; /* 0 = off */
+  struct pump_conn *prev, *next;
+};
+
+/* A finished connection, as sent back to JavaScript. */
+struct pump_done {
+  double id;
+  int ending;
+  int first_fin;
+  double bytes_in, bytes_out; /* from the client, from the backend */
+};
+
+int pump_dir_keep(struct pump_dir *x, const char *buf, size_t n);
+/* conn.c: move bytes; each returns -1 while the connection goes on, else an ending. */
+int pump_conn_io(struct pump_conn *c, char *buf, size_t bufsz, int64_t now);
+int pump_conn_event(struct pump_conn *c, int side, uint32_t events, char *buf, size_t bufsz, int64_t now);
+int pump_conn_timers(const struct pump_conn *c, int64_t now);
+void pump_conn_close(struct pump_conn *c, int ending);
+void pump_conn_free(struct pump_conn *c);
+
+/* loop.c */
+typedef void (*pump_notify_fn)(void *arg); /* called on the loop thread when completions wait */
+int pump_start(pump_notify_fn notify, void *arg, uint32_t max_conns);
+void pump_stop(void);
+/* Take ownership of a connection (descriptors already dup'ed): its id, or -errno. */
+/*
+ * `quiet_ms`: time since the last byte or FIN (JavaScript's view); `ended`:
+ * bit 0 the client's FIN, bit 1 the backend's, already forwarded by JavaScript.
+ */
+double pump_add(int cfd, int sfd, uint32_t idle_ms, uint32_t half_ms, uint32_t quiet_ms, uint32_t ended,
+                const char *to_server, size_t to_server_len,
+                const char *to_client, size_t to_client_len);
+void pump_kill(double id);
+void pump_retime(double id, uint32_t idle_ms, uint32_t half_ms);
+/* Move waiting completions to `out` (up to max): how many. */
+size_t pump_take_done(struct pump_done *out, size_t max);
+uint32_t pump_owned(void);
+/* Bytes held unsent across every connection (at most one read per direction each). */
+int64_t pump_held_bytes(void);
+void pump_held_add(int64_t delta);
+int64_t pump_now_ms(void);
+
+#endif

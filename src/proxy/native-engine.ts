@@ -1,0 +1,160 @@
+// The native engine: a C addon (native/, built at install by
+// scripts/build-native.sh) whose one thread per process moves the bytes of
+// established sessions that JavaScript accepted and connected. This file
+// loads it, chooses the engine (`engine: auto | js | native`), and turns its
+// completion batches back into session endings; src/proxy/hand-off.ts hands
+// sessions over. No policy crosses: TypeScript passes timeout values and
+// kill orders, the addon reports endings and byte counts.
+import { existsSync } from 'node:fs'
+import { createRequire } from 'node:module'
+import { fileURLToPath } from 'node:url'
+import type { Termination } from '../errors.ts'
+
+import type { EngineChoice } from '../config/types.ts'
+
+export type { EngineChoice }
+
+/** The addon's functions (native/addon.c). Ids are numbers >= 0; a negative adopt result is -errno. */
+export interface NativeAddon {
+  start(onDone: (batch: Float64Array) => void, maxConns: number): void
+  /** ended: bit 0 the client's FIN, bit 1 the backend's, already forwarded by JavaScript; quietMs: since the last byte or FIN. */
+  adopt(clientFd: number, serverFd: number, idleMs: number, halfClosedMs: number, quietMs: number, ended: number, toServer: Buffer | null, toClient: Buffer | null): number
+  kill(id: number): void
+  retime(id: number, idleMs: number, halfClosedMs: number): void
+  ref(on: boolean): void
+  owned(): number
+  held(): number
+}
+
+/** Endings in the order of `enum pump_ending` (native/pump.h); null: a kill, whose reason JavaScript set. */
+const ENDINGS: readonly (Termination | null)[] = [
+  'client-closed', 'server-closed', 'client-reset', 'server-reset', 'idle-timeout', 'half-closed-timeout', null,
+  'hard-stop', // END_NO_MEMORY: the pump could not hold unsent bytes and reset both sides
+]
+
+/** What a session handed to the pump hears when it ends. */
+export interface NativeOwner {
+  /** `reason` null: ended by a kill (the owner set its reason first). Bytes: received from each side by the pump. */
+  nativeEnded(reason: Termination | null, firstClose: 'client' | 'server' | null, bytesIn: number, bytesOut: number): void
+}
+
+/** Counters of this process's native engine (l4lb_native_* metrics). */
+export interface NativeCounters {
+  adopted: number // sessions handed to the pump
+  fallbacks: number // sessions the pump could not take: they stayed on JavaScript
+  batches: number // completion batches received
+}
+
+/** The process's native pump: adopts sessions, routes their completions, counts. */
+export class NativePump {
+  readonly counters: NativeCounters = { adopted: 0, fallbacks: 0, batches: 0 }
+  private readonly owners = new Map<number, NativeOwner>()
+  private readonly addon: NativeAddon
+
+  constructor(addon: NativeAddon, maxConns: number) {
+    this.addon = addon
+    addon.start((batch) => this.onDone(batch), maxConns)
+  }
+
+  /** Sessions the pump owns now. */
+  get owned(): number {
+    return this.owners.size
+  }
+
+  /**
+   * Take over a connection (the caller keeps its descriptors open until this
+   * returns; the pump dup'ed them). Returns the id, or a negative -errno when
+   * the pump cannot take it: the caller keeps it on JavaScript (counted).
+   */
+  adopt(owner: NativeOwner, clientFd: number, serverFd: number, idleMs: number, halfClosedMs: number, quietMs: number, ended: number, toServer: Buffer | null, toClient: Buffer | null): number {
+    let id: number
+    try {
+      id = this.addon.adopt(clientFd, serverFd, idleMs, halfClosedMs, quietMs, ended, toServer, toClient)
+    } catch {
+      id = -1
+    }
+    if (id < 0) {
+      this.counters.fallbacks++
+      return id
+    }
+    this.counters.adopted++
+    if (this.owners.size === 0) this.addon.ref(true)
+    this.owners.set(id, owner)
+    return id
+  }
+
+  /** Reset both sides of `id` now; its owner hears a null reason. A finished id is ignored. */
+  kill(id: number): void {
+    this.addon.kill(id)
+  }
+
+  /** New timer values for `id` (ms, 0 = off). */
+  retime(id: number, idleMs: number, halfClosedMs: number): void {
+    this.addon.retime(id, idleMs, halfClosedMs)
+  }
+
+  /** Bytes the pump holds unsent over all its sessions (each holds at most one read per direction). */
+  held(): number {
+    return this.addon.held()
+  }
+
+  /** Count a session that could not be handed over for a reason found in JavaScript. */
+  fellBack(): void {
+    this.counters.fallbacks++
+  }
+
+  private onDone(batch: Float64Array): void {
+    this.counters.batches++
+    for (let i = 0; i + 4 < batch.length; i += 5) {
+      const id = batch[i]!
+      const owner = this.owners.get(id)
+      if (owner === undefined) continue
+      this.owners.delete(id)
+      const first = batch[i + 2]
+      owner.nativeEnded(ENDINGS[batch[i + 1]!] ?? 'hard-stop', first === 0 ? 'client' : first === 1 ? 'server' : null, batch[i + 3]!, batch[i + 4]!)
+    }
+    if (this.owners.size === 0) this.addon.ref(false)
+  }
+}
+
+/** Where the addon is: L4LB_NATIVE_ADDON (a sanitizer build, tests) or native/build/. */
+export function addonPath(): string {
+  return process.env.L4LB_NATIVE_ADDON ?? fileURLToPath(new URL('../../native/build/l4lb_pump.node', import.meta.url))
+}
+
+export type NativeLoad = { readonly pump: NativePump; readonly error: null } | { readonly pump: null; readonly error: string }
+
+let loaded: NativeLoad | null = null
+
+/**
+ * Load the addon and start its thread, once per process. Never throws:
+ * `error` says why there is no native engine (not built, failed to load).
+ */
+export function loadNative(maxConns = 65536): NativeLoad {
+  if (loaded !== null) return loaded
+  const path = addonPath()
+  if (process.platform !== 'linux') loaded = { pump: null, error: 'the native engine needs Linux' }
+  else if (!existsSync(path)) loaded = { pump: null, error: `not built (${path} missing): install gcc, then run 'npm rebuild l4lb' (or 'sh scripts/build-native.sh')` }
+  else {
+    try {
+      const addon = createRequire(import.meta.url)(path) as NativeAddon
+      loaded = { pump: new NativePump(addon, maxConns), error: null }
+    } catch (err) {
+      loaded = { pump: null, error: `failed to load ${path}: ${(err as Error).message}` }
+    }
+  }
+  return loaded
+}
+
+/** The pump if this process loaded it (even when `engine` has since become js: its sessions live on), else null. */
+export function loadedPump(): NativePump | null {
+  return loaded?.pump ?? null
+}
+
+/** What `engine` resolves to in this process: the pump, or null for JavaScript, and why. */
+export function resolveEngine(choice: EngineChoice): { pump: NativePump | null; engine: 'js' | 'native'; note: string | null } {
+  if (choice === 'js') return { pump: null, engine: 'js', note: null }
+  const n = loadNative()
+  if (n.pump !== null) return { pump: n.pump, engine: 'native', note: null }
+  return { pump: null, engine: 'js', note: n.error }
+}
