@@ -5,7 +5,7 @@ import { loadConfigFile } from '../config/load.ts'
 import { formatErrors } from '../config/format.ts'
 import type { Config } from '../config/types.ts'
 import { engineChoice } from '../proxy/engine.ts'
-import { resolveEngine } from '../proxy/native-engine.ts'
+import { engineProblem, resolveEngine } from '../proxy/native-engine.ts'
 
 export interface CheckIo {
   readonly out: (line: string) => void
@@ -68,6 +68,11 @@ export async function checkCommand(args: string[], io: CheckIo = processIo): Pro
   }
   const result = await loadConfigFile(parsed.file)
   if (result.ok) {
+    const engine = engineProblem(result.config)
+    if (engine !== null) {
+      io.err(`${parsed.file}: ${engine}`)
+      return 1
+    }
     io.out(summary(parsed.file, result.config))
     io.out(engineLine(result.config))
     return 0

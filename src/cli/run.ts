@@ -6,6 +6,7 @@ import { Primary, StartError } from '../cluster/primary.ts'
 import { installSignals } from '../cluster/signals.ts'
 import { formatErrors } from '../config/format.ts'
 import { loadConfigFile } from '../config/load.ts'
+import { engineProblem } from '../proxy/native-engine.ts'
 import type { Config } from '../config/types.ts'
 import { child, flushLog, setLogFormat, setLogLevel } from '../log.ts'
 import { chooseLogFormat, LOG_FORMAT_ENV, type LogFormatChoice } from '../log-format.ts'
@@ -81,6 +82,11 @@ export async function runCommand(argv: string[]): Promise<number> {
   const result = await loadConfigFile(path)
   if (!result.ok) {
     process.stderr.write(`${path}: invalid configuration (${result.code})\n${formatErrors(result.errors)}\n`)
+    return 1
+  }
+  const engine = engineProblem(result.config)
+  if (engine !== null) {
+    process.stderr.write(`${path}: invalid configuration (${CODES.LB_ERR_CONFIG_INVALID})\n${engine}\n`)
     return 1
   }
   try {

@@ -4,6 +4,7 @@
 // client traffic itself.
 import type { Logger } from 'pino'
 import { loadConfigFileOffThread } from '../config/load-thread.ts'
+import { engineProblem } from '../proxy/native-engine.ts'
 import { formatErrors } from '../config/format.ts'
 import { backendKey } from '../config/backend-key.ts'
 import type { Config } from '../config/types.ts'
@@ -194,6 +195,8 @@ export class Primary {
     if (!result.ok) return this.rejectReload(formatErrors(result.errors).split('\n').filter(Boolean))
     const adminProblem = adminReloadProblem(this.config.admin, result.config.admin)
     if (adminProblem !== null) return this.rejectReload([adminProblem])
+    const engineProblemLine = engineProblem(result.config)
+    if (engineProblemLine !== null) return this.rejectReload([engineProblemLine])
     // SIGTERM may have come while the file was parsed: a stopping primary forks no worker.
     if (this.workers.stopping) return { ok: false, errors: ['shutting down: reload not applied'] }
     const next = await resolveEphemeralPorts(result.config, this.config)

@@ -81,7 +81,7 @@ export const schema = obj<Config>({
   log: { to: 'log', node: logSection, default: {}, doc: 'Logging (pino JSON lines on stdout).', seeAlso: ['admin'] },
   engine: {
     to: 'engine', node: oneOf(['auto', 'js', 'native'] as const), default: 'auto',
-    doc: 'What moves the bytes of established connections. `js`: Node sockets in each worker. `native`: the C addon built at install (`native/`, one epoll thread per worker); JavaScript still accepts, picks, connects and decides every timeout, log line and metric, then hands both sockets over. `auto`: native when the addon loads, else js. Without the addon (no C compiler at install, or npm skipped the install script) `auto` and `native` run the JavaScript engine and say so at start (`native` as an error), in `/status` and in `l4lb check`. A connection the native side cannot take stays on JavaScript and is counted (`l4lb_native_fallbacks_total`). See docs/performance.md.',
+    doc: 'What moves the bytes of established connections. `js`: Node sockets in each worker. `native`: the C addon built at install (`native/`, one epoll thread per worker); JavaScript still accepts, picks, connects and decides every timeout, log line and metric, then hands both sockets over. `auto`: native when the addon loads, else js. Without the addon (no C compiler at install, or npm skipped the install script) `auto` runs the JavaScript engine and says so at start, in `/status` and in `l4lb check`; an explicit `native` is an error there: `check` fails, `run` refuses to start and a reload to it is rejected. A connection the native side cannot take stays on JavaScript and is counted (`l4lb_native_fallbacks_total`). See docs/performance.md.',
     seeAlso: ['timeouts'],
   },
 }, checkRoot)

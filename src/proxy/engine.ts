@@ -13,7 +13,7 @@ import { Clock } from './clock.ts'
 import { Listener } from './listener.ts'
 import { PoolRuntime } from './pool-runtime.ts'
 import type { WorkerStats } from '../metrics/worker-stats.ts'
-import { type EngineChoice, loadedPump, type NativePump, resolveEngine } from './native-engine.ts'
+import { engineChoice, loadedPump, type NativePump, resolveEngine } from './native-engine.ts'
 
 export interface EngineOptions {
   readonly log: Logger
@@ -253,8 +253,4 @@ export class Engine {
   }
 }
 
-/** `engine` from the config, unless the L4LB_ENGINE environment variable names one (CI runs the suite per engine). */
-export function engineChoice(config: Config): EngineChoice {
-  const env = process.env.L4LB_ENGINE
-  return env === 'js' || env === 'native' || env === 'auto' ? env : config.engine
-}
+export { engineChoice } from './native-engine.ts'

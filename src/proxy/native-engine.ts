@@ -10,7 +10,7 @@ import { createRequire } from 'node:module'
 import { fileURLToPath } from 'node:url'
 import type { Termination } from '../errors.ts'
 
-import type { EngineChoice } from '../config/types.ts'
+import type { Config, EngineChoice } from '../config/types.ts'
 
 export type { EngineChoice }
 
@@ -144,6 +144,40 @@ export function loadNative(maxConns = 65536): NativeLoad {
     }
   }
   return loaded
+}
+
+/** `engine` from the config, unless the L4LB_ENGINE environment variable names one (CI runs the suite per engine). */
+export function engineChoice(config: Config): EngineChoice {
+  const env = process.env.L4LB_ENGINE
+  return env === 'js' || env === 'native' || env === 'auto' ? env : config.engine
+}
+
+/**
+ * Why the native engine cannot run in this process (not Linux, not built, fails to load), or null
+ * when the addon loads. Loads the addon but starts no thread: for the primary and `check`.
+ */
+export function nativeUnavailable(): string | null {
+  if (loaded !== null) return loaded.error
+  const path = addonPath()
+  if (process.platform !== 'linux') return 'the native engine needs Linux'
+  if (!existsSync(path)) return `not built (${path} missing): install gcc, then run 'npm rebuild l4lb' (or 'sh scripts/build-native.sh')`
+  try {
+    createRequire(import.meta.url)(path)
+    return null
+  } catch (err) {
+    return `failed to load ${path}: ${(err as Error).message}`
+  }
+}
+
+/**
+ * The problem with `config`'s engine on this machine, as a config error line, or null. Only an
+ * explicit `engine: native` (or L4LB_ENGINE=native) that cannot run is a problem: `auto` falls back
+ * to JavaScript and says so. `run` refuses to start on it, a reload is rejected, `check` fails.
+ */
+export function engineProblem(config: Config): string | null {
+  if (engineChoice(config) !== 'native') return null
+  const why = nativeUnavailable()
+  return why === null ? null : `engine: "native" is set but the native engine is unavailable: ${why} (or set engine: auto to fall back to JavaScript)`
 }
 
 /** The pump if this process loaded it (even when `engine` has since become js: its sessions live on), else null. */
