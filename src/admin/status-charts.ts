@@ -104,7 +104,7 @@ function drawTimeline() {
     r.dataset.event = String(e.at); r.dataset.backend = e.pool + '/' + e.backend; r.dataset.what = e.what; r.dataset.to = e.to
     const when = new Date(e.at)
     const chk = e.check
-    r.append(td(when.toLocaleTimeString() + '.' + String(when.getMilliseconds()).padStart(3, '0'), 'when', 'when'), td(e.pool + '/' + e.backend, 'backend'),
+    r.append(td(when.toTimeString().slice(0, 8) + '.' + String(when.getMilliseconds()).padStart(3, '0'), 'when', 'when'), td(e.pool + '/' + e.backend, 'backend'),
       td(e.what, 'what'), td(e.from.toUpperCase() + ' → ' + e.to.toUpperCase(), 'change', 'st ' + e.to), td(e.reason, 'reason'),
       td(chk === null ? '-' : (chk.ok ? 'OK ' : 'FAIL ') + chk.detail + ' (' + Math.round(chk.durationMs) + 'ms)', 'check', chk === null ? '' : (chk.ok ? 'up' : 'down')))
     tb.append(r)
