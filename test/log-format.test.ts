@@ -108,7 +108,10 @@ t.test('npm start (l4lb demo): human lines on a terminal, JSON lines on a pipe',
     const p = l4lb(['demo'], tty)
     let adminPort = 0
     t.teardown(() => (p.child.exitCode === null ? stopVia(adminPort, p) : undefined))
-    t.ok(await until(`${tty ? 'tty' : 'pipe'}: the demo starts`, () => /status page: {2}http:\/\/127\.0\.0\.1:\d+\//.test(p.out()), { deadlineMs: 30_000, intervalMs: 50 }), `${tty ? 'tty' : 'pipe'}: the demo starts`)
+    // On a miss the demo's own output says why (e.g. a port taken by another process meanwhile).
+    const started = /status page: {2}http:\/\/127\.0\.0\.1:\d+\//
+    t.ok(await until(`${tty ? 'tty' : 'pipe'}: the demo starts`, () => started.test(p.out()) || p.child.exitCode !== null, { deadlineMs: 30_000, intervalMs: 50 }), `${tty ? 'tty' : 'pipe'}: the demo starts or exits`)
+    if (!started.test(p.out())) return void t.fail(`${tty ? 'tty' : 'pipe'}: the demo did not start (exit ${p.child.exitCode}):\n${p.out().slice(-2000)}`)
     const port = Number(/balancing 127\.0\.0\.1:(\d+)/.exec(p.out())?.[1])
     adminPort = Number(/status page: {2}http:\/\/127\.0\.0\.1:(\d+)\//.exec(p.out())?.[1])
     for (let i = 0; i < 3; i++) await oneConnection(port)
