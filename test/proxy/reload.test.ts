@@ -50,6 +50,13 @@ forEachEngine((t) => {
     onA.sock.destroy()
   })
 
+  const refusedAt = (port: number): Promise<boolean> =>
+    new Promise((resolve) => {
+      const s = net.connect({ port, host: '127.0.0.1' })
+      s.on('error', (e: NodeJS.ErrnoException) => resolve(e.code === 'ECONNREFUSED'))
+      s.on('connect', () => (s.destroy(), resolve(false)))
+    })
+
   t.test('a listener removed by a reload stops accepting, its connections carry on', async (t) => {
     const be = await startBackend('a')
     t.teardown(() => be.close())
@@ -62,12 +69,7 @@ forEachEngine((t) => {
     const other = buildConfig([be])
     const newPort = await refusedPort()
     await lb.applyConfig({ ...other, listeners: [{ ...other.listeners[0], name: 'new', bind: { host: '127.0.0.1', port: newPort } }] })
-    const refused = await new Promise<boolean>((resolve) => {
-      const s = net.connect({ port, host: '127.0.0.1' })
-      s.on('error', () => resolve(true))
-      s.on('connect', () => (s.destroy(), resolve(false)))
-    })
-    t.ok(refused, 'the old address no longer accepts')
+    t.ok(await refusedAt(port), 'the old address no longer accepts')
     const fresh = await opened(newPort)
     t.equal(fresh.name, 'a', 'the new listener serves')
     fresh.sock.destroy()
@@ -76,13 +78,6 @@ forEachEngine((t) => {
     t.equal(echo, 'z', 'an established connection of the old listener still works')
     c.sock.destroy()
   })
-
-  const refusedAt = (port: number): Promise<boolean> =>
-    new Promise((resolve) => {
-      const s = net.connect({ port, host: '127.0.0.1' })
-      s.on('error', (e: NodeJS.ErrnoException) => resolve(e.code === 'ECONNREFUSED'))
-      s.on('connect', () => (s.destroy(), resolve(false)))
-    })
 
   t.test('applyConfig is all or nothing: one new listener that cannot bind opens none and changes nothing', async (t) => {
     const be = await startBackend('a')
