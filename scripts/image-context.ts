@@ -1,7 +1,8 @@
 // The build context of the l4lb container image (deploy/Dockerfile), made
 // without any registry: `npm pack` (prepack builds dist/), then the tarball
 // installed into DIR/app with `npm ci --offline` from the npm cache (lockfile:
-// scripts/app-lock.ts), and the pinned Node binary (the one running this
+// scripts/app-lock.ts; l4lb's install script runs, so the native engine is
+// built by the system C compiler when there is one), and the pinned Node binary (the one running this
 // script, node_modules/node) as DIR/node.
 //   node scripts/image-context.ts DIR      (DIR must be empty or absent)
 // test/packaging/install.test.ts uses prepareContext() for the same steps.
@@ -48,7 +49,7 @@ export function prepareContext(dir: string): Context {
   const lock = JSON.parse(readFileSync(join(ROOT, 'package-lock.json'), 'utf8')) as Lockfile
   const app = join(dir, 'app')
   mkdirSync(app)
-  const project = appProject(pkg, lock, `../${info.filename}`)
+  const project = appProject(pkg, lock, `../${info.filename}`, join(dir, info.filename))
   writeFileSync(join(app, 'package.json'), JSON.stringify(project.packageJson, null, 2))
   writeFileSync(join(app, 'package-lock.json'), JSON.stringify(project.lockfile, null, 2))
   npm(['ci', '--offline', '--no-audit', '--no-fund'], app)

@@ -59,6 +59,11 @@ t.test('installed l4lb: --version and check', async (t) => {
   const c = spawnSync(bin(), ['check', '-c', example], { cwd: ctx.app, env, encoding: 'utf8' })
   t.equal(c.status, 0, c.stderr)
   t.match(c.stdout, /l4lb\.yaml: OK \(/)
+  // The install script ran (npm ci skips it unless the lock says hasInstallScript):
+  // with a C compiler the installed package has the native engine and says so.
+  const cc = spawnSync(process.env.CC ?? 'cc', ['--version']).status === 0
+  t.equal(existsSync(join(ctx.app, 'node_modules', 'l4lb', 'native', 'build', 'l4lb_pump.node')), cc, `native engine built at install: ${cc}`)
+  t.match(c.stdout, cc ? /engine: auto -> native/ : /engine: auto -> js/)
   const bad = spawnSync(bin(), ['check', '-c', join(dir, 'absent.yaml')], { cwd: ctx.app, env, encoding: 'utf8' })
   t.equal(bad.status, 1, 'a missing file is exit 1')
 })
