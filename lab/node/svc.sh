@@ -32,7 +32,12 @@ start() {
   case "$name" in
     bird)       bird -c /etc/lab/bird.conf -s $run/bird.ctl -P $run/bird.pid ${BIRD_RECOVER:+-R}; wait_pidfile ;;
     bfd)        bird -c /etc/lab/bird-bfd.conf -s $run/bfd.ctl -P $run/bfd.pid; wait_pidfile ;;
-    l4lb)       setsid ${L4LB_CMD:-$node /l4lb/src/cli/main.ts run -c /etc/lab/l4lb.yaml} >>$run/l4lb.log 2>&1 < /dev/null & echo $! > "$pidf" ;;
+    # l4lb from the image (deploy/Dockerfile's /opt/l4lb), as its l4lb user with no capability
+    # but NET_BIND_SERVICE (VIP port 80) and no way to gain one, as the image's docs run it.
+    # setpriv execs, so the pid file holds l4lb's primary. L4LB_CMD overrides (e.g. the checkout's sources).
+    l4lb)       setsid ${L4LB_CMD:-setpriv --reuid=l4lb --regid=l4lb --init-groups --no-new-privs \
+                  --inh-caps=-all,+net_bind_service --ambient-caps=-all,+net_bind_service --bounding-set=-all,+net_bind_service \
+                  /opt/l4lb/node_modules/.bin/l4lb run -c /etc/lab/l4lb.yaml} >>$run/l4lb.log 2>&1 < /dev/null & echo $! > "$pidf" ;;
     gate)       setsid /l4lb/lab/node/gate.sh >>$run/gate.log 2>&1 < /dev/null & echo $! > "$pidf" ;;
     agent)      setsid $node /l4lb/lab/node/agent.ts --admin "$LAB_ADMIN" --bird $run/bird.ctl --events $run/events.jsonl $LAB_AGENT >>$run/agent.log 2>&1 < /dev/null & echo $! > "$pidf" ;;
     keepalived) keepalived -n -l -D --vrrp -f $run/keepalived.conf -p $run/keepalived-main.pid -r $run/keepalived-vrrp.pid >>$run/keepalived.log 2>&1 < /dev/null &

@@ -6,7 +6,8 @@ import { existsSync, mkdirSync } from 'node:fs'
 import path from 'node:path'
 import { loadLab, LAB_DIR, REPO_DIR, STATE_DIR, byRole } from './lib/data.ts'
 import { run, must, log } from './lib/exec.ts'
-import { dockerBin, docker, compose } from './lib/docker.ts'
+import { dockerBin, docker, compose, execIn } from './lib/docker.ts'
+import { imageCheck } from './image-check.ts'
 import { ensurePackages, ensureDockerd, addBridgeAccepts, flushBridgeAddrs, hostRoutesIntoLab, raiseLabCpuWeight } from './lib/host.ts'
 import { updateState } from './lib/state.ts'
 import { renderAll } from './render.ts'
@@ -33,8 +34,12 @@ if (run(dockerBin(), ['image', 'inspect', lab.baseImage]).code !== 0) {
   mkdirSync(cache, { recursive: true })
   must('bash', [path.join(LAB_DIR, 'scripts/base-image.sh'), lab.baseImage, ...lab.packages], { env: { ...process.env, LAB_CACHE: cache }, timeoutMs: 900_000 })
 }
-log(`building ${lab.image}`)
-docker(['build', '-q', '-t', lab.image, '--build-arg', `BASE=${lab.baseImage}`, '--build-arg', `PACKAGES=${lab.packages.join(' ')}`, LAB_DIR], 600_000)
+// l4lb's own image first (deploy/Dockerfile: the packed package installed offline, the pinned
+// Node), then the lab's image on top of it: the balancer nodes run l4lb from the image.
+log(`building ${lab.l4lbImage} (deploy/build-image.sh on ${lab.baseImage})`)
+must('bash', [path.join(REPO_DIR, 'deploy/build-image.sh'), lab.baseImage, lab.l4lbImage], { env: { ...process.env, DOCKER_BUILDKIT: '0' }, timeoutMs: 600_000 })
+log(`building ${lab.image} on ${lab.l4lbImage}`)
+docker(['build', '-q', '-t', lab.image, '--build-arg', `BASE=${lab.l4lbImage}`, '--build-arg', `PACKAGES=${lab.packages.join(' ')}`, LAB_DIR], 600_000)
 
 renderAll(lab)
 log('starting the topology')
@@ -58,8 +63,19 @@ await until('/healthz 200 on every l4lb node', async () => {
   const all = await Promise.all([...lbs, ...kaNames(lab)].map((n) => healthz(lab, n)))
   return all.every(Boolean)
 }, { deadlineMs: 60_000, intervalMs: 250 })
+// Every l4lb runs from the image as its unprivileged user with NET_BIND_SERVICE only (svc.sh).
+for (const n of [...lbs, ...kaNames(lab)]) {
+  const st = await execIn(`${lab.project}-${n}`, 'grep -E "^(Uid|CapEff):" /proc/$(cat /run/lab/l4lb.pid)/status; readlink /proc/$(cat /run/lab/l4lb.pid)/cwd; tr "\\0" " " < /proc/$(cat /run/lab/l4lb.pid)/cmdline')
+  const uid = /^Uid:\s+(\d+)/m.exec(st.stdout)?.[1]
+  const cap = /^CapEff:\s+([0-9a-f]+)/m.exec(st.stdout)?.[1]
+  if (uid === undefined || uid === '0' || cap !== '0000000000000400' || !st.stdout.includes('/opt/l4lb/')) {
+    throw new Error(`${n}: l4lb does not run from the image as its l4lb user with NET_BIND_SERVICE only:\n${st.stdout}${st.stderr}`)
+  }
+}
 const want = lbs.map((n) => lbAddr(lab, n)).sort().join(',')
 await until('a router nexthop for the VIP per lb node', async () => (await vipNexthops(lab)).active.join(',') === want, { deadlineMs: 30_000, intervalMs: 200 })
 const master = [...byRole(lab, 'ka')].sort((x, y) => (y.vrrpPriority ?? 0) - (x.vrrpPriority ?? 0))[0].name
 const holder = await until(`the VRRP VIP on ${master} (highest priority)`, async () => (await vrrpHolder(lab)) === master && master, { deadlineMs: 30_000, intervalMs: 200 })
+const ic = await imageCheck(lab)
+log(`image check: ${ic.image} run alone (docker run --init, NET_BIND_SERVICE only, read-only) served via ${ic.servedBy} as uid ${ic.uid} (CapEff ${ic.capEff}, CapBnd ${ic.capBnd}); SIGHUP reloaded in ${ic.reloadMs.toFixed(0)} ms; docker stop exited ${ic.exitCode} after ${ic.stopMs.toFixed(0)} ms`)
 log(`lab up in ${secs()}: ${lbs.length} lb nodes announcing ${lab.vips.anycast}, VRRP VIP ${lab.vips.vrrp} on ${holder.value}, ${byRole(lab, 'backend').length} backends`)

@@ -29,7 +29,11 @@ export interface Node {
 export interface Lab {
   project: string
   image: string
+  /** l4lb's own image (deploy/Dockerfile on baseImage); lab/Dockerfile builds `image` on it. */
+  l4lbImage: string
   baseImage: string
+  /** Where lab:up runs l4lbImage alone on the backend network to check the documented `docker run`. */
+  imageCheck: { addr: string }
   packages: string[]
   vips: { anycast: string; vrrp: string; vrrpVrid: number; port: number }
   networks: Record<NetName, Network>
@@ -139,7 +143,9 @@ export function loadLab(file = path.join(LAB_DIR, 'lab.yaml')): Lab {
   return {
     project: str(raw.project, 'project'),
     image: str(raw.image, 'image'),
+    l4lbImage: str(raw['l4lb-image'], 'l4lb-image'),
     baseImage: str(raw['base-image'], 'base-image'),
+    imageCheck: { addr: imageCheckAddr(obj(raw['image-check'], 'image-check'), networks.be.subnet, nodes) },
     packages: (raw.packages as unknown[]).map((p, i) => str(p, `packages[${i}]`)),
     vips: {
       anycast: ip(vips.anycast, 'vips.anycast'), vrrp: ip(vips.vrrp, 'vips.vrrp'),
@@ -182,6 +188,15 @@ export function loadLab(file = path.join(LAB_DIR, 'lab.yaml')): Lab {
     },
     nodes,
   }
+}
+
+/** image-check.addr: an address on the backend network that no node holds. */
+function imageCheckAddr(o: Obj, beSubnet: string, nodes: Node[]): string {
+  const addr = ip(o.addr, 'image-check.addr')
+  if (!inSubnet(addr, beSubnet)) throw new Error(`lab.yaml: image-check.addr (${addr}) is outside networks.be (${beSubnet})`)
+  const holder = nodes.find((n) => Object.values(n.addrs).includes(addr))
+  if (holder) throw new Error(`lab.yaml: image-check.addr (${addr}) is also nodes.${holder.name}'s address`)
+  return addr
 }
 
 export function byRole(lab: Lab, role: Role): Node[] {
