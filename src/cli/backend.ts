@@ -35,7 +35,7 @@ export async function setBackendState(p: ParsedArgs, io: Io, id: string, state: 
     io.out(`${where(id, pool)} ${STATES[state]}`)
     return EXIT_OK
   }
-  io.err(`${state} ${id}: ${errorText(reply)}`)
+  io.err(`${where(id, pool)} ${state}: ${errorText(reply)}`)
   return EXIT_FAIL
 }
 
@@ -79,7 +79,7 @@ export async function weightCommand(args: string[], io: Io = processIo): Promise
       io.out(`${where(id, pool)} weight ${Number(n)}`)
       return EXIT_OK
     }
-    io.err(`weight ${id}: ${errorText(reply)}`)
+    io.err(`${where(id, pool)} weight ${Number(n)}: ${errorText(reply)}`)
     return EXIT_FAIL
   })
 }

@@ -2,6 +2,7 @@
 // Exit codes: 0 valid (one summary line on stdout), 1 invalid (every error on
 // stderr, one per line, then a count), 2 usage error (the flag is named).
 import { loadConfigFile } from '../config/load.ts'
+import { CODES } from '../errors.ts'
 import { formatErrors } from '../config/format.ts'
 import type { Config } from '../config/types.ts'
 import { engineChoice } from '../proxy/engine.ts'
@@ -78,6 +79,7 @@ export async function checkCommand(args: string[], io: CheckIo = processIo): Pro
     return 0
   }
   for (const line of formatErrors(result.errors).split('\n')) io.err(line)
+  if (result.code === CODES.LB_ERR_CONFIG_READ) return 1 // nothing was validated: no "invalid (N errors)" line
   const n = result.errors.length
   io.err(`${parsed.file}: invalid (${n} error${n === 1 ? '' : 's'})`)
   return 1

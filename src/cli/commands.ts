@@ -95,16 +95,17 @@ export const COMMANDS: readonly Command[] = [
   {
     name: 'version',
     synopsis: 'version',
-    summary: 'print the l4lb and Node.js versions (also: l4lb --version)',
+    summary: 'print the l4lb and Node.js versions (also: l4lb --version, l4lb -v as in HAProxy)',
     flags: [],
     exits: '0 printed; 2 usage',
     run: async (argv) => (await import('./version.ts')).versionCommand(argv),
   },
 ]
 
-/** The command named `name`, or undefined. `--version` is `version`. */
+/** The command named `name`, or undefined. `--version`, `-v` and `-V` are `version`. */
 export function findCommand(name: string): Command | undefined {
-  return COMMANDS.find((c) => c.name === (name === '--version' ? 'version' : name))
+  const alias = name === '--version' || name === '-v' || name === '-V' ? 'version' : name
+  return COMMANDS.find((c) => c.name === alias)
 }
 
 /** `l4lb CMD --help`: synopsis, summary, flags, exit codes. */

@@ -36,7 +36,7 @@ t.test('every command answers --help and -h with exit 0 and its exit codes', asy
 })
 
 t.test('command list, help CMD, unknown and missing commands', async (t) => {
-  const [help, helpWeight, none, unknown, unknownHelp, version, afterDashes] = await Promise.all([
+  const [help, helpWeight, none, unknown, unknownHelp, version, afterDashes, dashV, dashBigV] = await Promise.all([
     l4lb(['--help']),
     l4lb(['help', 'weight']),
     l4lb([]),
@@ -44,6 +44,8 @@ t.test('command list, help CMD, unknown and missing commands', async (t) => {
     l4lb(['help', 'frobnicate']),
     l4lb(['--version']),
     l4lb(['check', '--', '--help']),
+    l4lb(['-v']),
+    l4lb(['-V']),
   ])
   t.equal(help.code, 0)
   for (const c of COMMANDS) t.match(help.stdout, new RegExp(`^ {2}${escape(c.synopsis)} +${escape(c.summary)}$`, 'm'), c.name)
@@ -56,6 +58,7 @@ t.test('command list, help CMD, unknown and missing commands', async (t) => {
   t.equal(version.code, 0)
   t.match(version.stdout, /^l4lb \d+\.\d+\.\d+ \(node v\d+/)
   t.equal(afterDashes.code, 2, 'a --help after -- is an argument, not a help request')
+  t.same([dashV.code, dashV.stdout, dashBigV.code, dashBigV.stdout], [0, version.stdout, 0, version.stdout], '-v and -V print the version, as haproxy -v does')
 })
 
 t.test('docs/cli.md documents every command and its exit codes', async (t) => {

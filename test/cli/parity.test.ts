@@ -73,7 +73,7 @@ t.test('backend, weight and status --json on a running cluster', async (t) => {
 
   o = io()
   t.equal(await weightCommand(['b', '300', admin], o), 1, 'out of range: refused by the API')
-  t.equal(o.stderr, 'weight b: weight must be an integer 0..256\n')
+  t.equal(o.stderr, 'backend b weight 300: weight must be an integer 0..256\n')
   t.equal((await backendOf(c, 'b')).weight, 0, 'unchanged')
 
   o = io()
@@ -90,7 +90,7 @@ t.test('exit codes: refused 1, usage 2 (nothing sent)', async (t) => {
   t.teardown(() => c.stop())
   const admin = `--admin=127.0.0.1:${c.adminPort}`
   const cases: [(argv: string[], io: Io) => Promise<number>, string[], number, RegExp][] = [
-    [backendCommand, ['nope', 'drain', admin], 1, /^drain nope: no backend "nope"/],
+    [backendCommand, ['nope', 'drain', admin], 1, /^backend nope drain: no backend "nope"/],
     [backendCommand, ['a', 'down', admin], 2, /^unknown state "down": expected ready, drain or maint\nusage: l4lb backend/],
     [backendCommand, ['a', admin], 2, /^missing state \(ready, drain or maint\)/],
     [backendCommand, [admin], 2, /^missing backend ID/],
@@ -99,7 +99,7 @@ t.test('exit codes: refused 1, usage 2 (nothing sent)', async (t) => {
     [weightCommand, ['a', '1.5', admin], 2, /^weight "1\.5" is not a non-negative integer/],
     [weightCommand, ['a', admin], 2, /^missing weight N/],
     [weightCommand, ['a', '2', '--bogus', admin], 2, /^unknown option --bogus/],
-    [weightCommand, ['nope', '2', admin], 1, /^weight nope: no backend "nope"/],
+    [weightCommand, ['nope', '2', admin], 1, /^backend nope weight 2: no backend "nope"/],
   ]
   for (const [cmd, argv, code, text] of cases) {
     const o = io()
@@ -116,7 +116,7 @@ t.test('exit codes: refused 1, usage 2 (nothing sent)', async (t) => {
   r = bin(['weight', 'a', '7', admin])
   t.same([r.status, r.stdout, r.stderr], [0, 'backend a weight 7\n', ''])
   r = bin(['weight', 'nope', '7', admin])
-  t.same([r.status, r.stdout, r.stderr], [1, '', 'weight nope: no backend "nope"\n'])
+  t.same([r.status, r.stdout, r.stderr], [1, '', 'backend nope weight 7: no backend "nope"\n'])
   r = bin(['backend', 'a', 'sleep', admin])
   t.equal(r.status, 2)
   t.match(await backendOf(c, 'a'), { adminState: 'drain', weight: 7 })

@@ -51,7 +51,7 @@ t.test('invalid file: exit 1, every error on its own line', async (t) => {
 t.test('missing file: exit 1 naming the path', async (t) => {
   const r = run('--config=no/such/file.yaml')
   t.equal(r.code, 1)
-  t.match(r.stderr, /^no\/such\/file\.yaml: file not found\n/)
+  t.equal(r.stderr, 'no/such/file.yaml: file not found\n', 'one line: nothing was validated, so no "invalid (1 error)" count')
 })
 
 t.test('usage errors: exit 2 naming the flag', async (t) => {
