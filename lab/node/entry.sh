@@ -32,6 +32,7 @@ case "$LAB_ROLE" in
            sed "s/@IFACE@/$ka_if/g" /etc/lab/keepalived.conf > /run/lab/keepalived.conf
            $svc start l4lb; $svc start agent; $svc start keepalived ;;
   backend) $svc start responder ;;
+  etcd)    $svc start etcd ;;
   client)  ;;
 esac
 echo "entry: $LAB_NODE up at $(date +%s.%N)"

@@ -1,7 +1,7 @@
 #!/bin/bash
 # Starts, stops and inspects one lab daemon inside a node, by pidfile in /run/lab.
 # Usage: svc.sh start|stop|kill|restart|status|pid NAME
-#   NAME: bird | bfd | nhg | l4lb | agent | gate | keepalived | responder
+#   NAME: bird | bfd | nhg | l4lb | agent | gate | keepalived | responder | etcd
 #   stop: SIGTERM, then wait (up to 10 s, polling) for exit; kill: SIGKILL at once; restart: stop, start,
 #   except bird: `birdc graceful restart` (the BGP sessions close without a NOTIFICATION, the
 #   kernel keeps the routes), then `bird -R` (graceful restart recovery); /run/lab/bird.restarting
@@ -43,6 +43,7 @@ start() {
     keepalived) keepalived -n -l -D --vrrp -f $run/keepalived.conf -p $run/keepalived-main.pid -r $run/keepalived-vrrp.pid >>$run/keepalived.log 2>&1 < /dev/null &
                 echo $! > "$pidf" ;;
     nhg)        setsid $node /l4lb/lab/tools/nhg.ts --daemon $LAB_NHG >>$run/nhg.log 2>&1 < /dev/null & echo $! > "$pidf" ;;
+    etcd)       setsid etcd $LAB_ETCD >>$run/etcd.log 2>&1 < /dev/null & echo $! > "$pidf" ;;
     responder)  setsid $node /l4lb/lab/node/responder.ts --name "$LAB_NODE" --port "$LAB_PORT" >>$run/responder.log 2>&1 < /dev/null & echo $! > "$pidf" ;;
     *) echo "svc: unknown daemon $name" >&2; exit 2 ;;
   esac

@@ -2,7 +2,8 @@
 # Builds the lab's base image without a registry: debootstrap (minbase) from the
 # machine's own apt mirror, packages installed in a chroot, then `docker import`.
 # Usage: base-image.sh IMAGE_TAG PACKAGES...   (env: LAB_CACHE dir for the rootfs tarball)
-# Re-uses $LAB_CACHE/base-<suite>.tar when it exists, so a second `lab:up` imports in seconds.
+# Re-uses $LAB_CACHE/base-<suite>-<hash of the package list>.tar when it exists, so a second
+# `lab:up` imports in seconds; the image carries the list in its label l4lb-lab.packages.
 set -euo pipefail
 
 tag=$1; shift
@@ -10,7 +11,9 @@ pkgs=("$@")
 cache=${LAB_CACHE:?LAB_CACHE must name a cache directory}
 . /etc/os-release
 suite=${VERSION_CODENAME:-bookworm}
-tarball=$cache/base-$suite.tar
+# The cache is per package list: a changed list (lab.yaml packages) makes a new rootfs.
+pkgkey=$(printf '%s\n' "${pkgs[@]}" | sort | tr '\n' ' ')
+tarball=$cache/base-$suite-$(printf '%s' "$pkgkey" | sha256sum | cut -c1-12).tar
 
 # The first apt source serving the release suite itself (not -security/-updates).
 find_mirror() {
@@ -59,5 +62,6 @@ if [ ! -s "$tarball" ]; then
   tar --numeric-owner -C "$rootfs" -cf "$tarball.tmp" .
   mv "$tarball.tmp" "$tarball"
 fi
-docker import "$tarball" "$tag" > /dev/null
+# The label lets lab:up see that an existing image was made for another package list.
+docker import -c "LABEL l4lb-lab.packages=\"${pkgkey% }\"" "$tarball" "$tag" > /dev/null
 echo "base-image: imported $tag"

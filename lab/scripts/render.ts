@@ -79,6 +79,20 @@ function nhgArgs(lab: Lab, n: Node): string {
   return n.role === 'router' && e.mode === 'resilient' ? `--vip ${lab.vips.anycast} --buckets ${e.buckets} --idle ${e.idleTimer} --unbalanced ${e.unbalancedTimer}` : ''
 }
 
+/** Client URLs of the lab's etcd members (port 2379 on the store network), comma-separated. */
+export function etcdEndpoints(lab: Lab): string {
+  return byRole(lab, 'etcd').map((m) => `http://${m.addrs.store}:2379`).join(',')
+}
+
+/** An etcd member's command line (svc.sh "etcd"): a static three-member bootstrap, data in /run/lab/etcd. */
+function etcdArgs(lab: Lab, n: Node): string {
+  if (n.role !== 'etcd') return ''
+  const members = byRole(lab, 'etcd').map((m) => `${m.name}=http://${m.addrs.store}:2380`).join(',')
+  const a = n.addrs.store
+  return `--name ${n.name} --data-dir /run/lab/etcd --listen-client-urls http://${a}:2379,http://127.0.0.1:2379 --advertise-client-urls http://${a}:2379 ` +
+    `--listen-peer-urls http://${a}:2380 --initial-advertise-peer-urls http://${a}:2380 --initial-cluster ${members} --initial-cluster-token ${lab.project} --initial-cluster-state new`
+}
+
 function nodeEnv(lab: Lab, n: Node): string {
   const prefixOf = (net: NetName) => lab.networks[net].subnet.split('/')[1]
   let extra = ''
@@ -92,6 +106,7 @@ function nodeEnv(lab: Lab, n: Node): string {
   return fill(tpl('node.env'), {
     name: n.name, role: n.role, gw: n.gw ?? '', lo_addrs: n.role === 'lb' ? `${lab.vips.anycast}/32` : '', extra_addrs: extra,
     vrrp_self: n.addrs.ka ?? '', port: n.port ?? lab.vips.port, admin: lab.l4lb.admin, lease_ms: a.leaseMs, nhg: nhgArgs(lab, n),
+    etcd: etcdArgs(lab, n), etcd_endpoints: etcdEndpoints(lab),
     agent: `--interval ${a.intervalMs} --timeout ${a.timeoutMs} --fall ${a.fall} --rise ${a.rise} --down-after ${a.downAfterMs} --up-after ${a.upAfterMs} --lease-ms ${a.leaseMs}${n.role === 'ka' ? ' --announce off --track-file /run/lab/l4lb.track' : ''}`,
   }, 'node.env')
 }

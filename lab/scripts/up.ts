@@ -12,7 +12,7 @@ import { ensurePackages, ensureDockerd, addBridgeAccepts, flushBridgeAddrs, host
 import { updateState } from './lib/state.ts'
 import { renderAll } from './render.ts'
 import { until } from './lib/poll.ts'
-import { birdProtocols, healthz, vipNexthops, vrrpHolder, lbAddr, lbNames, kaNames } from './lib/labctl.ts'
+import { birdProtocols, etcdHealth, healthz, vipNexthops, vrrpHolder, lbAddr, lbNames, kaNames } from './lib/labctl.ts'
 
 const t0 = performance.now()
 const lab = loadLab()
@@ -28,7 +28,10 @@ if (!existsSync(path.join(REPO_DIR, 'node_modules/node/bin/node'))) {
 ensurePackages()
 await ensureDockerd()
 
-if (run(dockerBin(), ['image', 'inspect', lab.baseImage]).code !== 0) {
+// Rebuilt when missing or made for another package list (its label, set by base-image.sh).
+const wantPackages = [...lab.packages].sort().join(' ')
+const baseLabel = run(dockerBin(), ['image', 'inspect', '-f', '{{index .Config.Labels "l4lb-lab.packages"}}', lab.baseImage])
+if (baseLabel.code !== 0 || baseLabel.stdout.trim() !== wantPackages) {
   log(`building base image ${lab.baseImage} offline (debootstrap + docker import)`)
   const cache = path.join(STATE_DIR, 'cache')
   mkdirSync(cache, { recursive: true })
@@ -63,6 +66,12 @@ await until('/healthz 200 on every l4lb node', async () => {
   const all = await Promise.all([...lbs, ...kaNames(lab)].map((n) => healthz(lab, n)))
   return all.every(Boolean)
 }, { deadlineMs: 60_000, intervalMs: 250 })
+const members = byRole(lab, 'etcd').length
+const etcd = await until(`all ${members} etcd members healthy (seen from lb1)`, async () => {
+  const h = await etcdHealth(lab, 'lb1')
+  return Object.keys(h).length === members && Object.values(h).every(Boolean)
+}, { deadlineMs: 30_000, intervalMs: 250 })
+log(`etcd: ${members} members healthy after ${(etcd.elapsedMs / 1000).toFixed(1)} s of waiting`)
 // Every l4lb runs from the image as its unprivileged user with NET_BIND_SERVICE only (svc.sh).
 for (const n of [...lbs, ...kaNames(lab)]) {
   const st = await execIn(`${lab.project}-${n}`, 'grep -E "^(Uid|CapEff):" /proc/$(cat /run/lab/l4lb.pid)/status; readlink /proc/$(cat /run/lab/l4lb.pid)/cwd; tr "\\0" " " < /proc/$(cat /run/lab/l4lb.pid)/cmdline')

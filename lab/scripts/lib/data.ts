@@ -11,8 +11,8 @@ export const REPO_DIR = path.resolve(LAB_DIR, '..')
 export const STATE_DIR = path.join(LAB_DIR, '.state')
 export const RESULTS_DIR = path.join(LAB_DIR, 'results')
 
-export type Role = 'client' | 'router' | 'lb' | 'ka' | 'backend'
-export type NetName = 'client' | 'lb' | 'ka' | 'be'
+export type Role = 'client' | 'router' | 'lb' | 'ka' | 'backend' | 'etcd'
+export type NetName = 'client' | 'lb' | 'ka' | 'be' | 'store'
 
 export interface Network { subnet: string; bridge: string; hostGw: string }
 export interface Node {
@@ -54,8 +54,8 @@ export interface Lab {
 }
 
 type Obj = Record<string, unknown>
-const ROLES: Role[] = ['client', 'router', 'lb', 'ka', 'backend']
-const NETS: NetName[] = ['client', 'lb', 'ka', 'be']
+const ROLES: Role[] = ['client', 'router', 'lb', 'ka', 'backend', 'etcd']
+const NETS: NetName[] = ['client', 'lb', 'ka', 'be', 'store']
 const IPV4 = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})$/
 
 function obj(v: unknown, at: string): Obj {

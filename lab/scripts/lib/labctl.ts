@@ -64,6 +64,17 @@ export async function healthz(lab: Lab, name: string): Promise<boolean> {
   return r.code === 0
 }
 
+/** Each etcd member's health as `etcdctl endpoint health` sees it from inside `from` (endpoint -> healthy). */
+export async function etcdHealth(lab: Lab, from: string): Promise<Record<string, boolean>> {
+  const r = await execIn(container(lab, from), 'ETCDCTL_API=3 etcdctl --dial-timeout=1s --command-timeout=2s --endpoints="$(. /etc/lab/node.env; echo $LAB_ETCD_ENDPOINTS)" endpoint health 2>&1')
+  const out: Record<string, boolean> = {}
+  for (const line of r.stdout.split('\n')) {
+    const m = /^(http:\/\/[0-9.]+:\d+) is (healthy|unhealthy)/.exec(line)
+    if (m) out[m[1]] = m[2] === 'healthy'
+  }
+  return out
+}
+
 /** The ka node whose interface holds the VRRP VIP ("" when none, a comma list when several). */
 export async function vrrpHolder(lab: Lab): Promise<string> {
   const holders: string[] = []
