@@ -25,7 +25,7 @@ import {
   serverErrored,
   splice,
 } from './splice.ts'
-import { handOff } from './hand-off.ts'
+import { flushed, handOff, handOffNow } from './hand-off.ts'
 
 /** Client bytes held while the backend connects; past this the client is paused. */
 export const HOLD_MAX = 64 * 1024
@@ -147,8 +147,6 @@ function onServerConnect(this: Tagged): void {
     this.write(encode(s.clientAddr, s.clientPort, s.dstAddr, s.dstPort))
   }
   s.client.off('data', onHeldData)
-  s.client.on('data', onClientData)
-  splice(s, this)
   if (s.held !== null) {
     for (const chunk of s.held) {
       b.stats.bytesIn += chunk.length
@@ -156,10 +154,28 @@ function onServerConnect(this: Tagged): void {
     }
     s.held = null
     s.heldBytes = 0
-    if (s.client.isPaused() && !s.clientEnded) s.client.resume()
   }
   if (s.clientEnded) this.end()
-  if (s.host.pump !== null) handOff(s, s.host.pump)
+  const pump = s.host.pump
+  // The native engine's usual case: the kernel took every write, so the pump
+  // can own the session now and JavaScript's splice handlers are never added.
+  // Refused (counted), it stays on JavaScript without asking again.
+  const now = pump !== null && flushed(s, this)
+  if (now && handOffNow(s, pump)) return
+  s.client.on('data', onClientData)
+  splice(s, this)
+  if (s.client.isPaused() && !s.clientEnded) s.client.resume()
+  if (pump !== null && !now) handOff(s, pump)
+}
+
+/**
+ * Stop the handlers a session has between its backend's connect and its
+ * splice from seeing its sockets (an immediate hand-off: the splice handlers
+ * were never added).
+ */
+export function detachConnected(s: Session): void {
+  s.client.off('end', onClientEnd).off('error', onClientError).off('close', onClientClose).off('drain', onClientDrain)
+  s.server!.off('connect', onServerConnect).off('error', onServerError).off('close', onServerClose)
 }
 
 /** Stop this file's and splice.ts's handlers from moving an open session's bytes (a hand-off); `attachHandlers` undoes it. */
