@@ -111,7 +111,7 @@ function adopt(s: Session, pump: NativePump, c: WithFd, v: WithFd, spliced: bool
 let closed: net.Socket | null = null
 
 /** One destroyed socket that every handed-over session points at instead of its own. */
-function closedSocket(): net.Socket {
+export function closedSocket(): net.Socket {
   if (closed === null) {
     closed = new net.Socket()
     closed.destroy()

@@ -75,6 +75,11 @@ function refusingAddon(): NativeAddon & { calls: number } {
       this.calls++
       return -24 // -EMFILE
     },
+    connect() {
+      this.calls++
+      return -24
+    },
+    retry: () => -24,
     kill() {},
     retime() {},
     ref() {},
