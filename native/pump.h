@@ -8,7 +8,7 @@
  * what to log and count are decided in TypeScript.
  *
  * Threads: one loop thread per process (loop.c) owns every connection;
- * JavaScript talks to it only through the command queue (pump_submit) and
+ * JavaScript talks to it only through the command queue (queue.c) and
  * hears back through completion batches (the callback given to pump_start).
  */
 #ifndef L4LB_PUMP_H
@@ -101,10 +101,27 @@ int pump_connect_event(struct pump_conn *c, int side, uint32_t events, int64_t n
 int pump_connect_timers(const struct pump_conn *c, int64_t now);
 double pump_now_ms_f(void);
 
-/* loop.c */
 typedef void (*pump_notify_fn)(void *arg); /* called on the loop thread when completions wait */
-int pump_start(pump_notify_fn notify, void *arg, uint32_t max_conns);
-void pump_stop(void);
+
+/* queue.c: commands to the loop thread, completions back, slots and ids. */
+#define PUMP_GEN_UNIT 1048576.0 /* 2^20: slots per generation in an id */
+enum pump_cmd_kind { CMD_ADD, CMD_CONNECT, CMD_RETRY, CMD_KILL, CMD_RETIME, CMD_STOP };
+struct pump_cmd {
+  enum pump_cmd_kind kind;
+  double id;
+  struct pump_conn *conn;    /* CMD_ADD, CMD_CONNECT: the new connection */
+  uint32_t idle_ms, half_ms; /* CMD_RETIME */
+  int fd;                    /* CMD_RETRY: the fresh backend socket */
+  struct pump_dir to_server; /* CMD_RETRY: what to send first once connected */
+  struct pump_target target; /* CMD_CONNECT, CMD_RETRY */
+};
+int pump_queue_init(uint32_t max_conns, pump_notify_fn notify, void *arg);
+void pump_queue_open(int open);
+int pump_submit(const struct pump_cmd *k);
+struct pump_cmd *pump_take_cmds(size_t *n);
+void pump_done(const struct pump_done *d, uint32_t slot, int release);
+
+/* queue.c, JavaScript's side (the Node-API glue calls these). */
 /* Take ownership of a connection (descriptors already dup'ed): its id, or -errno. */
 /*
  * `quiet_ms`: time since the last byte or FIN (JavaScript's view); `ended`:
@@ -130,6 +147,10 @@ uint32_t pump_owned(void);
 /* Bytes held unsent across every connection (at most one read per direction each). */
 int64_t pump_held_bytes(void);
 void pump_held_add(int64_t delta);
+
+/* loop.c */
+int pump_start(pump_notify_fn notify, void *arg, uint32_t max_conns);
+void pump_stop(void);
 int64_t pump_now_ms(void);
 
 #endif
