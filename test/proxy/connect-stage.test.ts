@@ -19,7 +19,7 @@ import { until } from '../helpers/until.ts'
 type T = { teardown(fn: () => unknown): void }
 
 /** A backend that records what it receives until the client's FIN, then answers "ok\n" and ends. */
-async function recorder(t: T): Promise<{ port: number; got: Buffer[] }> {
+async function recorder(t: T, host = '127.0.0.1'): Promise<{ port: number; got: Buffer[] }> {
   const got: Buffer[] = []
   const server = net.createServer({ allowHalfOpen: true }, (s) => {
     const parts: Buffer[] = []
@@ -30,7 +30,7 @@ async function recorder(t: T): Promise<{ port: number; got: Buffer[] }> {
       s.end('ok\n')
     })
   })
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()))
+  await new Promise<void>((r) => server.listen(0, host, () => r()))
   t.teardown(() => new Promise((r) => server.close(() => r(undefined))))
   return { port: (server.address() as net.AddressInfo).port, got }
 }
@@ -92,7 +92,7 @@ forEachEngine((t) => {
   })
 })
 
-t.test('native: the pump connects pools of IP literals itself; a pool naming a host is connected by JavaScript, then handed over', async (t) => {
+t.test('native: the pump connects pools of IP literals (v4 and v6) itself; a pool naming a host is connected by JavaScript, then handed over', async (t) => {
   const n = loadNative()
   if (n.pump === null) return t.fail(`the native addon is not loaded: ${n.error}`)
   const prev = process.env.L4LB_ENGINE
@@ -101,8 +101,10 @@ t.test('native: the pump connects pools of IP literals itself; a pool naming a h
     if (prev === undefined) delete process.env.L4LB_ENGINE
     else process.env.L4LB_ENGINE = prev
   })
-  const be = await recorder(t)
-  for (const [host, stage2] of [['127.0.0.1', true], ['localhost', false]] as const) {
+  const v4 = await recorder(t)
+  const v6 = await recorder(t, '::1')
+  for (const [host, stage2] of [['127.0.0.1', true], ['::1', true], ['localhost', false]] as const) {
+    const be = host === '::1' ? v6 : v4
     const { port } = await logged(t, buildConfig([{ name: 'rec', port: be.port }], { backend: () => ({ host }) }))
     const before = { ...n.pump.counters }
     const sock = net.connect({ port, host: '127.0.0.1', allowHalfOpen: true })
