@@ -75,6 +75,21 @@ forEachEngine((t) => {
     })
   }
 
+  t.test('PROXY end to end: the addresses a trusted client sends reach the backend in its own header, then the payload', async (t) => {
+    const be = await recorder(t)
+    const { port, closed } = await logged(t, buildConfig([{ name: 'rec', port: be.port }], {
+      listener: { 'proxy-protocol': { accept: true, trusted: ['127.0.0.0/8'] } },
+      pool: { 'send-proxy': 'v1' },
+    }))
+    const sock = net.connect({ port, host: '127.0.0.1', allowHalfOpen: true })
+    sock.end('PROXY TCP4 203.0.113.7 198.51.100.1 40000 443\r\npayload after the header\n') // one write: the payload comes in the header's read
+    t.equal((await readAll(sock)).toString(), 'ok\n')
+    await until('the backend got the upload', () => be.got.length === 1)
+    t.equal(be.got[0]!.toString('latin1'), 'PROXY TCP4 203.0.113.7 198.51.100.1 40000 443\r\npayload after the header\n')
+    await until('the connection log line', () => closed().length === 1)
+    t.match(closed()[0], { client: '203.0.113.7:40000', reason: 'client-closed', bytesIn: 'payload after the header\n'.length })
+  })
+
   t.test('a client that leaves while its backend connects: client-closed-early, no connect failure, nothing open', async (t) => {
     const hole = await startBlackhole()
     t.teardown(() => hole.close())
