@@ -2,8 +2,11 @@
  * Node-API glue: the functions JavaScript calls (src/proxy/native-engine.ts
  * wraps them) and the one thread-safe function that carries completions back
  * in batches: one call per wake-up, each a Float64Array of
- * [id, ending, firstFin, bytesIn, bytesOut] per finished connection.
- * Descriptors are dup'ed here, so JavaScript can close its own handles.
+ * [id, ending, firstFin, bytesIn, bytesOut] per finished connection, or
+ * [id, EV_*, -1, connectMs, 0] per connect outcome (stage 2).
+ * Descriptors are dup'ed here, so JavaScript can close its own handles; the
+ * backend sockets of stage 2 are created here, on the caller's thread, so
+ * running out of descriptors is known at once.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -141,6 +144,86 @@ static napi_value js_adopt(napi_env env, napi_callback_info info) {
   return out;
 }
 
+static int get_target(napi_env env, napi_value host, napi_value port, napi_value ms, struct pump_target *t) {
+  char h[64];
+  size_t hl;
+  uint32_t p, m;
+  if (napi_get_value_string_utf8(env, host, h, sizeof h, &hl) != napi_ok || !arg_u32(env, port, &p) ||
+      !arg_u32(env, ms, &m))
+    return -EINVAL;
+  return pump_target_parse(t, h, p, m);
+}
+
+/*
+ * connect(clientFd, host, port, connectMs, idleMs, halfClosedMs, toServer):
+ * take the client and connect a new socket to host (an IP literal) and port
+ * within connectMs; toServer (a PROXY header, held client bytes, or null) is
+ * sent first. Returns its id (>= 0), or -errno when it cannot take the
+ * connection (the caller keeps it on JavaScript; its descriptor is untouched).
+ */
+static napi_value js_connect(napi_env env, napi_callback_info info) {
+  size_t argc = 7;
+  napi_value argv[7], out;
+  uint32_t cfd, idle, half;
+  struct pump_target t;
+  char *ts;
+  size_t tsl;
+  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  if (argc < 7 || !arg_u32(env, argv[0], &cfd) || !arg_u32(env, argv[4], &idle) || !arg_u32(env, argv[5], &half))
+    return NULL;
+  if (get_bytes(env, argv[6], &ts, &tsl) < 0) {
+    napi_throw_type_error(env, NULL, "l4lb native: bad buffer");
+    return NULL;
+  }
+  double id = get_target(env, argv[1], argv[2], argv[3], &t);
+  if (id == 0) {
+    int s = pump_socket(t.addr.ss_family);
+    int c = s < 0 ? -1 : dup_fd((int)cfd);
+    if (s < 0 || c < 0) {
+      id = s < 0 ? s : -errno;
+      if (s >= 0) close(s);
+    } else {
+      id = pump_connect(c, s, &t, idle, half, ts, tsl);
+      if (id < 0) {
+        close(c);
+        close(s);
+      }
+    }
+  }
+  CHECK(napi_create_double(env, id, &out));
+  return out;
+}
+
+/*
+ * retry(id, host, port, connectMs, toServer): after a failed connect, try
+ * another backend (JavaScript chose it) for a connection this side holds.
+ * 0, or -errno when no socket could be made (JavaScript counts it as that
+ * attempt's connect error). An id that has ended meanwhile is ignored.
+ */
+static napi_value js_retry(napi_env env, napi_callback_info info) {
+  size_t argc = 5;
+  napi_value argv[5], out;
+  double id;
+  struct pump_target t;
+  char *ts;
+  size_t tsl;
+  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  if (argc < 5) return NULL;
+  CHECK(napi_get_value_double(env, argv[0], &id));
+  if (get_bytes(env, argv[4], &ts, &tsl) < 0) {
+    napi_throw_type_error(env, NULL, "l4lb native: bad buffer");
+    return NULL;
+  }
+  int r = get_target(env, argv[1], argv[2], argv[3], &t);
+  if (r == 0) {
+    int s = pump_socket(t.addr.ss_family);
+    r = s < 0 ? s : pump_retry(id, s, &t, ts, tsl);
+    if (r < 0 && s >= 0) close(s);
+  }
+  CHECK(napi_create_int32(env, r, &out));
+  return out;
+}
+
 /* kill(id): reset both sides now; the completion says END_KILLED. */
 static napi_value js_kill(napi_env env, napi_callback_info info) {
   size_t argc = 1;
@@ -194,7 +277,7 @@ static napi_value js_owned(napi_env env, napi_callback_info info) {
 
 NAPI_MODULE_INIT(/* napi_env env, napi_value exports */) {
   static const struct { const char *name; napi_callback fn; } fns[] = {
-      {"start", js_start}, {"adopt", js_adopt}, {"kill", js_kill},
+      {"start", js_start}, {"adopt", js_adopt}, {"connect", js_connect}, {"retry", js_retry}, {"kill", js_kill},
       {"retime", js_retime}, {"ref", js_ref}, {"owned", js_owned}, {"held", js_held},
   };
   for (size_t i = 0; i < sizeof fns / sizeof fns[0]; i++) {

@@ -145,6 +145,11 @@ int pump_conn_timers(const struct pump_conn *c, int64_t now) {
  * error on one side resets the other; timers, kills and no memory reset both.
  */
 void pump_conn_close(struct pump_conn *c, int ending) {
+  if (c->fd[SIDE_SERVER] < 0) { /* parked after a failed connect: the client is reset (or gone) */
+    close_reset(c->fd[SIDE_CLIENT]);
+    c->fd[0] = -1;
+    return;
+  }
   switch (ending) {
   case END_CLIENT_CLOSED:
   case END_SERVER_CLOSED:

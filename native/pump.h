@@ -1,11 +1,14 @@
 /*
  * The native pump: moves bytes between two connected, non-blocking TCP
- * sockets that JavaScript accepted and connected, until both directions are
- * closed, then reports how it ended. No policy lives here: which backend,
- * which timeout values, what to log and count are decided in TypeScript.
+ * sockets until both directions are closed, then reports how it ended. The
+ * client socket is one JavaScript accepted; the backend socket is one
+ * JavaScript connected (stage 1) or one this side connects to the backend
+ * JavaScript picked (stage 2, connect.c), reporting each attempt's outcome.
+ * No policy lives here: which backend, which retry, which timeout values,
+ * what to log and count are decided in TypeScript.
  *
  * Threads: one loop thread per process (loop.c) owns every connection;
- * JavaScript talks to it only through the command queue (pump_submit) and
+ * JavaScript talks to it only through the command queue (queue.c) and
  * hears back through completion batches (the callback given to pump_start).
  */
 #ifndef L4LB_PUMP_H
@@ -13,6 +16,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/socket.h>
 
 /* Sides of a connection, also the index of its descriptor. */
 enum { SIDE_CLIENT = 0, SIDE_SERVER = 1 };
@@ -29,8 +33,16 @@ enum pump_ending {
   END_IDLE = 4,          /* idle timer: both reset */
   END_HALF_CLOSED = 5,   /* half-closed timer: both reset */
   END_KILLED = 6,        /* a kill command from JavaScript: both reset */
-  END_NO_MEMORY = 7      /* could not hold unsent bytes: both reset */
+  END_NO_MEMORY = 7,     /* could not hold unsent bytes: both reset */
+  END_CLIENT_EARLY = 8,  /* the client reset or closed while its backend was being connected */
+  /* Not endings: a connect attempt's outcome; the connection goes on. */
+  EV_CONNECT_ERROR = 9,   /* refused, unreachable, ...: parked until JavaScript retries or kills */
+  EV_CONNECT_TIMEOUT = 10, /* no answer within the connect timeout: parked likewise */
+  EV_CONNECTED = 11       /* connected: now pumping (value: the connect time, ms) */
 };
+
+/* What a connection is doing (struct pump_conn.state). */
+enum { ST_PUMPING = 0, ST_CONNECTING = 1, ST_PARKED = 2 };
 
 /* One direction's bytes that were received but not yet sent (at most one read). */
 struct pump_dir {
@@ -51,15 +63,26 @@ struct pump_conn {
   double bytes[2];      /* bytes received from each side */
   int64_t last_ms;      /* last byte or FIN either way (monotonic ms) */
   uint32_t idle_ms, half_ms; /* 0 = off */
+  uint8_t attempt;      /* connect attempts so far (wraps): tags the backend socket's epoll events */
+  uint8_t state;        /* ST_*: pumping, connecting its backend, or waiting for JavaScript after a failed connect */
+  int64_t connect_deadline; /* ST_CONNECTING: monotonic ms */
+  double connect_start;     /* ST_CONNECTING: monotonic ms, sub-ms precision */
   struct pump_conn *prev, *next;
 };
 
-/* A finished connection, as sent back to JavaScript. */
+/* A backend to connect to: its address and the connect timeout (ms) JavaScript chose. */
+struct pump_target {
+  struct sockaddr_storage addr;
+  socklen_t addrlen;
+  uint32_t connect_ms;
+};
+
+/* A finished connection (or, EV_*, a connect attempt's outcome), as sent back to JavaScript. */
 struct pump_done {
   double id;
   int ending;
   int first_fin;
-  double bytes_in, bytes_out; /* from the client, from the backend */
+  double bytes_in, bytes_out; /* from the client, from the backend; EV_CONNECTED: the connect time (ms), 0 */
 };
 
 int pump_dir_keep(struct pump_dir *x, const char *buf, size_t n);
@@ -70,10 +93,35 @@ int pump_conn_timers(const struct pump_conn *c, int64_t now);
 void pump_conn_close(struct pump_conn *c, int ending);
 void pump_conn_free(struct pump_conn *c);
 
-/* loop.c */
+/* connect.c: a backend connect (no retry or choice here: JavaScript decides). */
+int pump_target_parse(struct pump_target *t, const char *host, uint32_t port, uint32_t connect_ms);
+int pump_socket(int family);
+int pump_connect_start(struct pump_conn *c, const struct pump_target *t, int64_t now);
+int pump_connect_event(struct pump_conn *c, int side, uint32_t events, int64_t now);
+int pump_connect_timers(const struct pump_conn *c, int64_t now);
+double pump_now_ms_f(void);
+
 typedef void (*pump_notify_fn)(void *arg); /* called on the loop thread when completions wait */
-int pump_start(pump_notify_fn notify, void *arg, uint32_t max_conns);
-void pump_stop(void);
+
+/* queue.c: commands to the loop thread, completions back, slots and ids. */
+#define PUMP_GEN_UNIT 1048576.0 /* 2^20: slots per generation in an id */
+enum pump_cmd_kind { CMD_ADD, CMD_CONNECT, CMD_RETRY, CMD_KILL, CMD_RETIME, CMD_STOP };
+struct pump_cmd {
+  enum pump_cmd_kind kind;
+  double id;
+  struct pump_conn *conn;    /* CMD_ADD, CMD_CONNECT: the new connection */
+  uint32_t idle_ms, half_ms; /* CMD_RETIME */
+  int fd;                    /* CMD_RETRY: the fresh backend socket */
+  struct pump_dir to_server; /* CMD_RETRY: what to send first once connected */
+  struct pump_target target; /* CMD_CONNECT, CMD_RETRY */
+};
+int pump_queue_init(uint32_t max_conns, pump_notify_fn notify, void *arg);
+void pump_queue_open(int open);
+int pump_submit(const struct pump_cmd *k);
+struct pump_cmd *pump_take_cmds(size_t *n);
+void pump_done(const struct pump_done *d, uint32_t slot, int release);
+
+/* queue.c, JavaScript's side (the Node-API glue calls these). */
 /* Take ownership of a connection (descriptors already dup'ed): its id, or -errno. */
 /*
  * `quiet_ms`: time since the last byte or FIN (JavaScript's view); `ended`:
@@ -82,6 +130,15 @@ void pump_stop(void);
 double pump_add(int cfd, int sfd, uint32_t idle_ms, uint32_t half_ms, uint32_t quiet_ms, uint32_t ended,
                 const char *to_server, size_t to_server_len,
                 const char *to_client, size_t to_client_len);
+/*
+ * Stage 2: take the client `cfd` (dup'ed) and the fresh backend socket `sfd`
+ * (pump_socket) and connect it to `t`; `to_server` (a PROXY header, held
+ * client bytes) is sent first once connected. Its id, or -errno.
+ */
+double pump_connect(int cfd, int sfd, const struct pump_target *t, uint32_t idle_ms, uint32_t half_ms,
+                    const char *to_server, size_t to_server_len);
+/* Another attempt for a parked connection (a fresh `sfd`, a new `to_server`): 0, or -errno (sfd untouched). */
+int pump_retry(double id, int sfd, const struct pump_target *t, const char *to_server, size_t to_server_len);
 void pump_kill(double id);
 void pump_retime(double id, uint32_t idle_ms, uint32_t half_ms);
 /* Move waiting completions to `out` (up to max): how many. */
@@ -90,6 +147,10 @@ uint32_t pump_owned(void);
 /* Bytes held unsent across every connection (at most one read per direction each). */
 int64_t pump_held_bytes(void);
 void pump_held_add(int64_t delta);
+
+/* loop.c */
+int pump_start(pump_notify_fn notify, void *arg, uint32_t max_conns);
+void pump_stop(void);
 int64_t pump_now_ms(void);
 
 #endif

@@ -50,7 +50,7 @@ ${listens}
 }
 
 /** HAProxy in TCP mode with `threads` threads (maxpipes keeps its descriptor need under 20,000). */
-export function haproxyConfig(threads: number, fe: FrontendPorts, be: BackendPorts): string {
+export function haproxyConfig(threads: number, fe: FrontendPorts, be: BackendPorts, splice = false): string {
   const servers = be.http.map((p, i) => `  server s${i + 1} 127.0.0.1:${p}`).join('\n')
   return `global
   nbthread ${threads}
@@ -62,7 +62,7 @@ defaults
   maxconn 9400
   timeout connect 5s
   timeout client 600s
-  timeout server 600s
+  timeout server 600s${splice ? '\n  option splice-auto' : ''}
 
 frontend http
   bind 127.0.0.1:${fe.http}

@@ -26,10 +26,11 @@ const RAISE_FD = 'ulimit -n "$(ulimit -Hn)" 2>/dev/null; exec "$0" "$@"'
  * Starts `cmd args` with stdout+stderr appended to `logFile`, in its own process group.
  * Returns once spawned; use waitForPort to know it is serving. Throws if it cannot spawn.
  */
-export function startProc(name: string, cmd: string, args: readonly string[], logFile: string, cwd?: string): Proc {
+export function startProc(name: string, cmd: string, args: readonly string[], logFile: string, cwd?: string, env?: NodeJS.ProcessEnv): Proc {
   const fd = openSync(logFile, 'a')
   const child = spawn('sh', ['-c', RAISE_FD, cmd, ...args], {
     cwd,
+    env,
     detached: true,
     stdio: ['ignore', fd, fd],
   })

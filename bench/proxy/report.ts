@@ -74,7 +74,7 @@ export function markdownTables(specs: readonly ProxySpec[], summary: Summary, ro
     lines.push(row([s.label, ...cells]))
   }
   lines.push('')
-  lines.push(`Scaling, 2 (or N) over 1 thread/worker (median of per-round ratios):`)
+  lines.push(`Scaling, 2 (or N) over 1 thread/worker, and variants of one proxy (median of per-round ratios):`)
   lines.push('')
   const scaleKeys = ['connPerSec', 'kaReqPerSec', 'iperf1Gbps', 'iperf4Gbps'].filter((k) => shown.some((m) => m.key === k))
   const scaleTitles = scaleKeys.map((k) => METRICS.find((m) => m.key === k)?.title ?? k)
@@ -85,6 +85,8 @@ export function markdownTables(specs: readonly ProxySpec[], summary: Summary, ro
     ['nginx stream 2 / 1 workers', 'nginx-2', 'nginx-1'],
     [`l4lb ${n} / 1 workers`, `l4lb-${n}`, 'l4lb-1'],
     [`l4lb native ${n} / 1 workers`, `l4lb-native-${n}`, 'l4lb-native-1'],
+    ['l4lb native 1 worker, stage 2 / stage 1', 'l4lb-native-1', 'l4lb-native-s1-1'],
+    ['HAProxy 1 thread, splice-auto / without', 'haproxy-splice-1', 'haproxy-1'],
   ]
   const present = pairs.filter(([, a, b]) => specs.some((s) => s.id === a) && specs.some((s) => s.id === b))
   if (present.length === 0 || scaleKeys.length === 0) return lines.slice(0, -4).join('\n')

@@ -22,6 +22,8 @@ export interface ProxySpec {
   readonly kind: ProxyKind
   readonly threads: number // threads or worker processes; 0 for direct
   readonly engine?: 'js' | 'native' // l4lb only: config `engine`
+  readonly stage?: 1 | 2 // l4lb native only: 1 = JavaScript connects, then hands over (L4LB_NATIVE_CONNECT=0); 2 (default) = the pump connects
+  readonly splice?: boolean // HAProxy only: `option splice-auto`
 }
 
 export interface RunningTarget {
@@ -46,10 +48,12 @@ export function proxySpecs(workers: number): ProxySpec[] {
     { id: 'direct', label: 'direct (no proxy)', kind: 'direct', threads: 0 },
     { id: 'haproxy-1', label: 'HAProxy 1 thread', kind: 'haproxy', threads: 1 },
     { id: 'haproxy-2', label: 'HAProxy 2 threads', kind: 'haproxy', threads: 2 },
+    { id: 'haproxy-splice-1', label: 'HAProxy 1 thread, splice-auto', kind: 'haproxy', threads: 1, splice: true },
     { id: 'nginx-1', label: 'nginx stream 1 worker', kind: 'nginx', threads: 1 },
     { id: 'nginx-2', label: 'nginx stream 2 workers', kind: 'nginx', threads: 2 },
     { id: 'l4lb-1', label: 'l4lb 1 worker', kind: 'l4lb', threads: 1, engine: 'js' },
     { id: `l4lb-${workers}`, label: `l4lb ${workers} workers`, kind: 'l4lb', threads: workers, engine: 'js' },
+    { id: 'l4lb-native-s1-1', label: 'l4lb native stage 1 (JS connects), 1 worker', kind: 'l4lb', threads: 1, engine: 'native', stage: 1 },
     { id: 'l4lb-native-1', label: 'l4lb native 1 worker', kind: 'l4lb', threads: 1, engine: 'native' },
     { id: `l4lb-native-${workers}`, label: `l4lb native ${workers} workers`, kind: 'l4lb', threads: workers, engine: 'native' },
   ]
@@ -115,7 +119,7 @@ export async function startTarget(spec: ProxySpec, be: BackendPorts, root: strin
   let proc: Proc
   if (spec.kind === 'haproxy') {
     const conf = join(dir, 'haproxy.cfg')
-    writeFileSync(conf, haproxyConfig(spec.threads, fe, be))
+    writeFileSync(conf, haproxyConfig(spec.threads, fe, be, spec.splice === true))
     proc = startProc(spec.id, 'haproxy', ['-db', '-f', conf], log)
   } else if (spec.kind === 'nginx') {
     const conf = join(dir, 'nginx.conf')
@@ -125,7 +129,8 @@ export async function startTarget(spec: ProxySpec, be: BackendPorts, root: strin
     if (!existsSync(L4LB_CLI)) throw new Error(`l4lb: ${L4LB_CLI} not found`)
     const conf = join(dir, 'l4lb.yaml')
     writeFileSync(conf, l4lbConfig(spec.threads, fe, be, spec.engine ?? 'js'))
-    proc = startProc(spec.id, process.execPath, [L4LB_CLI, 'run', '-c', conf], log, REPO_ROOT)
+    const env = spec.stage === 1 ? { ...process.env, L4LB_NATIVE_CONNECT: '0' } : undefined
+    proc = startProc(spec.id, process.execPath, [L4LB_CLI, 'run', '-c', conf], log, REPO_ROOT, env)
   }
   try {
     await waitForPort(fe.http, proc, 15_000)

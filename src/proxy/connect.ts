@@ -3,13 +3,15 @@
 // `retries` more), and hold what the client sends meanwhile (past HOLD_MAX
 // the client is paused). Each failed connect, and the first success after
 // failures, is one passive-health report. On connect the PROXY header and the
-// held bytes go out and the session is handed to splice.ts.
+// held bytes go out and the session is handed to splice.ts. With the native
+// engine's stage 2 (native-connect.ts) the pump makes each connect attempt
+// instead and reports its outcome here: the choices stay in this file.
 import net from 'node:net'
 import { hashFlow } from '../balancer/hash.ts'
 import type { ConnectOutcome } from '../health/types.ts'
 import { encodeProxyV1, encodeProxyV2 } from '../net/proxy-protocol/encode.ts'
 import { type BackendRuntime, recordLatency } from './backend-runtime.ts'
-import { abort, CONNECTING, kSession, NONE, OPEN, type Session, type Tagged } from './session.ts'
+import { abort, CONNECTING, kSession, NONE, OPEN, REFUSED, type Session, type Tagged } from './session.ts'
 import {
   checkDataTimeouts,
   finish,
@@ -25,7 +27,8 @@ import {
   serverErrored,
   splice,
 } from './splice.ts'
-import { handOff } from './hand-off.ts'
+import { flushed, handOff, handOffNow } from './hand-off.ts'
+import { connectNative, retryNative } from './native-connect.ts'
 
 /** Client bytes held while the backend connects; past this the client is paused. */
 export const HOLD_MAX = 64 * 1024
@@ -37,19 +40,22 @@ export const HOLD_MAX = 64 * 1024
  */
 export function startSession(s: Session, early: Buffer | null): void {
   const c = s.client
+  s.hash = hashFlow(s.host.pool.config.hashKey, s.clientAddr, s.clientPort)
+  const b = s.host.pool.picker.pick(s.hash, s.tried)
+  const pump = s.host.pump
+  if (b !== undefined && pump !== null && pump.connects && s.host.pool.nativeConnect && connectNative(s, pump, b, early)) return
   c.setNoDelay(true)
   c.on('data', onHeldData)
   c.on('end', onClientEnd)
   c.on('error', onClientError)
   c.on('close', onClientClose)
   c.on('drain', onClientDrain)
-  s.hash = hashFlow(s.host.pool.config.hashKey, s.clientAddr, s.clientPort)
   if (early !== null && early.length > 0) {
     s.bytesIn += early.length // client bytes that came in the PROXY header's read
     hold(s, early)
   }
   if (c.isPaused()) c.resume()
-  connectNext(s)
+  connectTo(s, b)
 }
 
 /**
@@ -77,18 +83,17 @@ function hold(s: Session, chunk: Buffer): void {
   if (s.heldBytes >= HOLD_MAX) s.client.pause()
 }
 
-function connectNext(s: Session): void {
-  const pool = s.host.pool
-  const b = pool.picker.pick(s.hash, s.tried)
+/** Connect `b` (picked for `s`), or end the session when no backend was left to pick. */
+function connectTo(s: Session, b: BackendRuntime | undefined): void {
   if (b === undefined) {
     s.reason = s.tried.length === 0 ? 'no-backend' : 'connect-failed'
-    abort(s.client)
-    return
+    return giveUp(s)
   }
   s.backend = b
   b.load.active++
-  pool.poolLoad.active++
+  s.host.pool.poolLoad.active++
   s.connectStart = performance.now()
+  if (s.native !== null) return retryNative(s, b)
   s.deadline = s.host.clock.now + s.host.timeouts.connectMs
   const sock = net.connect({ host: b.host, port: b.port, allowHalfOpen: true, noDelay: true }) as Tagged
   sock[kSession] = s
@@ -102,13 +107,22 @@ function report(s: Session, b: BackendRuntime, outcome: ConnectOutcome): void {
   s.host.reportPassive({ pool: b.pool, id: b.id, outcome })
 }
 
-/** A connect attempt failed (refused, errored, or timed out): try another backend or give up. */
-function connectFailed(s: Session, outcome: 'error' | 'timeout'): void {
+/** No backend will serve `s` (its reason is set): the client is reset. */
+function giveUp(s: Session): void {
+  if (s.native !== null) return s.native.kill(s.nativeId)
+  abort(s.client)
+}
+
+/**
+ * A connect attempt failed (refused, errored, or timed out; by Node or by
+ * the pump): try another backend or give up.
+ */
+export function connectFailed(s: Session, outcome: 'error' | 'timeout'): void {
   const b = s.backend!
-  const sock = s.server!
+  const sock = s.server
   s.server = null
   s.backend = null
-  sock.destroy()
+  sock?.destroy()
   b.load.active--
   s.host.pool.poolLoad.active--
   b.stats.connectFailures++
@@ -120,35 +134,43 @@ function connectFailed(s: Session, outcome: 'error' | 'timeout'): void {
   if (s.clientClosed) return finish(s)
   if (tried.length > s.host.pool.config.retries) {
     s.reason = 'connect-failed'
-    abort(s.client)
-    return
+    return giveUp(s)
   }
-  connectNext(s)
+  connectTo(s, s.host.pool.picker.pick(s.hash, s.tried))
+}
+
+/** `s`'s backend answered after `latencyMs`: the session is open (counted, and passive health hears a recovery). */
+export function established(s: Session, latencyMs: number): void {
+  const b = s.backend!
+  s.phase = OPEN
+  s.lastActive = s.host.clock.now
+  recordLatency(b.load, latencyMs)
+  b.stats.total++
+  if (b.stats.failStreak > 0) {
+    b.stats.failStreak = 0
+    report(s, b, 'connected')
+  }
+}
+
+/** The PROXY header `b` wants for `s`, or null. `s.dstAddr` must be known by then when it was null. */
+export function proxyHeader(s: Session, b: BackendRuntime): Buffer | null {
+  if (b.sendProxy === 'none') return null
+  const encode = b.sendProxy === 'v1' ? encodeProxyV1 : encodeProxyV2
+  if (s.dstAddr === null) {
+    s.dstAddr = s.client.localAddress ?? '0.0.0.0'
+    s.dstPort = s.client.localPort ?? 0
+  }
+  return encode(s.clientAddr, s.clientPort, s.dstAddr, s.dstPort)
 }
 
 function onServerConnect(this: Tagged): void {
   const s = this[kSession]!
   if (s.server !== this) return
   const b = s.backend!
-  s.phase = OPEN
-  s.lastActive = s.host.clock.now
-  recordLatency(b.load, performance.now() - s.connectStart)
-  b.stats.total++
-  if (b.stats.failStreak > 0) {
-    b.stats.failStreak = 0
-    report(s, b, 'connected')
-  }
-  if (b.sendProxy !== 'none') {
-    const encode = b.sendProxy === 'v1' ? encodeProxyV1 : encodeProxyV2
-    if (s.dstAddr === null) {
-      s.dstAddr = s.client.localAddress ?? '0.0.0.0'
-      s.dstPort = s.client.localPort ?? 0
-    }
-    this.write(encode(s.clientAddr, s.clientPort, s.dstAddr, s.dstPort))
-  }
+  established(s, performance.now() - s.connectStart)
+  const header = proxyHeader(s, b)
+  if (header !== null) this.write(header)
   s.client.off('data', onHeldData)
-  s.client.on('data', onClientData)
-  splice(s, this)
   if (s.held !== null) {
     for (const chunk of s.held) {
       b.stats.bytesIn += chunk.length
@@ -156,10 +178,28 @@ function onServerConnect(this: Tagged): void {
     }
     s.held = null
     s.heldBytes = 0
-    if (s.client.isPaused() && !s.clientEnded) s.client.resume()
   }
   if (s.clientEnded) this.end()
-  if (s.host.pump !== null) handOff(s, s.host.pump)
+  const pump = s.nativeId === REFUSED ? null : s.host.pump
+  // The native engine's usual case: the kernel took every write, so the pump
+  // can own the session now and JavaScript's splice handlers are never added.
+  // Refused (counted), it stays on JavaScript without asking again.
+  const now = pump !== null && flushed(s, this)
+  if (now && handOffNow(s, pump)) return
+  s.client.on('data', onClientData)
+  splice(s, this)
+  if (s.client.isPaused() && !s.clientEnded) s.client.resume()
+  if (pump !== null && !now) handOff(s, pump)
+}
+
+/**
+ * Stop the handlers a session has between its backend's connect and its
+ * splice from seeing its sockets (an immediate hand-off: the splice handlers
+ * were never added).
+ */
+export function detachConnected(s: Session): void {
+  s.client.off('end', onClientEnd).off('error', onClientError).off('close', onClientClose).off('drain', onClientDrain)
+  s.server!.off('connect', onServerConnect).off('error', onServerError).off('close', onServerClose)
 }
 
 /** Stop this file's and splice.ts's handlers from moving an open session's bytes (a hand-off); `attachHandlers` undoes it. */

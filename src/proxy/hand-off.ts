@@ -10,7 +10,7 @@ import net from 'node:net'
 import type { Termination } from '../errors.ts'
 import type { NativePump } from './native-engine.ts'
 import type { Session } from './session.ts'
-import { attachHandlers, detachHandlers } from './connect.ts'
+import { attachHandlers, detachConnected, detachHandlers } from './connect.ts'
 import { finish } from './splice.ts'
 
 /** Event-loop turns a hand-off waits for JavaScript's writes to reach the kernel. */
@@ -18,16 +18,35 @@ const FLUSH_TURNS = 1000
 
 type WithFd = net.Socket & { _handle?: { fd?: number } | null }
 
+/** JavaScript's writes on both sockets reached the kernel, a FIN it forwarded included. */
+export function flushed(s: Session, v: net.Socket): boolean {
+  const c = s.client
+  return c.writableLength === 0 && v.writableLength === 0 && (!s.clientEnded || v.writableFinished) && (!s.serverEnded || c.writableFinished)
+}
+
 /**
- * Hand `s` (just connected) to `pump`, now or once both sockets have flushed
- * what JavaScript wrote, including a FIN it forwarded. A session whose both
- * sides have ended, or that is ending, stays on JavaScript.
+ * Hand `s` to `pump` at its backend's connect, before JavaScript's splice
+ * handlers exist (the caller checked `flushed`). Returns false when the
+ * session stays on JavaScript (refused: counted; the caller starts the
+ * JavaScript splice), true when the pump owns it.
+ */
+export function handOffNow(s: Session, pump: NativePump): boolean {
+  const c = s.client as WithFd
+  const v = s.server as WithFd
+  if (s.reason !== null || c.destroyed || v.destroyed) return false
+  return adopt(s, pump, c, v, false)
+}
+
+/**
+ * Hand `s` (spliced by JavaScript) to `pump`, now or once both sockets have
+ * flushed what JavaScript wrote, including a FIN it forwarded. A session
+ * whose both sides have ended, or that is ending, stays on JavaScript.
  */
 export function handOff(s: Session, pump: NativePump, attempt = 0): void {
   const c = s.client as WithFd
   const v = s.server as WithFd | null
   if (v === null || s.native !== null || s.reason !== null || (s.clientEnded && s.serverEnded) || c.destroyed || v.destroyed) return
-  if (c.writableLength > 0 || v.writableLength > 0 || (s.clientEnded && !v.writableFinished) || (s.serverEnded && !c.writableFinished)) {
+  if (!flushed(s, v)) {
     // Wait for the kernel to take what JavaScript wrote (a PROXY header, held
     // bytes); JavaScript keeps moving bytes meanwhile. A peer that does not
     // read for this long keeps the session on JavaScript.
@@ -35,10 +54,22 @@ export function handOff(s: Session, pump: NativePump, attempt = 0): void {
     setImmediate(handOff, s, pump, attempt + 1)
     return
   }
+  detachHandlers(s) // before read(): read() emits 'data'
+  if (!adopt(s, pump, c, v, true)) attachHandlers(s)
+}
+
+/**
+ * Give both descriptors and what JavaScript read but did not forward to the
+ * pump. `spliced`: the splice handlers were detached by the caller (else the
+ * connect-time ones are, on success). False: refused, the session is as before.
+ */
+function adopt(s: Session, pump: NativePump, c: WithFd, v: WithFd, spliced: boolean): boolean {
   const cfd = c._handle?.fd
   const vfd = v._handle?.fd
-  if (typeof cfd !== 'number' || cfd < 0 || typeof vfd !== 'number' || vfd < 0) return pump.fellBack()
-  detachHandlers(s) // before read(): read() emits 'data'
+  if (typeof cfd !== 'number' || cfd < 0 || typeof vfd !== 'number' || vfd < 0) {
+    pump.fellBack()
+    return false
+  }
   c.pause()
   v.pause()
   const toServer = c.read() as Buffer | null
@@ -51,11 +82,11 @@ export function handOff(s: Session, pump: NativePump, attempt = 0): void {
     // Stay on JavaScript: put back what was read, in order, and flow again.
     if (toServer !== null) c.unshift(toServer)
     if (toClient !== null) v.unshift(toClient)
-    attachHandlers(s)
     c.resume()
     v.resume()
-    return
+    return false
   }
+  if (!spliced) detachConnected(s) // read() queued nothing they must see: 'end' and 'close' come on a later tick
   s.native = pump
   s.nativeId = id
   const b = s.backend!
@@ -74,12 +105,13 @@ export function handOff(s: Session, pump: NativePump, attempt = 0): void {
   // Keep no Node socket object alive for a session the pump owns.
   s.server = null
   s.client = closedSocket()
+  return true
 }
 
 let closed: net.Socket | null = null
 
 /** One destroyed socket that every handed-over session points at instead of its own. */
-function closedSocket(): net.Socket {
+export function closedSocket(): net.Socket {
   if (closed === null) {
     closed = new net.Socket()
     closed.destroy()

@@ -1,6 +1,7 @@
 // The native engine: a C addon (native/, built at install by
 // scripts/build-native.sh) whose one thread per process moves the bytes of
-// established sessions that JavaScript accepted and connected. This file
+// established sessions that JavaScript accepted, and (stage 2) connects the
+// backends JavaScript picks, reporting each attempt back. This file
 // loads it, chooses the engine (`engine: auto | js | native`), and turns its
 // completion batches back into session endings; src/proxy/hand-off.ts hands
 // sessions over. No policy crosses: TypeScript passes timeout values and
@@ -9,6 +10,7 @@ import { existsSync } from 'node:fs'
 import { createRequire } from 'node:module'
 import { fileURLToPath } from 'node:url'
 import type { Termination } from '../errors.ts'
+import type { ConnectOutcome } from '../health/types.ts'
 
 import type { Config, EngineChoice } from '../config/types.ts'
 
@@ -19,6 +21,10 @@ export interface NativeAddon {
   start(onDone: (batch: Float64Array) => void, maxConns: number): void
   /** ended: bit 0 the client's FIN, bit 1 the backend's, already forwarded by JavaScript; quietMs: since the last byte or FIN. */
   adopt(clientFd: number, serverFd: number, idleMs: number, halfClosedMs: number, quietMs: number, ended: number, toServer: Buffer | null, toClient: Buffer | null): number
+  /** Stage 2: take the client, connect `host` (an IP literal) within connectMs, send toServer first. */
+  connect(clientFd: number, host: string, port: number, connectMs: number, idleMs: number, halfClosedMs: number, toServer: Buffer | null): number
+  /** Stage 2: another attempt for a connection whose last connect failed: 0, or -errno (no socket could be made). */
+  retry(id: number, host: string, port: number, connectMs: number, toServer: Buffer | null): number
   kill(id: number): void
   retime(id: number, idleMs: number, halfClosedMs: number): void
   ref(on: boolean): void
@@ -30,24 +36,33 @@ export interface NativeAddon {
 const ENDINGS: readonly (Termination | null)[] = [
   'client-closed', 'server-closed', 'client-reset', 'server-reset', 'idle-timeout', 'half-closed-timeout', null,
   'hard-stop', // END_NO_MEMORY: the pump could not hold unsent bytes and reset both sides
+  'client-closed-early', // END_CLIENT_EARLY: the client left while its backend was being connected
 ]
+
+/** Stage 2's connect outcomes, numbered after the endings (EV_* in native/pump.h): not endings, the session goes on. */
+const CONNECT_OUTCOMES: readonly ConnectOutcome[] = ['error', 'timeout', 'connected']
 
 /** What a session handed to the pump hears when it ends. */
 export interface NativeOwner {
   /** `reason` null: ended by a kill (the owner set its reason first). Bytes: received from each side by the pump. */
   nativeEnded(reason: Termination | null, firstClose: 'client' | 'server' | null, bytesIn: number, bytesOut: number): void
+  /** Stage 2: a connect attempt's outcome (`ms`: its connect time when connected). Failed: the pump waits for retry() or kill(). */
+  nativeConnect(outcome: ConnectOutcome, ms: number): void
 }
 
 /** Counters of this process's native engine (l4lb_native_* metrics). */
 export interface NativeCounters {
-  adopted: number // sessions handed to the pump
+  adopted: number // sessions handed to the pump (connected by JavaScript, or by the pump: `connects`)
+  connects: number // of those, sessions whose backend the pump connected (stage 2)
   fallbacks: number // sessions the pump could not take: they stayed on JavaScript
   batches: number // completion batches received
 }
 
 /** The process's native pump: adopts sessions, routes their completions, counts. */
 export class NativePump {
-  readonly counters: NativeCounters = { adopted: 0, fallbacks: 0, batches: 0 }
+  readonly counters: NativeCounters = { adopted: 0, connects: 0, fallbacks: 0, batches: 0 }
+  /** Stage 2: the pump connects backends (pools of IP literals); L4LB_NATIVE_CONNECT=0 keeps stage 1 (JavaScript connects), to compare them. */
+  connects = process.env.L4LB_NATIVE_CONNECT !== '0'
   private readonly owners = new Map<number, NativeOwner>()
   private readonly addon: NativeAddon
 
@@ -73,6 +88,10 @@ export class NativePump {
     } catch {
       id = -1
     }
+    return this.took(owner, id)
+  }
+
+  private took(owner: NativeOwner, id: number): number {
     if (id < 0) {
       this.counters.fallbacks++
       return id
@@ -81,6 +100,33 @@ export class NativePump {
     if (this.owners.size === 0) this.addon.ref(true)
     this.owners.set(id, owner)
     return id
+  }
+
+  /**
+   * Stage 2: take the client (its descriptor stays the caller's) and connect
+   * host:port (an IP literal) within `connectMs`; `toServer` goes first once
+   * connected. The owner hears each attempt's outcome (nativeConnect), then
+   * its ending. Returns the id, or -errno: the caller keeps the session on
+   * JavaScript (counted).
+   */
+  connect(owner: NativeOwner, clientFd: number, host: string, port: number, connectMs: number, idleMs: number, halfClosedMs: number, toServer: Buffer | null): number {
+    let id: number
+    try {
+      id = this.addon.connect(clientFd, host, port, connectMs, idleMs, halfClosedMs, toServer)
+    } catch {
+      id = -1
+    }
+    if (id >= 0) this.counters.connects++
+    return this.took(owner, id)
+  }
+
+  /** Another connect attempt for `id` after its owner heard a failure: 0, or -errno (no socket: count it as a connect error). */
+  retry(id: number, host: string, port: number, connectMs: number, toServer: Buffer | null): number {
+    try {
+      return this.addon.retry(id, host, port, connectMs, toServer)
+    } catch {
+      return -1
+    }
   }
 
   /** Reset both sides of `id` now; its owner hears a null reason. A finished id is ignored. */
@@ -109,9 +155,14 @@ export class NativePump {
       const id = batch[i]!
       const owner = this.owners.get(id)
       if (owner === undefined) continue
+      const code = batch[i + 1]!
+      if (code >= ENDINGS.length) {
+        owner.nativeConnect(CONNECT_OUTCOMES[code - ENDINGS.length] ?? 'error', batch[i + 3]!)
+        continue
+      }
       this.owners.delete(id)
       const first = batch[i + 2]
-      owner.nativeEnded(ENDINGS[batch[i + 1]!] ?? 'hard-stop', first === 0 ? 'client' : first === 1 ? 'server' : null, batch[i + 3]!, batch[i + 4]!)
+      owner.nativeEnded(ENDINGS[code] ?? 'hard-stop', first === 0 ? 'client' : first === 1 ? 'server' : null, batch[i + 3]!, batch[i + 4]!)
     }
     if (this.owners.size === 0) this.addon.ref(false)
   }

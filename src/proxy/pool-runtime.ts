@@ -3,6 +3,7 @@
 // snapshot changes (off the hot path); `pick` is what a connection calls.
 // Large tables are built on a thread (table-builder.ts) so a reload of
 // thousands of backends never stalls the connections this worker carries.
+import { isIP } from 'node:net'
 import type { BackendLoad, Picker, PickerOptions } from '../balancer/picker.ts'
 import { createPoolPicker } from '../balancer/pool-picker.ts'
 import { buildTablesOffThread } from '../balancer/table-builder.ts'
@@ -20,6 +21,10 @@ export class PoolRuntime {
   picker: Picker<BackendRuntime> = NOBODY
   backends: readonly BackendRuntime[] = []
   readonly poolLoad: BackendLoad = newLoad()
+  /** Every backend is an IP literal: the native engine may connect them (it resolves no names). */
+  nativeConnect = false
+  /** Some backend wants a PROXY header. */
+  sendsProxy = false
   // Counters by backend id; kept while the id stays in the pool.
   private readonly counters = new Map<string, { load: BackendLoad; stats: BackendCounters }>()
   private inputs = '' // config + snapshot of the last apply, to skip rebuilds that change nothing
@@ -58,6 +63,8 @@ export class PoolRuntime {
       list.push(backendRuntime(config.name, cfg, snap?.state ?? 'ready', snap?.weight ?? cfg.weight, c.load, c.stats))
     }
     this.backends = list
+    this.nativeConnect = config.backends.every((b) => isIP(b.host) !== 0)
+    this.sendsProxy = config.backends.some((b) => b.sendProxy !== 'none')
     const taking = list.filter(takesNewFlows)
     const primaries = taking.filter((b) => !b.backup)
     const backups = taking.filter((b) => b.backup)

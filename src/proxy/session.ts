@@ -18,6 +18,8 @@ import type { BackendRuntime } from './backend-runtime.ts'
 import type { SessionHost } from './session-host.ts'
 import type { NativePump } from './native-engine.ts'
 import { nativeEnded } from './hand-off.ts'
+import { nativeConnect } from './native-connect.ts'
+import type { ConnectOutcome } from '../health/types.ts'
 
 export const kSession: unique symbol = Symbol('l4lb.session')
 /** A client or backend socket carrying its session. */
@@ -27,6 +29,9 @@ export type Tagged = net.Socket & { [kSession]?: Session }
 export const CONNECTING = 0
 export const OPEN = 1
 export const DONE = 2
+
+/** Session.nativeId of a session the pump refused at its connect (counted once): it stays on JavaScript. */
+export const REFUSED = -2
 
 export const NONE: readonly BackendRuntime[] = Object.freeze([]) as readonly BackendRuntime[]
 
@@ -54,7 +59,7 @@ export class Session {
   bytesOut = 0 // bytes to the client
   /** The native pump that moves this session's bytes once handed over (hand-off.ts), and its id there. */
   native: NativePump | null = null
-  nativeId = -1
+  nativeId = -1 // REFUSED: the pump could not take it at its connect, it stays on JavaScript
 
   readonly host: SessionHost
   client: Tagged // a closed placeholder once handed to the native pump (hand-off.ts)
@@ -86,6 +91,11 @@ export class Session {
     if (this.native !== null) return this.native.kill(this.nativeId)
     abort(this.client)
     if (this.server !== null) abort(this.server)
+  }
+
+  /** The pump's outcome of a connect attempt (stage 2, see NativeOwner). */
+  nativeConnect(outcome: ConnectOutcome, ms: number): void {
+    nativeConnect(this, outcome, ms)
   }
 
   /** The pump finished this session (see NativeOwner). */

@@ -67,14 +67,23 @@ forEachEngine((t) => {
 })
 
 /** An addon that refuses every session (as when it is out of descriptors or slots). */
-function refusingAddon(): NativeAddon & { calls: number } {
+function refusingAddon(): NativeAddon & { calls: number; adopts: number; connects: number } {
   return {
     calls: 0,
+    adopts: 0,
+    connects: 0,
     start() {},
     adopt() {
       this.calls++
+      this.adopts++
       return -24 // -EMFILE
     },
+    connect() {
+      this.calls++
+      this.connects++
+      return -24
+    },
+    retry: () => -24,
     kill() {},
     retime() {},
     ref() {},
@@ -83,8 +92,9 @@ function refusingAddon(): NativeAddon & { calls: number } {
   }
 }
 
-// Not per engine: this test puts its own (refusing) pump in place.
-t.test('a session the pump cannot take stays on JavaScript, is served whole, and is counted', async (t) => {
+// Not per engine: this test puts its own (refusing) pump in place, asked at the
+// connect (stage 2) or at the hand-off after JavaScript connected (stage 1).
+for (const stage of [2, 1] as const) t.test(`stage ${stage}: a session the pump cannot take stays on JavaScript, is served whole, and is counted once`, async (t) => {
   const be = await greetingEcho()
   t.teardown(() => be.close())
   const cap = captureLog()
@@ -92,13 +102,15 @@ t.test('a session the pump cannot take stays on JavaScript, is served whole, and
   const lb = new Engine({ ...cfg, log: { ...cfg.log, connections: true } }, { log: cap.log })
   const addon = refusingAddon()
   const pump = new NativePump(addon, 16)
+  pump.connects = stage === 2
   lb.engine = { pump, engine: 'native', note: null }
   await lb.start()
   t.teardown(() => lb.shutdown(500))
   const port = [...lb.listeners.values()][0].address()!.port
   const r = await race(port, 6, 3)
   t.equal(sha(r.got), sha(Buffer.concat([pattern(GREETING, 7), r.sent])), 'served whole on JavaScript')
-  t.equal(addon.calls, 1, 'the pump was asked')
+  t.equal(addon.calls, 1, 'the pump was asked once')
+  t.equal(stage === 2 ? addon.connects : addon.adopts, 1, stage === 2 ? 'to connect' : 'to adopt')
   t.equal(pump.counters.fallbacks, 1, 'and the fallback counted')
   t.equal(pump.counters.adopted, 0)
   await until('the connection log line', () => cap.lines.some((l) => l.msg === 'connection closed'))

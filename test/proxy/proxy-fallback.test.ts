@@ -6,11 +6,11 @@
 // is stripped, and the connection is logged with the socket's own address,
 // never the one in the header. Malformed headers stay rejected with an offset.
 import net from 'node:net'
-import t from 'tap'
 import { startBackend } from '../fixtures/backend.ts'
 
 import { logged } from '../hardening/helpers.ts'
 import { until } from '../helpers/until.ts'
+import { forEachEngine } from '../helpers/engines.ts'
 
 const SIG = '0d0a0d0a000d0a515549540a'
 const hex = (s: string): Buffer => Buffer.from(s.replace(/\s+/g, ''), 'hex')
@@ -59,41 +59,43 @@ function exchange(port: number, host: number, header: Buffer): Promise<Exchange>
   })
 }
 
-t.test('valid but unsupported families are served with the connection’s own address', async (t) => {
-  const be = await startBackend('a')
-  t.teardown(() => be.close())
-  const { cap, closed, port } = await logged(t, [be], { listener: { 'proxy-protocol': { accept: true, trusted: ['127.0.0.0/8'] } } })
-  let host = 10
-  for (const [name, header] of cases) {
-    host++
-    const ex = await exchange(port, host, header)
-    t.equal(ex.got, 'a\nping\n', `${name}: served, header stripped, payload intact`)
-    const client = `127.0.0.${host}:${ex.localPort}`
-    await until(`${name}: logged as ${client}`, () => closed().some((l) => l.client === client), { deadlineMs: 3000 })
-    const line = closed().find((l) => l.client === client)
-    t.match(line, { backend: 'a', bytesOut: 7 }, `${name}: log line`)
-  }
-  t.same(cap.lines.filter((l) => l.msg === 'PROXY header rejected'), [], 'nothing rejected')
-  t.notOk(JSON.stringify(cap.lines).includes('203.0.113.7'), 'the address in the header is never used')
-})
+forEachEngine((t) => {
+  t.test('valid but unsupported families are served with the connection’s own address', async (t) => {
+    const be = await startBackend('a')
+    t.teardown(() => be.close())
+    const { cap, closed, port } = await logged(t, [be], { listener: { 'proxy-protocol': { accept: true, trusted: ['127.0.0.0/8'] } } })
+    let host = 10
+    for (const [name, header] of cases) {
+      host++
+      const ex = await exchange(port, host, header)
+      t.equal(ex.got, 'a\nping\n', `${name}: served, header stripped, payload intact`)
+      const client = `127.0.0.${host}:${ex.localPort}`
+      await until(`${name}: logged as ${client}`, () => closed().some((l) => l.client === client), { deadlineMs: 3000 })
+      const line = closed().find((l) => l.client === client)
+      t.match(line, { backend: 'a', bytesOut: 7 }, `${name}: log line`)
+    }
+    t.same(cap.lines.filter((l) => l.msg === 'PROXY header rejected'), [], 'nothing rejected')
+    t.notOk(JSON.stringify(cap.lines).includes('203.0.113.7'), 'the address in the header is never used')
+  })
 
-t.test('malformed headers stay rejected, with the byte offset', async (t) => {
-  const be = await startBackend('a')
-  t.teardown(() => be.close())
-  const { cap, port } = await logged(t, [be], { listener: { 'proxy-protocol': { accept: true, trusted: ['127.0.0.0/8'] } } })
-  const bad: [string, Buffer, RegExp][] = [
-    ['family 0x41', hex(`${SIG} 21 41 000c ${V4_BLOCK}`), /family 0x41 at byte 13/],
-    ['transport 3', hex(`${SIG} 21 13 000c ${V4_BLOCK}`), /family 0x13 at byte 13/],
-    ['UNIX block cut short', hex(`${SIG} 21 31 000c ${V4_BLOCK}`), /under the address block \(216\) at byte 14/],
-    ['UDP TLV overrun', hex(`${SIG} 21 12 0010 ${V4_BLOCK} 01 0005 00`), /TLV overruns the header at byte 28/],
-    ['v1 LF alone after UNKNOWN', Buffer.from('PROXY UNKNOWN x\ny\r\n', 'latin1'), /LF without CR at byte 15/],
-  ]
-  for (const [name, header, reason] of bad) {
-    const ex = await exchange(port, 20, header)
-    t.equal(ex.got, '', `${name}: not served`)
-    const client = `127.0.0.20:${ex.localPort}`
-    await until(`${name}: rejection logged`, () => cap.lines.some((l) => l.msg === 'PROXY header rejected' && l.client === client), { deadlineMs: 3000 })
-    t.match(cap.lines.find((l) => l.client === client), { code: 'PROXY_BAD_HEADER', reason }, `${name}: code and offset`)
-  }
-  t.equal(be.accepted, 0, 'no malformed header reached the backend')
+  t.test('malformed headers stay rejected, with the byte offset', async (t) => {
+    const be = await startBackend('a')
+    t.teardown(() => be.close())
+    const { cap, port } = await logged(t, [be], { listener: { 'proxy-protocol': { accept: true, trusted: ['127.0.0.0/8'] } } })
+    const bad: [string, Buffer, RegExp][] = [
+      ['family 0x41', hex(`${SIG} 21 41 000c ${V4_BLOCK}`), /family 0x41 at byte 13/],
+      ['transport 3', hex(`${SIG} 21 13 000c ${V4_BLOCK}`), /family 0x13 at byte 13/],
+      ['UNIX block cut short', hex(`${SIG} 21 31 000c ${V4_BLOCK}`), /under the address block \(216\) at byte 14/],
+      ['UDP TLV overrun', hex(`${SIG} 21 12 0010 ${V4_BLOCK} 01 0005 00`), /TLV overruns the header at byte 28/],
+      ['v1 LF alone after UNKNOWN', Buffer.from('PROXY UNKNOWN x\ny\r\n', 'latin1'), /LF without CR at byte 15/],
+    ]
+    for (const [name, header, reason] of bad) {
+      const ex = await exchange(port, 20, header)
+      t.equal(ex.got, '', `${name}: not served`)
+      const client = `127.0.0.20:${ex.localPort}`
+      await until(`${name}: rejection logged`, () => cap.lines.some((l) => l.msg === 'PROXY header rejected' && l.client === client), { deadlineMs: 3000 })
+      t.match(cap.lines.find((l) => l.client === client), { code: 'PROXY_BAD_HEADER', reason }, `${name}: code and offset`)
+    }
+    t.equal(be.accepted, 0, 'no malformed header reached the backend')
+  })
 })

@@ -1,4 +1,4 @@
-// `npm run soak [-- --short | --seconds N] [--seed N]`: a bounded soak of a
+// `npm run soak [-- --short | --seconds N] [--seed N] [--engine js|native|auto]`: a bounded soak of a
 // real primary (2 workers) in front of 4 echo backends. Mixed traffic (short
 // and long connections, uploads echoed back of random sizes, half-closes,
 // sha256 checked end to end) runs while backends are killed (refuse) and
@@ -6,7 +6,9 @@
 // and exits non-zero when an expectation fails: corrupted bytes must be 0
 // (connections cut by a kill are counted apart), descriptors of primary and
 // workers must not grow past a small slack, RSS must grow under 5% after
-// warm-up, no worker may restart, and no connection may hang.
+// warm-up, no worker may restart, and no connection may hang. `--engine`
+// sets the config's `engine` (default auto); with native, the sessions the
+// workers handed to the native engine must be > 0 and its fallbacks are shown.
 import { randomBytes } from 'node:crypto'
 import { type FixtureBackend, startBackend } from '../fixtures/backend.ts'
 import { type RunningCluster, startCluster } from '../helpers/cluster.ts'
@@ -21,6 +23,11 @@ const flag = (name: string): string | undefined => {
 }
 const seconds = args.includes('--short') ? 60 : Number(flag('--seconds') ?? 600)
 const seed = Number(flag('--seed') ?? 6)
+const engine = flag('--engine') ?? 'auto'
+if (!['js', 'native', 'auto'].includes(engine)) {
+  process.stderr.write(`soak: --engine wants js, native or auto, got ${engine}\n`)
+  process.exit(2)
+}
 const CONCURRENCY = 12
 const FD_SLACK = 8
 const RSS_GROWTH_MAX = 0.05
@@ -93,9 +100,9 @@ async function main(): Promise<number> {
   const pool = randomBytes(8 * 1024 * 1024)
   const bes = await Promise.all(['e1', 'e2', 'e3', 'e4'].map((n) => startBackend(n, 'echo')))
   // Passive ejection short: a killed backend is back within seconds, so the end can be quiescent.
-  const c = await startCluster({ workers: 2, backends: bes, pool: { passive: { 'base-ejection': '1s', 'max-ejection': '2s' } }, top: { timeouts: { connect: '1s', idle: '20s', 'half-closed': '20s' } } })
+  const c = await startCluster({ workers: 2, backends: bes, pool: { passive: { 'base-ejection': '1s', 'max-ejection': '2s' } }, top: { engine, timeouts: { connect: '1s', idle: '20s', 'half-closed': '20s' } } })
   try {
-    process.stdout.write(`soak: ${seconds} s after ${warmupS} s warm-up, seed ${seed}, ${CONCURRENCY} clients, primary pid ${c.child.pid}\n`)
+    process.stdout.write(`soak: ${seconds} s after ${warmupS} s warm-up, seed ${seed}, engine ${engine}, ${CONCURRENCY} clients, primary pid ${c.child.pid}\n`)
     await traffic(c.port, Date.now() + warmupS * 1000, rnd, pool)
     const quietWarm = await quiesce(c)
     const warm = await processes(c)
@@ -106,6 +113,7 @@ async function main(): Promise<number> {
     const quietEnd = await quiesce(c)
     const last = await processes(c)
     const metrics = (await c.admin('GET', '/metrics')).body
+    const handoffs = metric(metrics, 'l4lb_worker_native_handoffs_total')
     const alive = c.child.exitCode === null
     const samePids = warm.pids.join() === last.pids.join()
     const rssGrowth = (last.rss - warm.rss) / warm.rss
@@ -119,6 +127,7 @@ async function main(): Promise<number> {
       ['stuck connections (30 s)', String(tally.outcomes.stuck), '0', tally.outcomes.stuck === 0],
       ['backend kills', String(ch.kills), '> 0', ch.kills > 0 || seconds < 10],
       ['l4lb accepted / connect failures', `${metric(metrics, 'l4lb_listener_accepted_total')} / ${metric(metrics, 'l4lb_backend_connect_failures_total')}`, '', true],
+      ['native hand-offs / fallbacks', `${handoffs} / ${metric(metrics, 'l4lb_worker_native_fallbacks_total')}`, engine === 'native' ? '> 0 / counted' : engine === 'js' ? '0' : '', engine === 'native' ? handoffs > 0 : engine === 'js' ? handoffs === 0 : true],
       ['fds primary+workers warm -> end', `${warm.fds} -> ${last.fds}`, `<= +${FD_SLACK}`, last.fds - warm.fds <= FD_SLACK],
       ['RSS primary+workers warm -> end', `${mb(warm.rss)} -> ${mb(last.rss)} (${(rssGrowth * 100).toFixed(1)}%)`, `< ${RSS_GROWTH_MAX * 100}%`, rssGrowth < RSS_GROWTH_MAX],
       ['quiescent at warm-up and end', `${quietWarm} / ${quietEnd}`, 'true', quietWarm && quietEnd],

@@ -1,0 +1,234 @@
+/*
+ * The crossings between JavaScript's thread and the loop thread (loop.c):
+ * the commands JavaScript sends (add, connect, retry, kill, retime, stop;
+ * queued under one mutex, the loop woken by an eventfd), the completions
+ * and connect outcomes the loop sends back (drained in batches by the
+ * Node-API glue), and the table of slots and generations that gives each
+ * connection its id: slot + generation * 2^20, so a command for a
+ * connection that already ended (and whose slot was reused) matches nothing.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
+
+#include "pump.h"
+
+struct vec { void *items; size_t len, cap; };
+
+static struct {
+  pthread_mutex_t mu; /* guards cmds, done, free slots, gens, owned */
+  int evfd;
+  int open;           /* the loop thread runs: commands are accepted */
+  struct vec cmds, done;
+  uint32_t *free_slots;
+  size_t nfree;
+  uint32_t *gens;
+  uint32_t owned;
+  pump_notify_fn notify;
+  void *notify_arg;
+} Q = {.mu = PTHREAD_MUTEX_INITIALIZER, .evfd = -1};
+
+static int push(struct vec *v, const void *item, size_t size) {
+  if (v->len == v->cap) {
+    size_t cap = v->cap ? v->cap * 2 : 64;
+    void *p = realloc(v->items, cap * size);
+    if (p == NULL) return -1;
+    v->items = p;
+    v->cap = cap;
+  }
+  memcpy((char *)v->items + v->len * size, item, size);
+  v->len++;
+  return 0;
+}
+
+/**
+ * Set up the queues and a table of `max_conns` slots; `notify` runs on the
+ * loop thread when completions start waiting. The eventfd the loop must
+ * watch, or -errno.
+ */
+int pump_queue_init(uint32_t max_conns, pump_notify_fn notify, void *arg) {
+  Q.notify = notify;
+  Q.notify_arg = arg;
+  Q.gens = calloc(max_conns, sizeof *Q.gens);
+  Q.free_slots = malloc(max_conns * sizeof *Q.free_slots);
+  if (!Q.gens || !Q.free_slots) return -ENOMEM;
+  for (uint32_t i = 0; i < max_conns; i++) Q.free_slots[i] = max_conns - 1 - i;
+  Q.nfree = max_conns;
+  Q.evfd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+  return Q.evfd < 0 ? -errno : Q.evfd;
+}
+
+/** Accept commands (the loop thread runs) or refuse them with -EINVAL (it stopped). */
+void pump_queue_open(int open) { Q.open = open; }
+
+/** Queue a command for the loop thread and wake it: 0, or -1 when memory is short. */
+int pump_submit(const struct pump_cmd *k) {
+  pthread_mutex_lock(&Q.mu);
+  int r = push(&Q.cmds, k, sizeof *k);
+  pthread_mutex_unlock(&Q.mu);
+  if (r == 0) {
+    uint64_t one = 1;
+    ssize_t w = write(Q.evfd, &one, sizeof one);
+    (void)w; /* EAGAIN: the counter is already non-zero, the loop will wake */
+  }
+  return r;
+}
+
+/** Loop thread, on the eventfd's event: every queued command (free() them), how many in *n. */
+struct pump_cmd *pump_take_cmds(size_t *n) {
+  uint64_t cnt;
+  ssize_t r = read(Q.evfd, &cnt, sizeof cnt);
+  (void)r;
+  pthread_mutex_lock(&Q.mu);
+  struct vec v = Q.cmds;
+  Q.cmds = (struct vec){0};
+  pthread_mutex_unlock(&Q.mu);
+  *n = v.len;
+  return v.items;
+}
+
+/*
+ * Give `k->conn` (filled in by the caller) a slot and an id and queue `k`
+ * for the loop thread: the id, or -errno (the connection is freed; its
+ * descriptors are the caller's to close).
+ */
+static double admit(struct pump_cmd *k) {
+  struct pump_conn *c = k->conn;
+  pthread_mutex_lock(&Q.mu);
+  if (Q.nfree == 0) {
+    pthread_mutex_unlock(&Q.mu);
+    pump_conn_free(c);
+    return -EMFILE;
+  }
+  c->slot = Q.free_slots[--Q.nfree];
+  c->id = (double)c->slot + (double)Q.gens[c->slot] * PUMP_GEN_UNIT;
+  Q.owned++;
+  pthread_mutex_unlock(&Q.mu);
+  double id = c->id;
+  if (pump_submit(k) < 0) {
+    pthread_mutex_lock(&Q.mu);
+    Q.free_slots[Q.nfree++] = c->slot;
+    Q.owned--;
+    pthread_mutex_unlock(&Q.mu);
+    pump_conn_free(c);
+    return -ENOMEM;
+  }
+  return id;
+}
+
+/**
+ * Loop thread: queue `d` for JavaScript and, `release` (a completion), give
+ * its slot back under a new generation. Out of memory: JavaScript never
+ * hears of it (nothing else to do).
+ */
+void pump_done(const struct pump_done *d, uint32_t slot, int release) {
+  pthread_mutex_lock(&Q.mu);
+  int was_empty = Q.done.len == 0;
+  (void)push(&Q.done, d, sizeof *d);
+  if (release) {
+    Q.gens[slot]++;
+    Q.free_slots[Q.nfree++] = slot;
+    Q.owned--;
+  }
+  pthread_mutex_unlock(&Q.mu);
+  if (was_empty) Q.notify(Q.notify_arg);
+}
+
+double pump_add(int cfd, int sfd, uint32_t idle_ms, uint32_t half_ms, uint32_t quiet_ms, uint32_t ended,
+                const char *to_server, size_t to_server_len,
+                const char *to_client, size_t to_client_len) {
+  if (!Q.open) return -EINVAL;
+  struct pump_conn *c = calloc(1, sizeof *c);
+  if (c == NULL) return -ENOMEM;
+  c->fd[0] = cfd;
+  c->fd[1] = sfd;
+  c->rd[0] = c->rd[1] = c->wr[0] = c->wr[1] = 1;
+  c->first_fin = -1;
+  for (int d = 1; d >= 0; d--) {
+    if (ended & (1u << d)) {
+      c->dir[d].eof = c->dir[d].shut = 1;
+      c->first_fin = (int8_t)d; /* one side at most: JavaScript keeps sessions whose both sides ended */
+    }
+  }
+  c->last_ms = pump_now_ms() - (int64_t)quiet_ms;
+  c->idle_ms = idle_ms;
+  c->half_ms = half_ms;
+  if ((to_server_len > 0 && pump_dir_keep(&c->dir[0], to_server, to_server_len) < 0) ||
+      (to_client_len > 0 && pump_dir_keep(&c->dir[1], to_client, to_client_len) < 0)) {
+    pump_conn_free(c);
+    return -ENOMEM;
+  }
+  struct pump_cmd k = {.kind = CMD_ADD, .conn = c};
+  return admit(&k);
+}
+
+double pump_connect(int cfd, int sfd, const struct pump_target *t, uint32_t idle_ms, uint32_t half_ms,
+                    const char *to_server, size_t to_server_len) {
+  if (!Q.open) return -EINVAL;
+  struct pump_conn *c = calloc(1, sizeof *c);
+  if (c == NULL) return -ENOMEM;
+  c->fd[SIDE_CLIENT] = cfd;
+  c->fd[SIDE_SERVER] = sfd;
+  c->first_fin = -1;
+  c->state = ST_CONNECTING;
+  c->last_ms = pump_now_ms();
+  c->idle_ms = idle_ms;
+  c->half_ms = half_ms;
+  if (to_server_len > 0 && pump_dir_keep(&c->dir[0], to_server, to_server_len) < 0) {
+    pump_conn_free(c);
+    return -ENOMEM;
+  }
+  struct pump_cmd k = {.kind = CMD_CONNECT, .conn = c, .target = *t};
+  return admit(&k);
+}
+
+int pump_retry(double id, int sfd, const struct pump_target *t, const char *to_server, size_t to_server_len) {
+  if (!Q.open) return -EINVAL;
+  struct pump_cmd k = {.kind = CMD_RETRY, .id = id, .fd = sfd, .target = *t};
+  if (to_server_len > 0 && pump_dir_keep(&k.to_server, to_server, to_server_len) < 0) return -ENOMEM;
+  if (pump_submit(&k) < 0) {
+    pump_held_add(-(int64_t)k.to_server.len);
+    free(k.to_server.buf);
+    return -ENOMEM;
+  }
+  return 0;
+}
+
+void pump_kill(double id) {
+  struct pump_cmd k = {.kind = CMD_KILL, .id = id};
+  (void)pump_submit(&k);
+}
+
+void pump_retime(double id, uint32_t idle_ms, uint32_t half_ms) {
+  struct pump_cmd k = {.kind = CMD_RETIME, .id = id, .idle_ms = idle_ms, .half_ms = half_ms};
+  (void)pump_submit(&k);
+}
+
+size_t pump_take_done(struct pump_done *out, size_t max) {
+  pthread_mutex_lock(&Q.mu);
+  size_t n = Q.done.len < max ? Q.done.len : max;
+  if (n > 0) {
+    memcpy(out, Q.done.items, n * sizeof *out);
+    memmove(Q.done.items, (struct pump_done *)Q.done.items + n, (Q.done.len - n) * sizeof *out);
+    Q.done.len -= n;
+  }
+  pthread_mutex_unlock(&Q.mu);
+  return n;
+}
+
+static int64_t held_bytes;
+
+int64_t pump_held_bytes(void) { return __atomic_load_n(&held_bytes, __ATOMIC_RELAXED); }
+
+void pump_held_add(int64_t delta) { __atomic_add_fetch(&held_bytes, delta, __ATOMIC_RELAXED); }
+
+uint32_t pump_owned(void) {
+  pthread_mutex_lock(&Q.mu);
+  uint32_t n = Q.owned;
+  pthread_mutex_unlock(&Q.mu);
+  return n;
+}
