@@ -102,7 +102,7 @@ t.test('drain ID [--pool P]', async (t) => {
   t.equal(m.backends[3].adminState, 'drain')
   o = io()
   t.equal(await drainCommand(['nope', admin], o), 1)
-  t.match(o.stderr, /drain nope: no backend "nope"/)
+  t.match(o.stderr, /^backend nope drain: no backend "nope"/)
   o = io()
   t.equal(await drainCommand([admin], o), 2, 'missing ID')
   t.match(o.stderr, /missing backend ID\nusage:/)
