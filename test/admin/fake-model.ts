@@ -85,6 +85,7 @@ export function fakeModel(): FakeModel {
           ),
       }))
       return {
+        fleet: null,
         version: '0.1.0-test',
         pid: process.pid,
         startedAt: started,
@@ -125,6 +126,7 @@ export function fakeModel(): FakeModel {
     },
     stats(): AggregatedStats {
       return {
+        fleet: null,
         backends: m.backends.map((b, i) => ({
           pool: b.pool,
           id: b.id,
