@@ -143,7 +143,7 @@ export const METRICS = {
   fleetRole: {
     name: 'l4lb_fleet_role',
     type: 'gauge',
-    help: 'Fleet role of this node: 1 for the current role (leader, follower, standalone), 0 for the others. No series outside a fleet.',
+    help: 'Fleet role of this node: 1 for the current role (leader, follower, standalone), 0 for the others; no series on a node alone.',
     labels: ['role'],
   },
   fleetLeaderTerm: {

@@ -119,6 +119,22 @@ t.test('push is a compare-and-swap on the revision read', async (t) => {
   t.equal(fresh.code, 0, 'the same push at the current revision is stored')
 })
 
+t.test('a backend dies: every node takes it out at nearly the same moment (one decision, watched)', async (t) => {
+  const victim = backends[1]
+  const t0 = Date.now()
+  await victim.refuse()
+  const at = await Promise.all(nodes.map(async (n) => {
+    await until(`${n.name} marks b2 down`, async () => (await n.status()).pools[0].backends.find((b) => b.id === 'b2')?.state === 'down', { deadlineMs: 5000, intervalMs: 5 })
+    return Date.now() - t0
+  }))
+  const spread = Math.max(...at) - Math.min(...at)
+  t.comment(`b2 killed -> down on each node after ${at.join(', ')} ms: spread ${spread} ms (status polled every 5 ms per node)`)
+  t.ok(spread < 250, `the nodes agree within ${spread} ms`)
+  for (const n of nodes) t.equal(await whoServes(n.port, '127.0.0.1', 1000), 'b1', `${n.name} sends to b1 only`)
+  await victim.restore()
+  for (const n of nodes) await until(`${n.name} takes b2 back`, async () => (await n.status()).pools[0].backends.every((b) => b.state === 'ready'), { deadlineMs: 5000, intervalMs: 10 })
+})
+
 t.test('SIGKILL of the leader: another node takes over within the lease TTL, no backend changes state', async (t) => {
   const fs = await Promise.all(nodes.map(async (n) => [n, await n.fleet()] as const))
   const [leader, lf] = fs.find(([, f]) => f.role === 'leader')!
@@ -145,4 +161,18 @@ t.test('SIGKILL of the leader: another node takes over within the lease TTL, no 
   for (const n of followers) t.same((await n.status()).pools[0].backends.map((b) => b.state), ['ready', 'ready'])
   const r = await roles()
   t.equal(r.filter((x) => x.endsWith(':leader')).length, 1, `one leader: ${r.join(' ')}`)
+})
+
+t.test('SIGTERM of the leader: it resigns, the next node leads at once', async (t) => {
+  const alive = up()
+  const fs = await Promise.all(alive.map(async (n) => [n, await n.fleet()] as const))
+  const [leader] = fs.find(([, f]) => f.role === 'leader')!
+  const other = alive.find((n) => n !== leader)!
+  const t0 = Date.now()
+  const stopping = leader.stop('SIGTERM')
+  await until(`${other.name} leads`, async () => (await other.fleet()).role === 'leader', { deadlineMs: 5000, intervalMs: 10 })
+  const took = Date.now() - t0
+  t.comment(`leader ${leader.name} SIGTERMed (resigns) -> ${other.name} leads: ${took} ms`)
+  t.ok(took < 2000, `faster than the lease TTL (${took} ms)`)
+  t.equal(await stopping, 0, 'the old leader exits 0')
 })
