@@ -54,6 +54,11 @@ export async function startPrimary(config: Config, configPath: string | null, op
     await admin?.close()
   }
   installSignals(primary, log, stop)
+  if (fleet) {
+    // Leave the fleet when the drain starts, not after it: a stopping leader no
+    // longer probes, so it must not keep publishing its last results.
+    for (const signal of ['SIGTERM', 'SIGINT'] as const) process.once(signal, () => void fleet.agent.stop())
+  }
   return { primary, adminPort: admin?.port ?? null, stop }
 }
 

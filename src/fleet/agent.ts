@@ -38,6 +38,7 @@ export class FleetAgent {
   readonly #atStart: string | null
   #lease: Lease | null = null
   #timer: NodeJS.Timeout | null = null
+  #stopping: Promise<void> | null = null
 
   constructor(opts: { client: Etcd3; fleet: FleetConfig; configPath: string; boot: Extract<BootResult, { ok: true }>; log: Logger }) {
     this.fleet = opts.fleet
@@ -58,12 +59,15 @@ export class FleetAgent {
     void this.#writeRecord()
   }
 
-  /** Resign leadership, drop the node record, close the client. */
-  async stop(): Promise<void> {
-    if (this.#timer !== null) clearInterval(this.#timer)
-    await Promise.all([this.config.stop(), this.health.stop()])
-    await this.#lease?.revoke().catch(() => {})
-    this.#client.close()
+  /** Resign leadership, drop the node record, close the client. Idempotent: the first call's promise. */
+  stop(): Promise<void> {
+    this.#stopping ??= (async () => {
+      if (this.#timer !== null) clearInterval(this.#timer)
+      await Promise.all([this.config.stop(), this.health.stop()])
+      await this.#lease?.revoke().catch(() => {})
+      this.#client.close()
+    })()
+    return this.#stopping
   }
 
   status(): FleetStatus {
