@@ -134,6 +134,12 @@ export class ConfigSync {
   /** A value of the config key at `revision`: applied once (older or seen revisions are ignored). */
   offer(text: string, revision: number): void {
     this.#storeRevision = Math.max(this.#storeRevision, revision)
+    // Started from the last-known-good file, and the store holds that same value: it is the store's again.
+    if (this.#source === 'last-known-good' && revision === this.#applied.revision && text === this.#applied.text) {
+      this.#source = 'store'
+      this.#log.info({ key: this.#key, revision }, 'fleet store reachable again: the last-known-good config is its current value')
+      return
+    }
     if (this.#stopped || revision <= this.#seen) return
     this.#seen = revision
     this.#queue = this.#queue.then(() => this.#apply({ text, revision }))

@@ -86,6 +86,15 @@ t.test('a node restarted while etcd is down starts from its last-known-good file
   t.match(f.store.atStart, /fleet store unreachable/)
   t.equal(f.role, 'standalone', 'probes for itself')
   t.equal(await whoServes(again.port, '127.0.0.1', 2000), 'b1', 'serves')
+  const e0 = Date.now()
+  await etcd.start()
+  const back = await until('the store is the source again, and n1 follows or leads', async () => {
+    const f2 = await again.fleet()
+    return f2.config.source === 'store' && f2.role !== 'standalone' && f2
+  }, { deadlineMs: 15_000, intervalMs: 20 })
+  t.equal(back.config.appliedRevision, applied, 'same revision, no reload needed')
+  t.comment(`etcd back -> the last-known-good node reads the store again and ${back.role === 'leader' ? 'leads' : 'follows'}: ${Date.now() - e0} ms (includes etcd's start)`)
+  await etcd.stop(true)
   const bad = await startNode({ etcd, name: 'n9', waitUp: false })
   nodes.push(bad)
   await until('a node with no last-known-good file exits', () => bad.exitCode() !== undefined, { deadlineMs: 15_000, intervalMs: 50 })

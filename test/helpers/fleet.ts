@@ -140,3 +140,18 @@ export async function push(etcd: TestEtcd, text: string, prefix = '/test', more:
     rmSync(dir, { recursive: true, force: true })
   }
 }
+
+/**
+ * "backend:to" of every `backend health changed` line a node logged at or after `since` (epoch ms),
+ * by each line's own time: output arrives through a pipe, so position in it says nothing about when.
+ */
+export function healthChangesSince(n: FleetNodeProc, since: number): string[] {
+  return n.output().split('\n').filter((l) => l.includes('"backend health changed"')).flatMap((l) => {
+    try {
+      const j = JSON.parse(l) as { time: string; backend: string; to: string }
+      return Date.parse(j.time) >= since ? [`${j.backend}:${j.to}`] : []
+    } catch {
+      return []
+    }
+  })
+}
