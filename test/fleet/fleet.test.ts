@@ -7,7 +7,7 @@
 import t from 'tap'
 import { startBackend, type FixtureBackend } from '../fixtures/backend.ts'
 import { startEtcd, type TestEtcd } from '../helpers/etcd.ts'
-import { healthChangesSince, push, sharedYaml, startNode, fleetCli, type FleetNodeProc } from '../helpers/fleet.ts'
+import { healthChangesSince, l4lbCli, push, sharedYaml, startNode, fleetCli, type FleetNodeProc } from '../helpers/fleet.ts'
 import { whoServes } from '../helpers/lb.ts'
 import { holdFor, until } from '../helpers/until.ts'
 
@@ -58,6 +58,12 @@ t.test('fleet status lists every node, the revision each applied and the leader'
   const doc = JSON.parse(r.stdout) as { configRevision: number; leader: { node: string } | null; nodes: { node: string; appliedRevision: number; lag: number }[] }
   t.same(doc.nodes.map((n) => [n.node, n.appliedRevision, n.lag]), nodes.map((n) => [n.name, doc.configRevision, 0]))
   t.ok(doc.leader !== null && nodes.some((n) => n.name === doc.leader?.node), 'the leader is one of the nodes')
+  const text = await fleetCli(['status', '--endpoints', etcd.endpoint, '--prefix', '/test'])
+  t.match(text.stdout, new RegExp(`^health leader: ${doc.leader?.node} \\(term \\d+`, 'm'))
+  t.match(text.stdout, /^NODE +ROLE +APPLIED +LAG +HEALTH AGE +FALLBACKS +NOTE$/m)
+  const follower = nodes.find((n) => n.name !== doc.leader?.node)!
+  const st = await l4lbCli(['status', '--admin', `127.0.0.1:${follower.adminPort}`])
+  t.match(st.stdout, new RegExp(`^fleet node ${follower.name}: FOLLOWER, leader ${doc.leader?.node} \\(term \\d+\\), config revision ${doc.configRevision}$`, 'm'), 'l4lb status says it too')
 })
 
 t.test('a pushed backend set reaches every node; a bad one is refused by all, the old set still serving', async (t) => {

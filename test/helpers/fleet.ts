@@ -115,8 +115,13 @@ export async function startNode(o: NodeOptions): Promise<FleetNodeProc> {
 
 /** Run `l4lb fleet ARGS` to the end: exit code and output. */
 export function fleetCli(args: readonly string[], timeoutMs = 20_000): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return l4lbCli(['fleet', ...args], timeoutMs)
+}
+
+/** Run `l4lb ARGS` to the end (SIGKILL after `timeoutMs`): exit code and output. */
+export function l4lbCli(args: readonly string[], timeoutMs = 20_000): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
-    const child = spawn(process.execPath, [MAIN, 'fleet', ...args], { stdio: ['ignore', 'pipe', 'pipe'] })
+    const child = spawn(process.execPath, [MAIN, ...args], { stdio: ['ignore', 'pipe', 'pipe'] })
     let stdout = ''
     let stderr = ''
     child.stdout.on('data', (d) => (stdout += d))
