@@ -11,6 +11,7 @@ import { composeConfig, STORE_MAX_BYTES } from '../../src/fleet/compose.ts'
 import { decodeHealthDoc, healthDoc, judge } from '../../src/fleet/health-doc.ts'
 import { readLastKnownGood, writeLastKnownGood } from '../../src/fleet/lkg.ts'
 import type { FleetConfig } from '../../src/config/types.ts'
+import { checkCommand } from '../../src/cli/check.ts'
 
 const LOCAL = { workers: 1, listeners: [{ name: 'main', bind: '127.0.0.1:0', pool: 'web' }], admin: { enabled: false }, fleet: { endpoints: ['http://127.0.0.1:2379'], node: 'lb-a', 'state-file': '/tmp/x' } }
 const SHARED = YAML.stringify({ pools: [{ name: 'web', backends: [{ host: '127.0.0.1', port: 9001 }], health: { type: 'none' } }], timeouts: { connect: '2s' } })
@@ -81,4 +82,15 @@ t.test('last-known-good: written atomically with key and revision, read back; a 
   t.same(await readLastKnownGood(path), { key: '/l4lb/config', revision: 42, text: SHARED })
   writeFileSync(path, 'pools: []\n')
   t.equal(await readLastKnownGood(path), null, 'not ours')
+})
+
+t.test('l4lb check on a node file: OK, and where the shared part comes from', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'l4lb-check-'))
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }))
+  const file = join(dir, 'node.yaml')
+  writeFileSync(file, YAML.stringify(LOCAL))
+  const out: string[] = []
+  const err: string[] = []
+  t.equal(await checkCommand(['-c', file], { out: (l) => out.push(l), err: (l) => err.push(l) }), 0, err.join('\n'))
+  t.match(out.join('\n'), /^fleet: node lb-a; pools and timeouts come from \/l4lb\/config on http:\/\/127\.0\.0\.1:2379/m)
 })
