@@ -50,6 +50,7 @@ export class HealthSync {
    * the second one (results flow again), so no verdict flaps back and forth.
    */
   #primed = false
+  #publishFailing = false
   /** Store reachability as the last health read saw it. */
   reachable = true
 
@@ -117,12 +118,16 @@ export class HealthSync {
     const txn = this.#client.if(this.#campaignKey, 'Create', '==', term).then(this.#client.put(this.#keys.health).value(JSON.stringify(doc)))
     void txn.commit().then((r) => {
       this.reachable = true
+      if (this.#publishFailing) this.#log.info({ term, seq }, 'fleet health publish works again')
+      this.#publishFailing = false
       if (!r.succeeded) return this.#lose(`fenced: election key ${this.#campaignKey} no longer holds term ${term}`)
       this.#published++
       if (this.#role === 'leader' && this.#term === term) this.#lastResultAt = Date.now()
     }, (err: unknown) => {
       this.reachable = false
-      this.#log.warn({ err: storeError(err), term, seq }, 'fleet health publish failed; probing goes on')
+      // Once per run of failures: the heartbeat retries every third of stale-after.
+      if (!this.#publishFailing) this.#log.warn({ err: storeError(err), term, seq }, 'fleet health publish failed; probing goes on')
+      this.#publishFailing = true
     }).finally(() => {
       this.#publishing = false
       if (this.#dirty) this.publish()
@@ -177,8 +182,8 @@ export class HealthSync {
     this.#fallbacks++
     this.#primed = false
     this.#log.warn({ reason, term: this.#term }, 'fleet health leader no more; probing alone until a leader publishes')
-    const c = this.#campaign
-    if (c !== null && reason.startsWith('fenced')) c.emit('error', new Error(reason))
+    // End this campaign (its handler resigns and campaigns again); null when the campaign's own error brought us here.
+    this.#campaign?.emit('error', new Error(reason))
   }
 
   #watch(): void {
