@@ -120,7 +120,8 @@ export class HealthSync {
       this.reachable = true
       if (this.#publishFailing) this.#log.info({ term, seq }, 'fleet health publish works again')
       this.#publishFailing = false
-      if (!r.succeeded) return this.#lose(`fenced: election key ${this.#campaignKey} no longer holds term ${term}`)
+      // (A refusal for an older term of ours, after a newer one was won, says nothing about the newer one.)
+      if (!r.succeeded) return this.#term === term ? this.#lose(`fenced: election key ${this.#campaignKey} no longer holds term ${term}`) : undefined
       this.#published++
       if (this.#role === 'leader' && this.#term === term) this.#lastResultAt = Date.now()
     }, (err: unknown) => {
