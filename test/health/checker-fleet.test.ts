@@ -6,18 +6,18 @@ import t from 'tap'
 import { HealthChecker } from '../../src/health/checker.ts'
 import type { HealthChange } from '../../src/health/types.ts'
 import { setLogLevel } from '../../src/log.ts'
-import { backendCfg, healthCfg, poolCfg } from './config.ts'
+import { backendCfg, healthCfg, passiveCfg, poolCfg } from './config.ts'
 import { fakeTime } from './fake-time.ts'
 import { fakeProbe, type Behaviour } from './fake-probe.ts'
 
 setLogLevel('silent')
 
-function rig(behaviour: (id: string) => Behaviour) {
+function rig(behaviour: (id: string) => Behaviour, consecutive = 0) {
   const clock = fakeTime()
   const fp = fakeProbe(clock, (id) => behaviour(id))
   const changes: HealthChange[] = []
   const checker = new HealthChecker({
-    pools: [poolCfg('p', [backendCfg(1), backendCfg(2)], healthCfg({ intervalMs: 100, fastIntervalMs: 100, jitter: 0, fall: 2, rise: 2 }))],
+    pools: [poolCfg('p', [backendCfg(1), backendCfg(2)], healthCfg({ intervalMs: 100, fastIntervalMs: 100, jitter: 0, fall: 2, rise: 2 }), passiveCfg({ consecutive }))],
     onChange: (c) => changes.push(c),
     now: clock.now,
     probe: fp.probe,
@@ -70,4 +70,19 @@ t.test('takeover: probing from adopted verdicts changes nothing while the backen
   dead.add('127.0.0.1:1')
   await clock.advance(300)
   t.same(changes.slice(before).map((c) => [c.id, c.to]), [['127.0.0.1:1', 'down']], 'local probing takes a dead backend out')
+})
+
+t.test('passive signals stay local: a follower that cannot connect ejects the backend itself, without a probe', async (t) => {
+  const { clock, fp, changes, checker } = rig(() => 'ok', 3)
+  checker.setProbing(false)
+  checker.start()
+  t.teardown(() => checker.stop())
+  checker.adopt(new Map([['p/127.0.0.1:1', row('up')], ['p/127.0.0.1:2', row('up')]]), 'leader')
+  for (let i = 0; i < 3; i++) checker.reportPassive({ pool: 'p', id: '127.0.0.1:2', outcome: 'error' })
+  t.same(changes.slice(2).map((c) => [c.id, c.kind]), [['127.0.0.1:2', 'eject']], 'ejected here, whatever the leader says')
+  t.not(checker.table()[1].ejectedUntil, null)
+  await clock.advance(500)
+  t.equal(fp.calls.length, 0, 'and no probe sent for it')
+  checker.adopt(new Map([['p/127.0.0.1:1', row('up', 9)], ['p/127.0.0.1:2', row('up', 9)]]), 'leader')
+  t.not(checker.table()[1].ejectedUntil, null, 'the leader\'s "up" does not end a local ejection')
 })
