@@ -48,7 +48,8 @@ t.test('etcd stops: every node serves on and probes for itself; a dead backend i
   }, { deadlineMs: 5000, intervalMs: 10 })
   const fallbackMs = Date.now() - t0
   t.comment(`etcd SIGKILLed -> follower probes for itself: ${fallbackMs} ms (stale-after 600 ms); reason: ${fb.fallback}`)
-  t.ok(fallbackMs <= 600 + 400, `within the stale bound plus one check period (${fallbackMs} ms)`)
+  // stale-after, plus one staleness check (75 ms), plus slack for a loaded 2-core machine
+  t.ok(fallbackMs <= 600 + 75 + 500, `within the stale bound plus one check period (${fallbackMs} ms)`)
   t.ok(fb.fallbacksTotal >= 1, 'counted')
   for (const n of nodes) t.match(await whoServes(n.port, '127.0.0.1', 2000), /^b[12]$/, `${n.name} serves without its store`)
 

@@ -57,7 +57,9 @@ export async function startEtcd(readyMs = 15_000): Promise<TestEtcd> {
       child = c
       c.stdout!.on('data', (d) => (out = (out + d).slice(-20_000)))
       c.stderr!.on('data', (d) => (out = (out + d).slice(-20_000)))
-      exited = new Promise((r) => c.once('exit', () => r()))
+      exited = new Promise((r) => c.once('close', () => r()))
+      // No etcd on PATH: say what installs it (npm test's pretest does).
+      c.once('error', (err: NodeJS.ErrnoException) => (out += `cannot run etcd (${err.code ?? err.message}): bash scripts/setup-system.sh installs etcd-server\n`))
       const probe = new Etcd3({ hosts: endpoint, dialTimeout: 500 })
       try {
         await until('etcd answers a read', async () => {
