@@ -26,7 +26,8 @@ export interface FleetKeys {
 /** The keys under `prefix` (no trailing slash). */
 export function fleetKeys(prefix: string): FleetKeys {
   const p = prefix.replace(/\/+$/, '')
-  return { config: `${p}/config`, health: `${p}/health`, election: `${p}/health-leader`, nodes: `${p}/nodes/` }
+  // etcd3 keeps candidates under `election/<name>/`: the name without the leading "/" (no "election//").
+  return { config: `${p}/config`, health: `${p}/health`, election: `${p.replace(/^\/+/, '')}/health-leader`, nodes: `${p}/nodes/` }
 }
 
 /**
