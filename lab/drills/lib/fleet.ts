@@ -81,3 +81,29 @@ export async function storeRevision(d: Drill): Promise<number> {
   const kv = (JSON.parse(raw) as { kvs?: { mod_revision: number }[] }).kvs?.[0]
   return kv?.mod_revision ?? 0
 }
+
+/** A node's health agent's latest view of its /status (lab/node/agent.ts, every 100 ms): its time and backend states. */
+export interface AgentStatus { t: number; states: Record<string, string> }
+
+/** Every node's agent status (cheap: a cat per node, no Node start), keyed by node. */
+export async function agentStatuses(d: Drill, nodes: string[]): Promise<Map<string, AgentStatus>> {
+  const m = new Map<string, AgentStatus>()
+  await Promise.all(nodes.map(async (n) => {
+    try { m.set(n, JSON.parse(await d.sh(n, 'cat /run/lab/status.json')) as AgentStatus) } catch { /* not written yet */ }
+  }))
+  return m
+}
+
+/**
+ * Per node, the agent's sample time of the first status (after `after`) satisfying `ok`;
+ * polls every node's status file until all have one (resolution: the agent's 100 ms poll).
+ */
+export async function firstSeen(d: Drill, nodes: string[], after: number, what: string, ok: (s: AgentStatus) => boolean, deadlineMs = 10_000): Promise<Map<string, number>> {
+  const seen = new Map<string, number>()
+  const { until } = await import('../../scripts/lib/poll.ts')
+  await until(what, async () => {
+    for (const [n, s] of await agentStatuses(d, nodes.filter((x) => !seen.has(x)))) if (s.t > after && ok(s)) seen.set(n, s.t)
+    return seen.size === nodes.length
+  }, { deadlineMs, intervalMs: 20 })
+  return seen
+}
