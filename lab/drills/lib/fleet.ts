@@ -107,3 +107,15 @@ export async function firstSeen(d: Drill, nodes: string[], after: number, what: 
   }, { deadlineMs, intervalMs: 20 })
   return seen
 }
+
+/** When node `node` last logged falling back to its own probes after `after` (ms), or null. */
+export async function fallbackAt(d: Drill, node: string, after: number): Promise<number | null> {
+  const raw = await d.sh(node, 'grep -h "probing locally" /run/lab/l4lb.log 2>/dev/null || true')
+  for (const line of raw.split('\n')) {
+    try {
+      const t = Date.parse((JSON.parse(line) as { time: string }).time)
+      if (t > after) return t
+    } catch { /* not a JSON line */ }
+  }
+  return null
+}
