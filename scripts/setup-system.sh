@@ -2,7 +2,8 @@
 # System packages the test suite needs from Debian: Chromium for the status
 # page test (headless, driven by playwright-core), python3 for the hardening
 # suite's blackhole helper, systemd-analyze to verify deploy/l4lb.service, gcc
-# and make to build the native engine (scripts/build-native.sh). Idempotent and quick: when every tool is
+# and make to build the native engine (scripts/build-native.sh), etcd and
+# etcdctl for the fleet tests (a real store on loopback). Idempotent and quick: when every tool is
 # present it only runs `command -v` (no apt). `npm test` calls it as `pretest`.
 #   bash scripts/setup-system.sh           install what is missing (root, or sudo)
 #   bash scripts/setup-system.sh --check   list what is missing; exit 1 if anything is
@@ -14,6 +15,8 @@ python3 python3
 systemd-analyze systemd
 cc gcc
 make make
+etcd etcd-server
+etcdctl etcd-client
 '
 missing=()
 while read -r cmd pkg; do

@@ -4,6 +4,9 @@
 //   "PING <x>\n"             -> "PONG <x>\n"                                  (keeps a long-lived flow busy)
 //   "CONNECT h:p HTTP/1.1"   -> "HTTP/1.1 200 Connection established" with X-Backend and X-Peer
 //                               headers, then echoes bytes (a CONNECT proxy that tunnels to itself)
+//   "PROBES\n"               -> {"<peer ip>":[<ms>,...],...}\n: when each peer's health probes came
+//                               (a connection that closed without sending a byte: l4lb's tcp check),
+//                               wall-clock ms, the last PROBE_KEEP per peer (drills count them)
 // Anything else gets the WHO answer and is closed. One process, no dependencies.
 import net from 'node:net'
 import { parseArgs } from 'node:util'
@@ -11,14 +14,28 @@ import { parseArgs } from 'node:util'
 const { values: a } = parseArgs({ options: { name: { type: 'string', default: 'be' }, port: { type: 'string', default: '3128' } } })
 const name = a.name as string
 
+const PROBE_KEEP = 4000
+const probes = new Map<string, number[]>()
+const wallMs = (): number => performance.timeOrigin + performance.now()
+
 const server = net.createServer((sock) => {
   sock.setNoDelay(true)
   const peer = (sock.remoteAddress ?? '').replace(/^::ffff:/, '')
+  const opened = wallMs()
+  let spoke = false
+  sock.on('close', () => {
+    if (spoke) return
+    const list = probes.get(peer) ?? []
+    list.push(opened)
+    if (list.length > PROBE_KEEP) list.splice(0, list.length - PROBE_KEEP)
+    probes.set(peer, list)
+  })
   const who = JSON.stringify({ be: name, peer, port: sock.remotePort })
   let buf = ''
   let tunnel = false
   sock.on('error', () => sock.destroy())
   sock.on('data', (d) => {
+    spoke = true
     if (tunnel) { sock.write(d); return }
     buf += d.toString('latin1')
     let i: number
@@ -26,6 +43,7 @@ const server = net.createServer((sock) => {
       const line = buf.slice(0, i).replace(/\r$/, '')
       buf = buf.slice(i + 1)
       if (line === 'WHO') sock.write(who + '\n')
+      else if (line === 'PROBES') sock.end(JSON.stringify(Object.fromEntries(probes)) + '\n')
       else if (line.startsWith('PING ')) sock.write('PONG ' + line.slice(5) + '\n')
       else if (line.startsWith('CONNECT ')) {
         const end = buf.indexOf('\r\n\r\n')

@@ -35,7 +35,8 @@ start() {
     # l4lb from the image (deploy/Dockerfile's /opt/l4lb), as its l4lb user with no capability
     # but NET_BIND_SERVICE (VIP port 80) and no way to gain one, as the image's docs run it.
     # setpriv execs, so the pid file holds l4lb's primary. L4LB_CMD overrides (e.g. the checkout's sources).
-    l4lb)       setsid ${L4LB_CMD:-setpriv --reuid=l4lb --regid=l4lb --init-groups --no-new-privs \
+    l4lb)       install -d -o l4lb -g l4lb -m 0750 $run/l4lb   # the fleet's last-known-good file
+                setsid ${L4LB_CMD:-setpriv --reuid=l4lb --regid=l4lb --init-groups --no-new-privs \
                   --inh-caps=-all,+net_bind_service --ambient-caps=-all,+net_bind_service --bounding-set=-all,+net_bind_service \
                   /opt/l4lb/node_modules/.bin/l4lb run -c /etc/lab/l4lb.yaml} >>$run/l4lb.log 2>&1 < /dev/null & echo $! > "$pidf" ;;
     gate)       setsid /l4lb/lab/node/gate.sh >>$run/gate.log 2>&1 < /dev/null & echo $! > "$pidf" ;;

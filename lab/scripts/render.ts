@@ -1,6 +1,6 @@
 // Renders the lab from lab/lab.yaml and lab/templates/*:
 //   lab/compose.yaml                 (committed; `render.ts --check` fails if it is stale)
-//   lab/.state/conf/<node>/*         (bird.conf, keepalived.conf, l4lb.yaml, node.env)
+//   lab/.state/conf/<node>/*         (bird.conf, keepalived.conf, l4lb.yaml, l4lb-shared.yaml with a fleet, node.env)
 // Templates use {{key}} placeholders; a key missing from the values is an error,
 // so a template and this script cannot silently drift apart.
 import { mkdirSync, readFileSync, writeFileSync, existsSync, rmSync, readdirSync } from 'node:fs'
@@ -63,13 +63,32 @@ function keepalived(lab: Lab, n: Node): string {
   }, 'keepalived.conf')
 }
 
-function l4lbConf(lab: Lab, n: Node): string {
+/** The pool every balancer node runs (lab/templates/l4lb-shared.yaml): in each file, or in etcd with a fleet. */
+export function l4lbShared(lab: Lab): string {
   const backends = byRole(lab, 'backend').map((b) => `      - { host: ${b.addrs.be}, port: ${b.port}, id: ${b.name} }`).join('\n')
   const h = lab.l4lb.health
-  return fill(tpl('l4lb.yaml'), {
-    name: n.name, port: lab.vips.port, policy: lab.l4lb.policy, hash_key: lab.l4lb.hashKey, retries: lab.l4lb.retries, backends,
-    health_type: h.type, health_interval: h.interval, health_timeout: h.timeout, health_fall: h.fall, health_rise: h.rise, admin: lab.l4lb.admin, drain: lab.l4lb.drain,
+  return fill(tpl('l4lb-shared.yaml'), {
+    policy: lab.l4lb.policy, hash_key: lab.l4lb.hashKey, retries: lab.l4lb.retries, backends,
+    health_type: h.type, health_interval: h.interval, health_timeout: h.timeout, health_fall: h.fall, health_rise: h.rise,
     passive_consecutive: lab.l4lb.passive.consecutive, passive_base: lab.l4lb.passive.baseEjection, passive_max: lab.l4lb.passive.maxEjection,
+  }, 'l4lb-shared.yaml')
+}
+
+/** Where a node's l4lb keeps its last applied fleet config (svc.sh makes the directory, owned by the l4lb user). */
+export const FLEET_STATE_FILE = '/run/lab/l4lb/fleet-config.yaml'
+
+/** The `fleet:` section of node `n` (its name, the lab's etcd members). */
+function fleetSection(lab: Lab, n: Node): string {
+  const f = lab.l4lb.fleet
+  const endpoints = etcdEndpoints(lab).split(',').join(', ')
+  return `fleet: { endpoints: [${endpoints}], prefix: ${f.prefix}, node: ${n.name}, lease-ttl: ${f.leaseTtl}, ` +
+    `stale-after: ${f.staleAfter}, poll-interval: ${f.pollInterval}, state-file: ${FLEET_STATE_FILE} }\n`
+}
+
+function l4lbConf(lab: Lab, n: Node): string {
+  return fill(tpl('l4lb.yaml'), {
+    name: n.name, port: lab.vips.port, admin: lab.l4lb.admin, drain: lab.l4lb.drain,
+    rest: lab.l4lb.fleet.enabled ? fleetSection(lab, n) : l4lbShared(lab),
   }, 'l4lb.yaml')
 }
 
@@ -90,7 +109,7 @@ function etcdArgs(lab: Lab, n: Node): string {
   const members = byRole(lab, 'etcd').map((m) => `${m.name}=http://${m.addrs.store}:2380`).join(',')
   const a = n.addrs.store
   return `--name ${n.name} --data-dir /run/lab/etcd --listen-client-urls http://${a}:2379,http://127.0.0.1:2379 --advertise-client-urls http://${a}:2379 ` +
-    `--listen-peer-urls http://${a}:2380 --initial-advertise-peer-urls http://${a}:2380 --initial-cluster ${members} --initial-cluster-token ${lab.project} --initial-cluster-state new`
+    `--listen-peer-urls http://${a}:2380 --initial-advertise-peer-urls http://${a}:2380 --initial-cluster ${members} --initial-cluster-token ${lab.project} --initial-cluster-state new --auto-compaction-mode=periodic --auto-compaction-retention=10m`
 }
 
 function nodeEnv(lab: Lab, n: Node): string {
@@ -165,6 +184,7 @@ export function renderAll(lab: Lab): void {
     if (n.role === 'lb') writeFileSync(path.join(dir, 'bird.conf'), birdLb(lab, n))
     if (n.role === 'lb') writeFileSync(path.join(dir, 'bird-bfd.conf'), birdLbBfd(lab, n))
     if (n.role === 'lb' || n.role === 'ka') writeFileSync(path.join(dir, 'l4lb.yaml'), l4lbConf(lab, n))
+    if ((n.role === 'lb' || n.role === 'ka') && lab.l4lb.fleet.enabled) writeFileSync(path.join(dir, 'l4lb-shared.yaml'), l4lbShared(lab))
     if (n.role === 'ka') writeFileSync(path.join(dir, 'keepalived.conf'), keepalived(lab, n))
   }
   writeFileSync(COMPOSE_FILE, composeDoc(lab))

@@ -4,7 +4,7 @@
 // Records each host change in lab/.state/host.json so lab:down can undo it.
 import { existsSync, mkdirSync } from 'node:fs'
 import path from 'node:path'
-import { loadLab, LAB_DIR, REPO_DIR, STATE_DIR, byRole } from './lib/data.ts'
+import { loadLab, LAB_DIR, REPO_DIR, STATE_DIR, byRole, container } from './lib/data.ts'
 import { run, must, log } from './lib/exec.ts'
 import { dockerBin, docker, compose, execIn } from './lib/docker.ts'
 import { imageCheck } from './image-check.ts'
@@ -12,7 +12,7 @@ import { ensurePackages, ensureDockerd, addBridgeAccepts, flushBridgeAddrs, host
 import { updateState } from './lib/state.ts'
 import { renderAll } from './render.ts'
 import { until } from './lib/poll.ts'
-import { birdProtocols, etcdHealth, healthz, vipNexthops, vrrpHolder, lbAddr, lbNames, kaNames } from './lib/labctl.ts'
+import { birdProtocols, etcdHealth, fleetView, healthz, svc, L4LB_BIN, vipNexthops, vrrpHolder, lbAddr, lbNames, kaNames } from './lib/labctl.ts'
 
 const t0 = performance.now()
 const lab = loadLab()
@@ -62,16 +62,32 @@ const bgp = await until('BGP Established to every lb node', async () => {
   return lbs.every((n) => ps.some((p) => p.name === n && p.info.startsWith('Established')))
 }, { deadlineMs: 60_000, intervalMs: 250 })
 log(`BGP Established after ${(bgp.elapsedMs / 1000).toFixed(1)} s of waiting`)
-await until('/healthz 200 on every l4lb node', async () => {
-  const all = await Promise.all([...lbs, ...kaNames(lab)].map((n) => healthz(lab, n)))
-  return all.every(Boolean)
-}, { deadlineMs: 60_000, intervalMs: 250 })
 const members = byRole(lab, 'etcd').length
 const etcd = await until(`all ${members} etcd members healthy (seen from lb1)`, async () => {
   const h = await etcdHealth(lab, 'lb1')
   return Object.keys(h).length === members && Object.values(h).every(Boolean)
 }, { deadlineMs: 30_000, intervalMs: 250 })
 log(`etcd: ${members} members healthy after ${(etcd.elapsedMs / 1000).toFixed(1)} s of waiting`)
+if (lab.l4lb.fleet.enabled) {
+  // The fleet's pool goes into etcd before any l4lb can run (a fleet node with neither a store
+  // value nor a last-known-good file refuses to start); then every node's l4lb is started
+  // (svc.sh start is idempotent: one started by entry.sh after the push keeps running).
+  const push = await execIn(container(lab, 'lb1'), `${L4LB_BIN} fleet push -c /etc/lab/l4lb-shared.yaml --node-config /etc/lab/l4lb.yaml`)
+  if (push.code !== 0) throw new Error(`l4lb fleet push failed (exit ${push.code}): ${push.stdout}${push.stderr}`)
+  log(`fleet: ${push.stdout.trim()}`)
+  await Promise.all([...lbs, ...kaNames(lab)].map((n) => svc(lab, n, 'start', 'l4lb')))
+}
+await until('/healthz 200 on every l4lb node', async () => {
+  const all = await Promise.all([...lbs, ...kaNames(lab)].map((n) => healthz(lab, n)))
+  return all.every(Boolean)
+}, { deadlineMs: 60_000, intervalMs: 250 })
+if (lab.l4lb.fleet.enabled) {
+  const leader = await until('one health leader followed by every node', async () => {
+    const f = await fleetView(lab)
+    return f.leader !== null && f.nodes.length === lbs.length + kaNames(lab).length && f.nodes.every((n) => n.role === (n.name === f.leader ? 'leader' : 'follower')) && f
+  }, { deadlineMs: 30_000, intervalMs: 250 })
+  log(`fleet: ${leader.value.leader} leads (term ${leader.value.term}), ${leader.value.nodes.length - 1} followers`)
+}
 // Every l4lb runs from the image as its unprivileged user with NET_BIND_SERVICE only (svc.sh).
 for (const n of [...lbs, ...kaNames(lab)]) {
   const st = await execIn(`${lab.project}-${n}`, 'grep -E "^(Uid|CapEff):" /proc/$(cat /run/lab/l4lb.pid)/status; readlink /proc/$(cat /run/lab/l4lb.pid)/cwd; tr "\\0" " " < /proc/$(cat /run/lab/l4lb.pid)/cmdline')

@@ -68,6 +68,44 @@ export interface ConfigStatus {
   readonly lastError: { readonly at: number; readonly errors: readonly string[] } | null
 }
 
+/** The fleet config part of FleetStatus (src/fleet/config-sync.ts). */
+export interface FleetConfigStatus {
+  readonly key: string
+  readonly appliedRevision: number // mod revision of the shared part in force
+  readonly appliedAt: number
+  readonly source: 'store' | 'last-known-good'
+  readonly storeRevision: number // newest revision of the key seen in the store (0: none seen)
+  /** The last store value this node refused (cleared when a newer one applies); errors name key and revision. */
+  readonly lastRejected: { readonly revision: number; readonly at: number; readonly errors: readonly string[] } | null
+  readonly rejectionsTotal: number
+  readonly lastKnownGoodError: string | null // why the last-known-good file could not be written
+}
+
+export type FleetRole = 'leader' | 'follower' | 'standalone'
+
+/** The health part of FleetStatus (src/fleet/health-sync.ts). */
+export interface FleetHealthStatus {
+  readonly role: FleetRole
+  /** Why a fleet node probes for itself (role standalone), else null. */
+  readonly fallback: string | null
+  readonly leader: { readonly node: string; readonly term: number } | null
+  readonly lastResultAt: number | null // when this node last took (or, as leader, wrote) a new result
+  readonly fence: { readonly term: number; readonly seq: number } // newest result taken
+  readonly fallbacksTotal: number
+  readonly fencedTotal: number // results ignored for an older term
+  readonly publishedTotal: number // results written as leader
+}
+
+/** StatusDoc.fleet: this node in its fleet (docs/fleet.md). */
+export interface FleetStatus extends FleetHealthStatus {
+  readonly node: string
+  readonly endpoints: readonly string[]
+  readonly config: FleetConfigStatus
+  readonly healthAgeMs: number | null // age of the newest health result taken or written
+  /** atStart: why the node started from its last-known-good file, else null. */
+  readonly store: { readonly reachable: boolean; readonly lastError: string | null; readonly atStart: string | null }
+}
+
 export interface StatusDoc {
   readonly version: string // l4lb package version
   readonly pid: number // primary's pid
@@ -86,6 +124,7 @@ export interface StatusDoc {
   readonly listeners: readonly ListenerStatus[]
   readonly pools: readonly PoolStatus[]
   readonly workers: readonly WorkerStatus[]
+  readonly fleet: FleetStatus | null // null: not in a fleet
 }
 
 /** Outcome of a runtime change; the server maps it to 200 / 404 / 409. */

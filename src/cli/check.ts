@@ -76,6 +76,8 @@ export async function checkCommand(args: string[], io: CheckIo = processIo): Pro
     }
     io.out(summary(parsed.file, result.config))
     io.out(engineLine(result.config))
+    const f = result.config.fleet
+    if (f !== null) io.out(`fleet: node ${f.node}; pools and timeouts come from ${f.prefix}/config on ${f.endpoints.join(', ')} (l4lb fleet push -c FILE to check and store them)`)
     return 0
   }
   for (const line of formatErrors(result.errors).split('\n')) io.err(line)

@@ -93,6 +93,20 @@ export const COMMANDS: readonly Command[] = [
     run: async (argv) => (await import('./backend.ts')).weightCommand(argv),
   },
   {
+    name: 'fleet',
+    synopsis: 'fleet push -c FILE | fleet status [--json]',
+    summary: 'store the fleet\'s shared config in etcd (validated, compare-and-swap), or list the fleet\'s nodes and leader',
+    flags: [
+      '-c, --config FILE   push: the shared part (pools, timeouts) as YAML',
+      '--node-config FILE  a node\'s file: the store from its fleet: section; push also validates against its listeners',
+      '--endpoints URLS    instead: etcd URLs, comma-separated (then --prefix P, default /l4lb)',
+      '--expect-revision N push: store only if the key is still at revision N (0 = absent); default: the revision just read',
+      '--json              status: the whole document as JSON',
+    ],
+    exits: '0 done; 1 invalid config or store unreachable; 2 usage; 3 push conflict (the key changed since it was read)',
+    run: async (argv) => (await import('./fleet.ts')).fleetCommand(argv),
+  },
+  {
     name: 'version',
     synopsis: 'version',
     summary: 'print the l4lb and Node.js versions (also: l4lb --version, l4lb -v as in HAProxy)',

@@ -13,6 +13,7 @@ import { chooseLogFormat, LOG_FORMAT_ENV, type LogFormatChoice } from '../log-fo
 import { ADMIN_LABEL, BindError } from '../proxy/bind-error.ts'
 import { parseArgs } from './args.ts'
 import { CODES } from '../errors.ts'
+import { attachFleet, fleetPrimaryOptions, prepareFleet, type FleetNode } from '../fleet/node.ts'
 
 const log = child('primary')
 
@@ -28,9 +29,11 @@ export interface Running {
  * workers. Rejects with a BindError or StartError after undoing what it
  * started; the caller exits 1.
  */
-export async function startPrimary(config: Config, configPath: string | null, opts: { handOver?: boolean } = {}): Promise<Running> {
+export async function startPrimary(config: Config, configPath: string | null, opts: { handOver?: boolean; fleet?: FleetNode } = {}): Promise<Running> {
   setLogLevel(config.log.level)
-  const primary = new Primary({ config, configPath, log, handOver: opts.handOver })
+  const fleet = opts.fleet
+  const primary = new Primary({ config, configPath, log, handOver: opts.handOver, ...(fleet ? fleetPrimaryOptions(fleet) : {}) })
+  if (fleet) attachFleet(fleet, primary)
   let admin: Awaited<ReturnType<typeof startAdminServer>> | null = null
   try {
     if (config.admin.enabled) {
@@ -42,12 +45,20 @@ export async function startPrimary(config: Config, configPath: string | null, op
     await primary.start()
   } catch (err) {
     await admin?.close()
+    await fleet?.agent.stop()
     throw err
   }
+  fleet?.agent.start(primary)
   const stop = async (): Promise<void> => {
+    await fleet?.agent.stop()
     await admin?.close()
   }
   installSignals(primary, log, stop)
+  if (fleet) {
+    // Leave the fleet when the drain starts, not after it: a stopping leader no
+    // longer probes, so it must not keep publishing its last results.
+    for (const signal of ['SIGTERM', 'SIGINT'] as const) process.once(signal, () => void fleet.agent.stop())
+  }
   return { primary, adminPort: admin?.port ?? null, stop }
 }
 
@@ -89,10 +100,21 @@ export async function runCommand(argv: string[]): Promise<number> {
     process.stderr.write(`${path}: invalid configuration (${CODES.LB_ERR_CONFIG_INVALID})\n${engine}\n`)
     return 1
   }
+  let config = result.config
+  let fleet: FleetNode | undefined
+  if (config.fleet !== null) {
+    const node = await prepareFleet(config.fleet, path, child('fleet'))
+    if ('error' in node) {
+      process.stderr.write(`l4lb run: ${path}: cannot start the fleet node (${CODES.LB_ERR_CONFIG_INVALID})\n${node.error}\n`)
+      return 1
+    }
+    fleet = node
+    config = node.config
+  }
   try {
-    const r = await startPrimary(result.config, path, { handOver: parsed.args.flags.has('hand-over') })
+    const r = await startPrimary(config, path, { handOver: parsed.args.flags.has('hand-over'), fleet })
     const listeners = Object.fromEntries(r.primary.config.listeners.map((l) => [l.name, l.bind.port]))
-    log.info({ listeners, admin: r.adminPort, workers: result.config.workers }, 'l4lb running')
+    log.info({ listeners, admin: r.adminPort, workers: config.workers }, 'l4lb running')
   } catch (err) {
     const code = err instanceof StartError ? err.code : err instanceof BindError ? CODES.LB_ERR_LISTEN : CODES.LB_ERR_CONFIG_INVALID
     const message = (err as Error).message

@@ -1,7 +1,7 @@
 // `l4lb status [--json] [--admin HOST:PORT] [--token T]`: GET /status and
 // print a compact table (listeners, then one row per backend), or the raw
 // document with --json. Exit 0 when the API answered, 1 otherwise.
-import type { StatusDoc } from '../admin/model.ts'
+import type { FleetStatus, StatusDoc } from '../admin/model.ts'
 import { EXIT_FAIL, EXIT_OK, EXIT_USAGE, adminRequest, errorText, processIo, runCommand, type Io } from './admin-client.ts'
 
 const USAGE = 'usage: l4lb status [--json] [--admin HOST:PORT] [--token T]'
@@ -25,6 +25,14 @@ function age(at: number | null, now: number): string {
   if (at === null) return '-'
   const s = Math.max(0, Math.round((now - at) / 1000))
   return s < 120 ? `${s}s` : `${Math.round(s / 60)}m`
+}
+
+/** One line for a fleet node: role, leader, config revision and source, fallback. */
+export function fleetLine(f: FleetStatus): string {
+  const leader = f.leader === null ? 'no leader yet' : f.role === 'leader' ? `term ${f.leader.term}` : `leader ${f.leader.node} (term ${f.leader.term})`
+  const config = `config revision ${f.config.appliedRevision}${f.config.source === 'last-known-good' ? ' (last-known-good)' : ''}`
+  const refused = f.config.lastRejected === null ? '' : `, REFUSED revision ${f.config.lastRejected.revision}`
+  return `fleet node ${f.node}: ${f.role.toUpperCase()}, ${leader}, ${config}${refused}${f.fallback === null ? '' : `; probing alone: ${f.fallback}`}`
 }
 
 /** The human rendering of a status document. */
@@ -54,6 +62,7 @@ export function formatStatus(doc: StatusDoc): string {
       ),
     ),
   ]
+  if (doc.fleet !== null && doc.fleet !== undefined) lines.splice(1, 0, fleetLine(doc.fleet))
   const e = doc.config.lastError
   if (e !== null) {
     lines.push('', `last reload REJECTED at ${new Date(e.at).toISOString()} (previous config kept):`)

@@ -1,7 +1,7 @@
 // The primary seen through the admin API's contract (src/admin/model.ts):
 // status documents, /healthz, operator changes and aggregated counters.
-import type { AdminModel, HealthzResult, MutationResult, StatusDoc } from '../admin/model.ts'
-import type { AggregatedStats } from '../metrics/aggregated.ts'
+import type { AdminModel, FleetStatus, HealthzResult, MutationResult, StatusDoc } from '../admin/model.ts'
+import type { AggregatedStats, FleetStats } from '../metrics/aggregated.ts'
 import type { AdminState } from '../health/types.ts'
 import { takesNewFlows } from '../health/state.ts'
 import { formatHostPort } from '../net/ip.ts'
@@ -108,6 +108,7 @@ export function adminModel(primary: Primary): AdminModel {
           engineNote: w.stats?.engine?.note ?? null,
           nativeSessions: w.stats?.engine?.nativeSessions ?? 0,
         })),
+        fleet: primary.fleetStatus?.() ?? null,
       }
     },
 
@@ -159,12 +160,23 @@ export function adminModel(primary: Primary): AdminModel {
           }),
         ),
         listeners: totals.listeners.map((l) => ({ name: l.name, acceptedTotal: l.accepted, rejectedTotal: l.rejected + l.noBackend, proxyErrorsTotal: l.proxyErrors, active: l.active })),
+        fleet: fleetStats(primary.fleetStatus?.() ?? null),
         workers: primary.workers.slots.map((w) => ({ id: w.worker?.id ?? 0, pid: w.pid, up: w.ready, restartsTotal: w.restarts, residentMemoryBytes: w.ready ? w.rss : null, cpuSecondsTotal: w.ready ? w.cpuSeconds : null, ...nativeOf(w.ready ? w.stats?.engine : undefined) })),
         healthVersion: primary.snapshot.version,
         configReloadsTotal: primary.reloadsOk,
         configReloadFailuresTotal: primary.reloadsFailed,
       }
     },
+  }
+}
+
+/** The fleet gauges and counters for /metrics; null (no series) for a node outside a fleet. */
+function fleetStats(f: FleetStatus | null): FleetStats | null {
+  if (f === null) return null
+  return {
+    role: f.role, leaderTerm: f.leader?.term ?? null, configRevision: f.config.appliedRevision, configRejected: f.config.lastRejected !== null,
+    configRejectionsTotal: f.config.rejectionsTotal, healthAgeSeconds: f.healthAgeMs === null ? null : f.healthAgeMs / 1000,
+    fallbacksTotal: f.fallbacksTotal, fencedTotal: f.fencedTotal, storeReachable: f.store.reachable,
   }
 }
 

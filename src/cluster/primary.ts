@@ -7,9 +7,10 @@ import { loadConfigFileOffThread } from '../config/load-thread.ts'
 import { engineProblem } from '../proxy/native-engine.ts'
 import { formatErrors } from '../config/format.ts'
 import { backendKey } from '../config/backend-key.ts'
-import type { Config } from '../config/types.ts'
+import type { Config, ConfigResult } from '../config/types.ts'
 import { HealthChecker } from '../health/checker.ts'
 import type { AdminState, BackendHealth } from '../health/types.ts'
+import type { FleetStatus } from '../admin/model.ts'
 import { child, setLogLevel } from '../log.ts'
 import { adminReloadProblem } from './admin-reload.ts'
 import { type Decision, decide, sameDecision } from './decide.ts'
@@ -30,6 +31,10 @@ export interface PrimaryOptions {
   readonly log?: Logger
   /** Join listener addresses another l4lb holds (deliberate hand-over); see bind-claim.ts. */
   readonly handOver?: boolean
+  /** What a reload reads; default: the file at configPath (a fleet node composes it with the store, src/fleet/). */
+  readonly loadConfig?: () => Promise<ConfigResult>
+  /** Called after each health change the checker reports (a fleet leader publishes it). */
+  readonly onHealthChange?: () => void
 }
 
 /** Why start() failed: `code` is LB_ERR_LISTEN (an address could not be bound) or LB_ERR_WORKER_EXIT. */
@@ -59,6 +64,8 @@ export class Primary {
   readonly weights = new Map<string, number>()
   /** Recent samples and state changes for the status page (bounded; src/history/). */
   readonly history = new History()
+  /** This node in its fleet, for /status and /metrics; null when not in a fleet (set by src/fleet/). */
+  fleetStatus: (() => FleetStatus) | null = null
   private readonly claims: AddressClaims
   private snap: HealthSnapshot
   private version = 0
@@ -67,16 +74,19 @@ export class Primary {
   private starting: { resolve: () => void; reject: (e: StartError) => void } | null = null
   private reloads: Promise<unknown> = Promise.resolve()
   private publishTimer: NodeJS.Timeout | null = null
+  private readonly loadConfig: (() => Promise<ConfigResult>) | undefined
 
   constructor(opts: PrimaryOptions) {
     this.config = opts.config
     this.configPath = opts.configPath
+    this.loadConfig = opts.loadConfig
     this.log = opts.log ?? child('primary')
     this.health = new HealthChecker({ pools: this.config.pools, dataPath: () => ({ connectMs: this.config.timeouts.connectMs }), onChange: (c) => {
       const level = c.from === 'unknown' && c.to === 'up' ? 'info' : 'warn'
       this.log[level]({ pool: c.pool, backend: c.id, change: c.kind, from: c.from, to: c.to, detail: c.detail }, 'backend health changed')
       this.history.noteHealth(c)
       this.publishSoon()
+      opts.onHealthChange?.()
     }, outOfService: (pool, id) => {
       const k = backendKey(pool, id)
       const admin = this.states.get(k)
@@ -191,7 +201,7 @@ export class Primary {
   }
 
   private async reloadNow(): Promise<ReloadOutcome> {
-    const result = this.configPath === null ? { ok: true as const, config: this.config } : await loadConfigFileOffThread(this.configPath)
+    const result = this.loadConfig !== undefined ? await this.loadConfig() : this.configPath === null ? { ok: true as const, config: this.config } : await loadConfigFileOffThread(this.configPath)
     if (!result.ok) return this.rejectReload(formatErrors(result.errors).split('\n').filter(Boolean))
     const adminProblem = adminReloadProblem(this.config.admin, result.config.admin)
     if (adminProblem !== null) return this.rejectReload([adminProblem])

@@ -23,7 +23,8 @@ export function allKeys(): KeyDoc[] {
     for (const [key, field] of Object.entries(node.fields ?? {})) {
       const path = prefix === '' ? key : `${prefix}.${key}`
       out.push({ path, depth, field })
-      const child = field.node.kind === 'list' ? field.node.item : field.node
+      // A list's items, and a mapping that may be null (`fleet`, `fleet.tls`), have keys of their own.
+      const child = field.node.kind === 'list' ? field.node.item : field.node.kind === 'nullable' ? field.node.inner : field.node
       if (child?.kind === 'object') walk(child, field.node.kind === 'list' ? `${path}[]` : path, depth + 1)
     }
   }

@@ -77,9 +77,10 @@ export function isMapping(raw: unknown): raw is Record<string, unknown> {
  * missing keys take their default; null reads as an empty mapping (a section
  * whose keys are all commented out). `check` runs cross-field rules and fills
  * context defaults; it sees only the fields that decoded (so one bad key does
- * not hide the other errors) and reports at paths relative to this object.
+ * not hide the other errors), and the raw mapping to tell an absent key from a
+ * bad one; it reports at paths relative to this object.
  */
-export function obj<T>(fields: FieldsOf<T>, check?: (value: Loose<T>, report: Report) => void): Node<T> {
+export function obj<T>(fields: FieldsOf<T>, check?: (value: Loose<T>, report: Report, raw: Readonly<Record<string, unknown>>) => void): Node<T> {
   const known = Object.keys(fields)
   const properties: Json = {}
   const required: string[] = []
@@ -126,7 +127,7 @@ export function obj<T>(fields: FieldsOf<T>, check?: (value: Loose<T>, report: Re
       }
       const out: Record<string, unknown> = {} // in schema order, whatever the input order
       for (const key of known) if (Object.hasOwn(got, key)) out[fields[key].to] = got[key]
-      check?.(out as Loose<T>, (sub, message) => errors.push({ path: joinSub(path, sub), message }))
+      check?.(out as Loose<T>, (sub, message) => errors.push({ path: joinSub(path, sub), message }), input)
       return out as T
     },
   }

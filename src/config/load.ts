@@ -5,7 +5,8 @@ import { readFile } from 'node:fs/promises'
 import { availableParallelism } from 'node:os'
 import { LineCounter, parseDocument } from 'yaml'
 import type { Config, ConfigError, ConfigResult } from './types.ts'
-import { BAD } from './dsl.ts'
+import { BAD, isMapping } from './dsl.ts'
+import { SHARED_KEYS } from './schema-fleet.ts'
 import { schema } from './schema.ts'
 import { CODES } from '../errors.ts'
 import { deepFreeze } from '../freeze.ts'
@@ -26,14 +27,28 @@ export function parseConfig(text: string, options: ParseOptions = {}): ConfigRes
   if (raw.value === null || raw.value === undefined) {
     return fail('', 'config is empty: expected a mapping with at least "listeners" and "pools"')
   }
+  return decodeConfig(raw.value, options)
+}
+
+/**
+ * A parsed YAML value -> the same result as parseConfig. With `fleet:` set the
+ * value is a node's local part: `pools`/`timeouts` must be absent (they come
+ * from the store, src/fleet/compose.ts) and `pools` is empty until composed.
+ */
+export function decodeConfig(value: unknown, options: ParseOptions = {}): ConfigResult {
   const errors: ConfigError[] = []
-  const config = schema.decode(raw.value, '', errors)
+  const config = schema.decode(value, '', errors)
+  if (config !== BAD && config.fleet != null && isMapping(value)) {
+    for (const key of SHARED_KEYS) {
+      if (Object.hasOwn(value, key)) errors.push({ path: key, message: `comes from the fleet store (${config.fleet.prefix}/config) when fleet is set; remove it from this file` })
+    }
+  }
   if (config === BAD || errors.length > 0) {
     if (errors.length === 0) errors.push({ path: '', message: 'invalid config' }) // defensive: BAD always comes with an error
     return { ok: false, code: CODES.LB_ERR_CONFIG_INVALID, errors }
   }
   const workers = config.workers === 0 ? Math.max(1, options.cpus ?? availableParallelism()) : config.workers
-  return { ok: true, config: deepFreeze({ ...config, workers }) }
+  return { ok: true, config: deepFreeze({ ...config, pools: config.pools ?? [], workers }) }
 }
 
 /**
@@ -53,10 +68,10 @@ export async function loadConfigFile(path: string, options: ParseOptions = {}): 
   return parseConfig(text, options)
 }
 
-type RawResult = { ok: true; value: unknown } | { ok: false; errors: readonly ConfigError[] }
+export type RawResult = { ok: true; value: unknown } | { ok: false; errors: readonly ConfigError[] }
 
-// YAML errors carry their position as the path: `line 3, column 5: ...`.
-function parseYaml(text: string): RawResult {
+/** YAML text -> its plain value, or errors whose path is the position: `line 3, column 5: ...`. */
+export function parseYaml(text: string): RawResult {
   const lineCounter = new LineCounter()
   try {
     const doc = parseDocument(text, { lineCounter, prettyErrors: false, uniqueKeys: true, logLevel: 'error' })

@@ -8,6 +8,7 @@ import { bool, cidr, duration, hostPort, int, oneOf, str } from './scalars.ts'
 import { NAME, pool } from './schema-pool.ts'
 import { canonicalHost, formatHostPort, isLoopback, suggest } from './values.ts'
 import { checkScale, LIMITS } from './limits.ts'
+import { fleet } from './schema-fleet.ts'
 
 const proxyProtocol = obj<ProxyAcceptConfig>({
   accept: { to: 'enabled', node: bool(), default: false, doc: 'Accept a PROXY protocol v1 or v2 header from trusted sources and use the address it carries as the client address.', seeAlso: ['pools[].hash-key'] },
@@ -74,7 +75,7 @@ const logSection = obj<LogConfig>({
 export const schema = obj<Config>({
   workers: { to: 'workers', node: int(0, 1024), default: 0, doc: 'Worker processes sharing the listeners; 0 = one per CPU (os.availableParallelism()).', seeAlso: ['listeners[].maxconn'] },
   listeners: { to: 'listeners', node: list(listener, 1, 'at least one listener is required', LIMITS.listeners), doc: 'Where clients connect.', seeAlso: ['pools'] },
-  pools: { to: 'pools', node: list(pool, 1, 'at least one pool is required', LIMITS.pools), doc: 'Groups of backends and how to choose among them.', seeAlso: ['listeners'] },
+  pools: { to: 'pools', node: list(pool, 1, 'at least one pool is required', LIMITS.pools), contextDefault: 'required; with `fleet`, from the fleet store instead', doc: 'Groups of backends and how to choose among them.', seeAlso: ['listeners', 'fleet'] },
   timeouts: { to: 'timeouts', node: timeouts, default: {}, doc: 'Timeouts of proxied connections.', seeAlso: ['pools[].retries'] },
   admin: { to: 'admin', node: admin, default: {}, doc: 'The HTTP admin API: status page, metrics, health and reload.', seeAlso: ['admin.token'] },
   shutdown: { to: 'shutdown', node: shutdown, default: {}, doc: 'Graceful stop (SIGTERM) and reload.', seeAlso: ['timeouts'] },
@@ -84,9 +85,16 @@ export const schema = obj<Config>({
     doc: 'What moves the bytes of established connections. `js`: Node sockets in each worker. `native`: the C addon built at install (`native/`, one epoll thread per worker); JavaScript still accepts, picks and decides every retry, timeout, log line and metric; the addon connects the picked backend itself when every backend of the pool is an IP literal, else takes over the connection JavaScript connected. `auto`: native when the addon loads, else js. Without the addon (no C compiler at install, or npm skipped the install script) `auto` runs the JavaScript engine and says so at start, in `/status` and in `l4lb check`; an explicit `native` is an error there: `check` fails, `run` refuses to start and a reload to it is rejected. A connection the native side cannot take stays on JavaScript and is counted (`l4lb_native_fallbacks_total`). See docs/performance.md.',
     seeAlso: ['timeouts'],
   },
+  fleet: {
+    to: 'fleet', node: nullable(fleet), default: null,
+    doc: 'Join a fleet of l4lb nodes that share their configuration and health through etcd (docs/fleet.md). With it, `pools` and `timeouts` come from the store key `<prefix>/config` and must not be in this file; listeners, admin, workers, engine, log and shutdown stay here. Null = this node alone.',
+    seeAlso: ['pools'],
+  },
 }, checkRoot)
 
-function checkRoot(c: Loose<Config>, report: Report): void {
+function checkRoot(c: Loose<Config>, report: Report, raw: Readonly<Record<string, unknown>>): void {
+  // Required unless `fleet` is set (then the store holds the pools: load.ts, src/fleet/compose.ts).
+  if (!Object.hasOwn(raw, 'pools') && (raw.fleet === undefined || raw.fleet === null)) report('pools', 'required key is missing')
   checkScale(c, report)
   const poolNames = new Map<string, number>()
   c.pools?.forEach((p, i) => {

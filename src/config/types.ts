@@ -117,6 +117,7 @@ export interface Config {
   readonly shutdown: ShutdownConfig
   readonly log: LogConfig
   readonly engine: EngineChoice // auto = native when the addon loads
+  readonly fleet: FleetConfig | null // null: no fleet (this node alone)
 }
 
 /** One validation problem: `path` like `listeners[0].bind`, message without the path. */
@@ -131,3 +132,32 @@ export type ConfigFailureCode = typeof CODES.LB_ERR_CONFIG_READ | typeof CODES.L
 export type ConfigResult =
   | { readonly ok: true; readonly config: Config }
   | { readonly ok: false; readonly code: ConfigFailureCode; readonly errors: readonly ConfigError[] }
+
+/** TLS towards etcd: PEM file paths (read when the client is made). */
+export interface FleetTlsConfig {
+  readonly ca: string
+  readonly cert: string | null
+  readonly key: string | null
+}
+
+/** etcd user/password auth. */
+export interface FleetAuthConfig {
+  readonly user: string
+  readonly password: string
+}
+
+/**
+ * The `fleet:` section (src/fleet/): this node's place in a fleet that shares
+ * pools, timeouts and health through etcd. Null when absent (l4lb alone).
+ */
+export interface FleetConfig {
+  readonly endpoints: readonly string[] // http(s)://host:port of etcd members
+  readonly prefix: string // every fleet key starts with it, e.g. "/l4lb"
+  readonly node: string // this node's name in the fleet (default: the host name)
+  readonly tls: FleetTlsConfig | null
+  readonly auth: FleetAuthConfig | null
+  readonly leaseTtlMs: number // whole seconds: etcd leases count in seconds
+  readonly pollIntervalMs: number // full read of the config key behind the watch
+  readonly staleAfterMs: number // health results older than this: probe locally
+  readonly stateFile: string // last-known-good fleet config on disk
+}

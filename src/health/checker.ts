@@ -22,6 +22,9 @@
 // - onChange fires on every verdict change (including unknown -> up), ejection and
 //   un-ejection; a throwing onChange is logged, never breaks the checker.
 // - Health type `none`: verdict `up`, never probed; passive ejection still applies.
+// - Fleet (src/fleet/): setProbing(false) stops active probes while another
+//   node decides; adopt() takes that node's verdicts (emitting the changes) so
+//   that probing again (setProbing(true)) goes on from them without a flap.
 import { backendKey } from '../config/backend-key.ts'
 import type { BackendConfig, PoolConfig } from '../config/types.ts'
 import { isActiveCheck } from '../config/check-kinds.ts'
@@ -31,7 +34,7 @@ import { ALWAYS_UP, newEntry, toRow, type Entry } from './entry.ts'
 import { endEarly, expire, report, type PassiveStep } from './passive.ts'
 import { probeFor } from './probes/registry.ts'
 import { firstDelay, KeyedTimers, nextDelay, realTimers, type Timers } from './scheduler.ts'
-import type { BackendHealth, DataPathSettings, HealthChange, HealthVerdict, PassiveReport, ProbeFn, ProbeResult } from './types.ts'
+import type { BackendHealth, CheckStatus, DataPathSettings, HealthChange, HealthVerdict, PassiveReport, ProbeFn, ProbeResult } from './types.ts'
 
 const log = child('health')
 
@@ -48,6 +51,14 @@ export interface HealthCheckerOptions {
   readonly outOfService?: (pool: string, id: string) => boolean
 }
 
+/** A verdict decided elsewhere, for adopt(). */
+export interface AdoptedHealth {
+  readonly verdict: HealthVerdict
+  readonly check: CheckStatus
+  readonly changedAt: number
+  readonly slowstartSince: number | null
+}
+
 /** Refused-ejection warnings per backend: at most one per this many ms. */
 const DENIAL_LOG_MS = 10_000
 
@@ -55,6 +66,7 @@ export class HealthChecker {
   #entries = new Map<string, Entry>()
   #byPool = new Map<string, Entry[]>()
   #started = false
+  #probing = true
   #probesSent = 0
   readonly #onChange: (change: HealthChange) => void
   readonly #now: () => number
@@ -95,6 +107,49 @@ export class HealthChecker {
     this.#started = false
     this.#timers.clearAll()
     for (const e of this.#entries.values()) this.#abort(e)
+  }
+
+  /** False while active probes run elsewhere (a fleet follower); passive ejection goes on. Default true. */
+  get probing(): boolean {
+    return this.#probing
+  }
+
+  /**
+   * Turn active probing off (in-flight probes are aborted, their results dropped)
+   * or back on (each backend probed within one interval, from its current verdict).
+   */
+  setProbing(on: boolean): void {
+    if (on === this.#probing) return
+    this.#probing = on
+    for (const e of this.#entries.values()) {
+      if (on) {
+        if (this.#started) this.#arm(e, firstDelay(e.health.intervalMs, this.#random))
+      } else {
+        this.#timers.clear(`probe:${e.key}`)
+        this.#abort(e)
+      }
+    }
+  }
+
+  /**
+   * Take verdicts decided elsewhere (the fleet's health leader), keyed by
+   * backendKey(pool, id); unknown keys and backends without active checks are
+   * skipped. A changed verdict is emitted like a local transition, with
+   * `detail`; the dampener restarts from the adopted verdict (no streak).
+   */
+  adopt(rows: ReadonlyMap<string, AdoptedHealth>, detail: string): void {
+    for (const [key, row] of rows) {
+      const e = this.#entries.get(key)
+      if (e === undefined || !isActiveCheck(e.health.type)) continue
+      const from = e.damp.verdict
+      e.damp = { verdict: row.verdict, streak: 0 }
+      if (row.check.at !== null) e.check = row.check
+      e.slowstartSince = row.slowstartSince
+      if (from === row.verdict) continue
+      e.changedAt = row.changedAt
+      if (row.verdict === 'down') e.passive = { ...e.passive, failures: 0 }
+      if (row.verdict !== 'unknown') this.#emit(e, row.verdict, from, `${detail}: ${row.check.result?.detail ?? 'no check yet'}`)
+    }
   }
 
   update(pools: readonly PoolConfig[]): void {
@@ -188,7 +243,7 @@ export class HealthChecker {
   }
 
   #arm(e: Entry, delayMs: number): void {
-    if (!isActiveCheck(e.health.type)) return
+    if (!isActiveCheck(e.health.type) || !this.#probing) return
     this.#timers.set(`probe:${e.key}`, delayMs, () => void this.#runProbe(e))
   }
 
@@ -222,7 +277,7 @@ export class HealthChecker {
 
   async #runProbe(e: Entry): Promise<void> {
     const probe = this.#probe ?? probeFor(e.health.type)
-    if (!probe || !this.#started || e.removed) return
+    if (!probe || !this.#started || !this.#probing || e.removed) return
     const ac = new AbortController()
     e.inflight = ac
     const startedAt = this.#now()
@@ -234,7 +289,7 @@ export class HealthChecker {
       result = { ok: false, detail: `probe error: ${(err as Error).message}`, durationMs: 0 }
     }
     if (e.inflight === ac) e.inflight = null
-    if (ac.signal.aborted || !this.#started || e.removed || !isActiveCheck(e.health.type)) return
+    if (ac.signal.aborted || !this.#started || !this.#probing || e.removed || !isActiveCheck(e.health.type)) return
     const now = this.#now()
     e.check = Object.freeze({ result, at: now })
     const from = e.damp.verdict

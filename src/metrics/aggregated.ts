@@ -43,6 +43,20 @@ export interface AggregatedStats {
   readonly healthVersion: number
   readonly configReloadsTotal: number // successful reloads since start
   readonly configReloadFailuresTotal: number // rejected reloads since start
+  readonly fleet: FleetStats | null // null: not in a fleet (no l4lb_fleet_* series)
+}
+
+/** A fleet node's numbers (docs/fleet.md). */
+export interface FleetStats {
+  readonly role: 'leader' | 'follower' | 'standalone'
+  readonly leaderTerm: number | null
+  readonly configRevision: number // store revision of the shared config in force
+  readonly configRejected: boolean // the newest store value was refused
+  readonly configRejectionsTotal: number
+  readonly healthAgeSeconds: number | null
+  readonly fallbacksTotal: number
+  readonly fencedTotal: number
+  readonly storeReachable: boolean
 }
 
 /** Where the metrics registry reads its numbers at each scrape (the admin model). */

@@ -140,6 +140,60 @@ export const METRICS = {
     help: 'Configuration reloads rejected (the previous config kept serving).',
     labels: [],
   },
+  fleetRole: {
+    name: 'l4lb_fleet_role',
+    type: 'gauge',
+    help: 'Fleet role of this node: 1 for the current role (leader, follower, standalone), 0 for the others; no series on a node alone.',
+    labels: ['role'],
+  },
+  fleetLeaderTerm: {
+    name: 'l4lb_fleet_leader_term',
+    type: 'gauge',
+    help: 'Term (election key create revision) of the health leader whose results this node takes or writes.',
+    labels: [],
+  },
+  fleetConfigRevision: {
+    name: 'l4lb_fleet_config_revision',
+    type: 'gauge',
+    help: 'Store revision of the fleet config in force on this node.',
+    labels: [],
+  },
+  fleetConfigRejected: {
+    name: 'l4lb_fleet_config_rejected',
+    type: 'gauge',
+    help: '1 while the newest fleet config in the store is refused by this node (the previous one keeps serving), else 0.',
+    labels: [],
+  },
+  fleetConfigRejections: {
+    name: 'l4lb_fleet_config_rejections_total',
+    type: 'counter',
+    help: 'Fleet config values from the store this node refused.',
+    labels: [],
+  },
+  fleetHealthAge: {
+    name: 'l4lb_fleet_health_result_age_seconds',
+    type: 'gauge',
+    help: 'Age of the newest health result this node took from the leader (or wrote, as leader).',
+    labels: [],
+  },
+  fleetFallbacks: {
+    name: 'l4lb_fleet_fallbacks_total',
+    type: 'counter',
+    help: 'Times this node went back to probing for itself (leader results stale, store unreachable, leadership lost).',
+    labels: [],
+  },
+  fleetFenced: {
+    name: 'l4lb_fleet_fenced_results_total',
+    type: 'counter',
+    help: 'Health results ignored because they came from an older leader term.',
+    labels: [],
+  },
+  fleetStoreUp: {
+    name: 'l4lb_fleet_store_up',
+    type: 'gauge',
+    help: '1 when the last reads of the fleet store succeeded, else 0.',
+    labels: [],
+  },
 } as const satisfies Record<string, MetricName>
 
 /**
@@ -162,3 +216,5 @@ export const PROCESS_METRICS = [
 ] as const
 
 export const BACKEND_STATES = ['ready', 'drain', 'maint', 'down'] as const
+
+export const FLEET_ROLES = ['leader', 'follower', 'standalone'] as const

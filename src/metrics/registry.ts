@@ -7,7 +7,7 @@
 // can run several side by side.
 import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client'
 import type { AggregatedStats, StatsSource } from './aggregated.ts'
-import { BACKEND_STATES, METRICS, PROCESS_METRICS_PREFIX, type MetricName } from './names.ts'
+import { BACKEND_STATES, FLEET_ROLES, METRICS, PROCESS_METRICS_PREFIX, type MetricName } from './names.ts'
 
 type Labels = Record<string, string>
 type Sample = readonly [Labels, number]
@@ -52,6 +52,15 @@ const EXTRACT: Record<keyof typeof METRICS, Extract> = {
   healthSnapshotVersion: (s) => [[{}, s.healthVersion]],
   configReloads: (s) => [[{}, s.configReloadsTotal]],
   configReloadFailures: (s) => [[{}, s.configReloadFailuresTotal]],
+  fleetRole: (s) => (s.fleet === null ? [] : FLEET_ROLES.map((r) => [{ role: r }, s.fleet?.role === r ? 1 : 0])),
+  fleetLeaderTerm: (s) => (s.fleet?.leaderTerm == null ? [] : [[{}, s.fleet.leaderTerm]]),
+  fleetConfigRevision: (s) => (s.fleet === null ? [] : [[{}, s.fleet.configRevision]]),
+  fleetConfigRejected: (s) => (s.fleet === null ? [] : [[{}, s.fleet.configRejected ? 1 : 0]]),
+  fleetConfigRejections: (s) => (s.fleet === null ? [] : [[{}, s.fleet.configRejectionsTotal]]),
+  fleetHealthAge: (s) => (s.fleet?.healthAgeSeconds == null ? [] : [[{}, s.fleet.healthAgeSeconds]]),
+  fleetFallbacks: (s) => (s.fleet === null ? [] : [[{}, s.fleet.fallbacksTotal]]),
+  fleetFenced: (s) => (s.fleet === null ? [] : [[{}, s.fleet.fencedTotal]]),
+  fleetStoreUp: (s) => (s.fleet === null ? [] : [[{}, s.fleet.storeReachable ? 1 : 0]]),
 }
 
 export interface MetricsRenderer {

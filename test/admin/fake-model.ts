@@ -85,6 +85,7 @@ export function fakeModel(): FakeModel {
           ),
       }))
       return {
+        fleet: null,
         version: '0.1.0-test',
         pid: process.pid,
         startedAt: started,
@@ -125,6 +126,8 @@ export function fakeModel(): FakeModel {
     },
     stats(): AggregatedStats {
       return {
+        // A fleet follower's numbers, so every l4lb_fleet_* series has a sample.
+        fleet: { role: 'follower', leaderTerm: 7, configRevision: 12, configRejected: false, configRejectionsTotal: 1, healthAgeSeconds: 0.2, fallbacksTotal: 2, fencedTotal: 0, storeReachable: true },
         backends: m.backends.map((b, i) => ({
           pool: b.pool,
           id: b.id,

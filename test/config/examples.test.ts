@@ -48,6 +48,7 @@ t.test('minimal config: every default filled', async (t) => {
     shutdown: { drainMs: 30_000, hardStopAfterMs: 60_000 },
     log: { level: 'info', connections: true },
     engine: 'auto',
+    fleet: null,
   }
   // strictSame: no extra keys, same key sets everywhere.
   t.strictSame(r.config, expected)

@@ -28,13 +28,13 @@ t.test('a fresh machine: --check names every missing package and fails', async (
   t.teardown(() => rmSync(empty, { recursive: true, force: true }))
   const r = run(['--check'], empty)
   t.equal(r.code, 1)
-  t.match(r.stderr, /missing: chromium python3 systemd gcc make$/m)
+  t.match(r.stderr, /missing: chromium python3 systemd gcc make etcd-server etcd-client$/m)
 })
 
 t.test('a ready machine: exit 0 without apt (apt-get is not even on PATH)', async (t) => {
   const dir = mkdtempSync(join(tmpdir(), 'l4lb-path-'))
   t.teardown(() => rmSync(dir, { recursive: true, force: true }))
-  for (const tool of ['chromium', 'python3', 'systemd-analyze', 'cc', 'make']) symlinkSync('/bin/true', join(dir, tool))
+  for (const tool of ['chromium', 'python3', 'systemd-analyze', 'cc', 'make', 'etcd', 'etcdctl']) symlinkSync('/bin/true', join(dir, tool))
   t.same(run(['--check'], dir), { code: 0, stderr: '' })
   t.same(run([], dir), { code: 0, stderr: '' }, 'install mode does nothing when all is present')
 })
@@ -42,7 +42,7 @@ t.test('a ready machine: exit 0 without apt (apt-get is not even on PATH)', asyn
 t.test('a machine half set up: only the absent package is named', async (t) => {
   const dir = mkdtempSync(join(tmpdir(), 'l4lb-path-'))
   t.teardown(() => rmSync(dir, { recursive: true, force: true }))
-  for (const tool of ['python3', 'systemd-analyze', 'cc', 'make']) symlinkSync('/bin/true', join(dir, tool))
+  for (const tool of ['python3', 'systemd-analyze', 'cc', 'make', 'etcd', 'etcdctl']) symlinkSync('/bin/true', join(dir, tool))
   const r = run(['--check'], dir)
   t.equal(r.code, 1)
   t.match(r.stderr, /missing: chromium$/m)

@@ -46,6 +46,8 @@ export interface Lab {
     agent: { intervalMs: number; timeoutMs: number; fall: number; rise: number; downAfterMs: number; upAfterMs: number; leaseMs: number }
   }
   l4lb: {
+    /** Issue 13's fleet: the pool in etcd, one health leader (durations as l4lb config strings). */
+    fleet: { enabled: boolean; prefix: string; leaseTtl: string; staleAfter: string; pollInterval: string }
     policy: string; hashKey: string; retries: number; admin: string; drain: string
     health: { type: string; interval: string; timeout: string; fall: number; rise: number }
     passive: { consecutive: number; baseEjection: string; maxEjection: string }
@@ -116,6 +118,8 @@ export function loadLab(file = path.join(LAB_DIR, 'lab.yaml')): Lab {
   const l = obj(raw.l4lb, 'l4lb')
   const h = obj(l.health, 'l4lb.health')
   const pa = obj(l.passive, 'l4lb.passive')
+  const fl = obj(l.fleet, 'l4lb.fleet')
+  if (typeof fl.enabled !== 'boolean') throw new Error('lab.yaml: l4lb.fleet.enabled must be true or false')
   const nodes: Node[] = []
   for (const [name, v] of Object.entries(obj(raw.nodes, 'nodes'))) {
     const o = obj(v, `nodes.${name}`)
@@ -175,6 +179,10 @@ export function loadLab(file = path.join(LAB_DIR, 'lab.yaml')): Lab {
       },
     },
     l4lb: {
+      fleet: {
+        enabled: fl.enabled, prefix: str(fl.prefix, 'l4lb.fleet.prefix'), leaseTtl: str(fl['lease-ttl'], 'l4lb.fleet.lease-ttl'),
+        staleAfter: str(fl['stale-after'], 'l4lb.fleet.stale-after'), pollInterval: str(fl['poll-interval'], 'l4lb.fleet.poll-interval'),
+      },
       policy: str(l.policy, 'l4lb.policy'), hashKey: str(l['hash-key'], 'l4lb.hash-key'),
       retries: num(l.retries, 'l4lb.retries'), admin: str(l.admin, 'l4lb.admin'), drain: str(l.drain, 'l4lb.drain'),
       health: {

@@ -75,6 +75,24 @@ export async function etcdHealth(lab: Lab, from: string): Promise<Record<string,
   return out
 }
 
+/** l4lb as the image installs it (deploy/Dockerfile), for CLI calls inside a node. */
+export const L4LB_BIN = '/opt/l4lb/node_modules/.bin/l4lb'
+
+/** One node's record in `l4lb fleet status --json` (the fields the lab reads). */
+export interface FleetNodeView { name: string; role: string; appliedRevision: number; lag: number; healthAgeMs: number | null; fallbacksTotal: number; fallback: string | null }
+/** The fleet as `l4lb fleet status --json` sees it from `from` (default lb1); leader null when none has published. */
+export interface FleetView { configRevision: number; leader: string | null; term: number; nodes: FleetNodeView[] }
+
+export async function fleetView(lab: Lab, from = 'lb1'): Promise<FleetView> {
+  const r = await execIn(container(lab, from), `${L4LB_BIN} fleet status --json --node-config /etc/lab/l4lb.yaml`)
+  if (r.code !== 0) throw new Error(`fleet status on ${from}: exit ${r.code}: ${r.stderr.trim()}`)
+  const d = JSON.parse(r.stdout) as { configRevision: number; leader: { node: string; term: number } | null; nodes: (Omit<FleetNodeView, 'name'> & { node: string })[] }
+  return {
+    configRevision: d.configRevision, leader: d.leader?.node ?? null, term: d.leader?.term ?? 0,
+    nodes: d.nodes.map((n) => ({ name: n.node, role: n.role, appliedRevision: n.appliedRevision, lag: n.lag, healthAgeMs: n.healthAgeMs, fallbacksTotal: n.fallbacksTotal, fallback: n.fallback })),
+  }
+}
+
 /** The ka node whose interface holds the VRRP VIP ("" when none, a comma list when several). */
 export async function vrrpHolder(lab: Lab): Promise<string> {
   const holders: string[] = []

@@ -1,0 +1,60 @@
+// The fleet store: an etcd3 client made from the `fleet:` section, and the
+// keys every node agrees on. Calls carry a deadline so a dead store fails a
+// call in STORE_CALL_MS instead of hanging the control loops behind it.
+import { readFileSync } from 'node:fs'
+import { circuitBreaker, ConsecutiveBreaker, handleWhen, retry } from 'cockatiel'
+import { Etcd3, isRecoverableError, type IOptions } from 'etcd3'
+import type { FleetConfig } from '../config/types.ts'
+
+/** Deadline of one unary etcd call (ms); watches and keep-alives are streams and have none. */
+export const STORE_CALL_MS = 1500
+
+/**
+ * etcd3's default keeps a failed member's circuit open 5 s: a store that
+ * comes back would be seen that late. A fleet node retries a member after
+ * STORE_RETRY_MS (its polls, not the watches, notice a store that is back).
+ */
+export const STORE_RETRY_MS = 500
+
+export interface FleetKeys {
+  readonly config: string // the shared part (YAML), written by `l4lb fleet push`
+  readonly health: string // the leader's decided states (JSON, health-doc.ts)
+  readonly election: string // election name (etcd3 keeps candidates under election/<name>/)
+  readonly nodes: string // prefix of one record per node (JSON, with the node's lease)
+}
+
+/** The keys under `prefix` (no trailing slash). */
+export function fleetKeys(prefix: string): FleetKeys {
+  const p = prefix.replace(/\/+$/, '')
+  // etcd3 keeps candidates under `election/<name>/`: the name without the leading "/" (no "election//").
+  return { config: `${p}/config`, health: `${p}/health`, election: `${p.replace(/^\/+/, '')}/health-leader`, nodes: `${p}/nodes/` }
+}
+
+/**
+ * A client for `f` (TLS files read now: throws with the file's error when one
+ * is unreadable). The caller closes it.
+ */
+export function fleetClient(f: Pick<FleetConfig, 'endpoints' | 'tls' | 'auth'>): Etcd3 {
+  const options: IOptions = {
+    hosts: [...f.endpoints],
+    dialTimeout: STORE_CALL_MS,
+    defaultCallOptions: (ctx) => (ctx.isStream ? {} : { deadline: Date.now() + STORE_CALL_MS }),
+    faultHandling: {
+      host: () => circuitBreaker(handleWhen(isRecoverableError), { halfOpenAfter: STORE_RETRY_MS, breaker: new ConsecutiveBreaker(3) }),
+      global: retry(handleWhen(isRecoverableError), { maxAttempts: 2 }),
+    },
+  }
+  if (f.tls !== null) {
+    options.credentials = {
+      rootCertificate: readFileSync(f.tls.ca),
+      ...(f.tls.cert !== null && f.tls.key !== null ? { certChain: readFileSync(f.tls.cert), privateKey: readFileSync(f.tls.key) } : {}),
+    }
+  }
+  if (f.auth !== null) options.auth = { username: f.auth.user, password: f.auth.password }
+  return new Etcd3(options)
+}
+
+/** The message of a store error, one line. */
+export function storeError(err: unknown): string {
+  return (err instanceof Error ? err.message : String(err)).split('\n')[0]
+}
