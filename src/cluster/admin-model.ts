@@ -92,6 +92,7 @@ export function adminModel(primary: Primary): AdminModel {
               active: s?.active ?? 0,
               total: s?.total ?? 0,
               check: h?.check ?? { result: null, at: null },
+              agent: h?.agent ?? null,
             }
           }),
         })),
@@ -145,6 +146,7 @@ export function adminModel(primary: Primary): AdminModel {
             const k = backendKey(p.name, b.id)
             const s = bstat.get(k)
             const r = health.get(k)?.check.result
+            const agent = health.get(k)?.agent ?? null
             return {
               pool: p.name,
               id: b.id,
@@ -155,6 +157,9 @@ export function adminModel(primary: Primary): AdminModel {
               bytesReceivedTotal: s?.bytesOut ?? 0, // from the backend
               bytesSentTotal: s?.bytesIn ?? 0, // client bytes to the backend
               checkDurationSeconds: r ? r.durationMs / 1000 : null,
+              agentWeightPercent: agent === null ? null : (agent.percent ?? 100),
+              agentPollsTotal: agent?.polls ?? null,
+              agentIgnoredTotal: agent?.ignoredTotal ?? null,
             }
           }),
         ),

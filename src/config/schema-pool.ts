@@ -1,6 +1,6 @@
 // Schema of a pool: policy, backends, active health checks, passive ejection.
 // Defaults sit beside each key; cross-field rules sit in each object's check.
-import type { BackendConfig, HealthConfig, HostPort, HttpCheckConfig, PassiveConfig, PoolConfig } from './types.ts'
+import type { AgentConfig, BackendConfig, HealthConfig, HostPort, HttpCheckConfig, PassiveConfig, PoolConfig } from './types.ts'
 import { list, map, nullable, obj, refine, type Loose, type Report } from './dsl.ts'
 import { bool, duration, host, hostPort, int, num, oneOf, statusRange, str } from './scalars.ts'
 import { canonicalHost, formatHostPort, isPrime, nextPrime } from './values.ts'
@@ -13,6 +13,27 @@ const SEND_PROXY = ['none', 'v1', 'v2'] as const
 export const NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$/
 const ID = /^[A-Za-z0-9_.:[\]-]{1,128}$/ // room for the default "[v6]:port"
 const MAX_TABLE = 16_777_216 // 2^24 entries is far past any fleet; also bounds the primality test
+
+/** Longest `agent.send` (bytes): a request line, not a payload. */
+export const MAX_AGENT_SEND = 1024
+
+const agentSend = refine(str(), (s) => (Buffer.byteLength(s) <= MAX_AGENT_SEND ? undefined : `${Buffer.byteLength(s)} bytes is longer than ${MAX_AGENT_SEND}`), `string of at most ${MAX_AGENT_SEND} bytes`)
+
+// `port: null` (the default) is "no agent": the node maps to AgentConfig | null,
+// as `health.connect` maps to its target.
+const agent = map(obj<{ host: string | null; port: number | null; intervalMs: number; timeoutMs: number; send: string | null }>({
+  port: {
+    to: 'port', node: nullable(int(1, 65535)), default: null,
+    doc: 'TCP port of the backend\'s agent (HAProxy `agent-check` + `agent-port`); null = no agent check. The agent answers one line of words separated by spaces, tabs or commas, in any order: `up`, `down` (or `fail`, `stopped`), `ready`, `drain`, `maint`, a weight `N%` of the configured weight, `maxconn:N` (read, not applied), and an optional `# description`. Words it does not send leave their part unchanged. See docs/backend-states.md, "Agent check".',
+    seeAlso: ['pools[].backends[].agent.interval', 'pools[].backends[].weight'],
+  },
+  host: { to: 'host', node: nullable(host()), default: null, doc: 'Address of the agent (HAProxy `agent-addr`); null = the backend\'s host.', seeAlso: ['pools[].backends[].agent.port'] },
+  interval: { to: 'intervalMs', node: duration(100), default: '2s', doc: 'Time between two polls of the agent (HAProxy `agent-inter`), ±10% jitter; a poll never overlaps the previous one.', seeAlso: ['pools[].backends[].agent.timeout'] },
+  timeout: { to: 'timeoutMs', node: duration(1), default: '1s', doc: 'A poll that has no complete line in this time (counted from its start, connect included) is ignored and logged; the backend keeps what the agent said last. At most `interval`.', seeAlso: ['pools[].backends[].agent.interval'] },
+  send: { to: 'send', node: nullable(agentSend), default: null, doc: 'String written to the agent once connected (HAProxy `agent-send`), e.g. `"status\\n"`; null = nothing (the agent speaks first).', seeAlso: ['pools[].backends[].agent.port'] },
+}, (a, report) => {
+  if (a.timeoutMs !== undefined && a.intervalMs !== undefined && a.timeoutMs > a.intervalMs) report('timeout', `${a.timeoutMs}ms is longer than interval (${a.intervalMs}ms)`)
+}), (a): AgentConfig | null => (a.port === null ? null : { host: a.host, port: a.port, intervalMs: a.intervalMs, timeoutMs: a.timeoutMs, send: a.send }))
 
 const backend = obj<BackendConfig>({
   host: { to: 'host', node: host(), doc: 'Address of the backend: IPv4 or IPv6 literal (no brackets) or a host name resolved at connect time. The same address twice in a pool, in any spelling (`::1` and `0:0:0:0:0:0:0:1`, `::ffff:10.0.0.1` and `10.0.0.1`, names in any case), is rejected: give one backend a weight instead.', seeAlso: ['pools[].backends[].id', 'pools[].backends[].port'] },
@@ -30,6 +51,7 @@ const backend = obj<BackendConfig>({
     doc: 'PROXY protocol header sent to this backend before the client bytes; overrides the pool setting.',
     seeAlso: ['pools[].send-proxy'],
   },
+  agent: { to: 'agent', node: agent, default: {}, doc: 'Agent check: a small program on the backend host reports its state and a weight percentage (HAProxy `agent-check`); off unless `agent.port` is set.', seeAlso: ['pools[].backends[].agent.port'] },
 }, (b) => {
   // With a bad host or port the backend is rejected anyway; nothing to default.
   // One id per address however it is spelled ("::1" = "0:0:0:0:0:0:0:1"), so

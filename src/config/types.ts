@@ -35,6 +35,18 @@ export interface ListenerConfig {
   readonly proxyProtocol: ProxyAcceptConfig
 }
 
+/**
+ * HAProxy's agent check on one backend (`agent-check`, `agent-port`,
+ * `agent-addr`, `agent-inter`, `agent-send`): src/health/agent-poller.ts.
+ */
+export interface AgentConfig {
+  readonly host: string | null // agent-addr; null = the backend's host
+  readonly port: number // agent-port
+  readonly intervalMs: number // agent-inter
+  readonly timeoutMs: number // one poll: connect + the whole line
+  readonly send: string | null // agent-send: bytes written after connecting; null = nothing
+}
+
 export interface BackendConfig {
   readonly id: string // stable identity, default `host:port` ([v6]:port)
   readonly host: string
@@ -43,6 +55,7 @@ export interface BackendConfig {
   readonly backup: boolean
   readonly maxconn: number // 0 = unlimited
   readonly sendProxy: SendProxy // default: the pool's send-proxy
+  readonly agent: AgentConfig | null // null = no agent check (default)
 }
 
 export interface HttpCheckConfig {

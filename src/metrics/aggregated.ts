@@ -14,6 +14,9 @@ export interface BackendTotals {
   readonly bytesReceivedTotal: number // read from the backend (flows to clients)
   readonly bytesSentTotal: number // written to the backend (from clients)
   readonly checkDurationSeconds: number | null // last active check; null before any, or checks off
+  readonly agentWeightPercent: number | null // agent's N% (100 before it sent one); null without an agent
+  readonly agentPollsTotal: number | null // agent polls finished; null without an agent
+  readonly agentIgnoredTotal: number | null // of which ignored (no line, bad line); null without an agent
 }
 
 export interface ListenerTotals {

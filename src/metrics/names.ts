@@ -56,6 +56,24 @@ export const METRICS = {
     help: 'Duration of the last active health check of the backend.',
     labels: BACKEND,
   },
+  backendAgentWeightPercent: {
+    name: 'l4lb_backend_agent_weight_percent',
+    type: 'gauge',
+    help: 'Weight percentage the backend\'s agent reported (100 before it sent one); only backends with an agent.',
+    labels: BACKEND,
+  },
+  backendAgentPolls: {
+    name: 'l4lb_backend_agent_polls_total',
+    type: 'counter',
+    help: 'Agent-check polls of the backend\'s agent that finished, applied or ignored.',
+    labels: BACKEND,
+  },
+  backendAgentIgnored: {
+    name: 'l4lb_backend_agent_ignored_total',
+    type: 'counter',
+    help: 'Agent-check polls ignored (no answer, timeout, closed before a line end, line too long, no known word): the backend kept its agent state.',
+    labels: BACKEND,
+  },
   listenerAccepted: {
     name: 'l4lb_listener_accepted_total',
     type: 'counter',

@@ -81,6 +81,7 @@ export function fakeModel(): FakeModel {
                 result: { ok: b.health !== 'down', durationMs: 1.5, detail: b.health === 'down' ? 'connect ECONNREFUSED' : 'L4OK' },
                 at: Date.now() - 2000,
               },
+              agent: null,
             }),
           ),
       }))
@@ -135,6 +136,9 @@ export function fakeModel(): FakeModel {
           bytesReceivedTotal: 1000 * b.total,
           bytesSentTotal: 10 * b.total,
           checkDurationSeconds: i === 3 ? null : 0.0015,
+          agentWeightPercent: i === 0 ? 75 : null,
+          agentPollsTotal: i === 0 ? 12 : null,
+          agentIgnoredTotal: i === 0 ? 2 : null,
         })),
         listeners: [{ name: 'main', acceptedTotal: 108, rejectedTotal: 2, proxyErrorsTotal: 1, active: 4 }],
         workers: [

@@ -8,7 +8,7 @@ import type { Config } from '../../src/config/types.ts'
 
 const root = join(import.meta.dirname, '..', '..')
 
-for (const name of ['minimal.yaml', 'l4lb.yaml']) {
+for (const name of ['minimal.yaml', 'l4lb.yaml', 'agent/l4lb.yaml']) {
   t.test(`examples/${name} passes check`, async (t) => {
     const out: string[] = []
     const err: string[] = []
@@ -25,7 +25,7 @@ t.test('minimal config: every default filled', async (t) => {
   const r = await loadConfigFile(join(root, 'examples', 'minimal.yaml'), { cpus: 3 })
   if (!r.ok) throw new Error(JSON.stringify(r.errors))
   const backend = (port: number) => ({
-    id: `127.0.0.1:${port}`, host: '127.0.0.1', port, weight: 1, backup: false, maxconn: 0, sendProxy: 'none' as const,
+    id: `127.0.0.1:${port}`, host: '127.0.0.1', port, weight: 1, backup: false, maxconn: 0, sendProxy: 'none' as const, agent: null,
   })
   const expected: Config = {
     workers: 3,
