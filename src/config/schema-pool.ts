@@ -1,6 +1,6 @@
 // Schema of a pool: policy, backends, active health checks, passive ejection.
 // Defaults sit beside each key; cross-field rules sit in each object's check.
-import type { AgentConfig, BackendConfig, HealthConfig, HostPort, HttpCheckConfig, PassiveConfig, PoolConfig } from './types.ts'
+import type { AgentConfig, RetryBudgetConfig, BackendConfig, HealthConfig, HostPort, HttpCheckConfig, PassiveConfig, PoolConfig } from './types.ts'
 import { list, map, nullable, obj, refine, type Loose, type Report } from './dsl.ts'
 import { bool, duration, host, hostPort, int, num, oneOf, statusRange, str } from './scalars.ts'
 import { canonicalHost, formatHostPort, isPrime, nextPrime } from './values.ts'
@@ -108,6 +108,20 @@ const passive = obj<PassiveConfig>({
   }
 })
 
+// `budget-percent: null` (the default) is "no budget": the node maps to RetryBudgetConfig | null.
+const retryBudget = map(obj<{ budgetPercent: number | null; minRetryConcurrency: number }>({
+  'budget-percent': {
+    to: 'budgetPercent', node: nullable(num(0, 100)), default: null,
+    doc: 'Envoy\'s retry budget (`retry_budget.budget_percent`): at most this percentage of the pool\'s active connections (connecting or open, plus clients in its queue) may be retries in flight at once, in each worker; a failed connect past it is not retried and ends `connect-failed`. So a failing fleet is not hit `retries` + 1 times by every client. null = no budget (every failed connect may retry, up to `retries`).',
+    seeAlso: ['pools[].retry-budget.min-retry-concurrency', 'pools[].retries'],
+  },
+  'min-retry-concurrency': {
+    to: 'minRetryConcurrency', node: int(0, 100_000), default: 3,
+    doc: 'Floor of the retry budget (Envoy\'s `min_retry_concurrency`, default 3 there too): this many retries may always be in flight per worker, so a quiet pool still retries.',
+    seeAlso: ['pools[].retry-budget.budget-percent'],
+  },
+}), (r): RetryBudgetConfig | null => (r.budgetPercent === null ? null : { budgetPercent: r.budgetPercent, minRetryConcurrency: r.minRetryConcurrency }))
+
 const tableSize = refine(int(2, MAX_TABLE), (n) => (isPrime(n) ? undefined : `${n} is not prime (try ${nextPrime(n)})`), 'prime integer <= 16777216')
 
 export const pool = obj<PoolConfig>({
@@ -130,6 +144,12 @@ export const pool = obj<PoolConfig>({
   },
   'p2c-latency': { to: 'p2cLatency', node: bool(), default: false, doc: `For ${names(policiesTaking('p2c-latency'))}: compare the two candidates by connect-latency EWMA times active connections instead of active connections.`, seeAlso: ['pools[].policy'] },
   retries: { to: 'retries', node: int(0, 10), default: 2, doc: 'Further backends tried, never the same twice, when a connect fails or times out (only before any byte was forwarded); 0 = one try only.', seeAlso: ['timeouts.connect'] },
+  'retry-budget': { to: 'retryBudget', node: retryBudget, default: {}, doc: 'Caps retries to other backends at a share of the pool\'s active connections plus a floor (Envoy\'s retry budget); off unless `budget-percent` is set. Counted in `l4lb_pool_retries_total` and `l4lb_pool_retry_overflow_total`.', seeAlso: ['pools[].retries'] },
+  'max-queue': {
+    to: 'maxQueue', node: int(0, 100_000), default: 0,
+    doc: 'HAProxy\'s `maxconn` queue: when every backend that takes new flows is at its `maxconn`, a new client waits, unread, in a FIFO of at most this many per worker until a backend frees a slot (then it connects, in arrival order) or `timeouts.queue` passes (then it is reset, `queue-timeout`). A client that finds the queue full is reset at once (`no-backend`). 0 = no queue: reset at once, as without `maxconn`.',
+    seeAlso: ['pools[].backends[].maxconn', 'timeouts.queue'],
+  },
   slowstart: { to: 'slowstartMs', node: duration(), default: '0s', doc: 'A backend coming up ramps its weight from 0 to full over this time; 0 = off (full weight at once).', seeAlso: ['pools[].backends[].weight'] },
   'send-proxy': { to: 'sendProxy', node: oneOf(SEND_PROXY), default: 'none', doc: 'PROXY protocol header (`v1` text, `v2` binary) sent to backends so they see the client address; `none` sends none.', seeAlso: ['pools[].backends[].send-proxy', 'listeners[].proxy-protocol'] },
   backends: { to: 'backends', node: list(backend, 1, 'a pool needs at least one backend', LIMITS.backendsPerPool), doc: 'The backends of the pool.', seeAlso: ['pools[].backends[].id'] },

@@ -84,6 +84,12 @@ export interface PassiveConfig {
   readonly maxEjectionPercent: number // 0..100
 }
 
+/** Envoy's retry budget (`retry_budget`): concurrent retries per worker capped at max(min, percent × active / 100). */
+export interface RetryBudgetConfig {
+  readonly budgetPercent: number // 0..100, of the pool's active connections plus queued clients
+  readonly minRetryConcurrency: number // floor of the cap
+}
+
 export interface PoolConfig {
   readonly name: string
   readonly policy: PolicyName
@@ -94,6 +100,8 @@ export interface PoolConfig {
   readonly retries: number // extra backends tried after the first
   readonly slowstartMs: number
   readonly sendProxy: SendProxy
+  readonly retryBudget: RetryBudgetConfig | null // null = off: every failed connect may retry (up to `retries`)
+  readonly maxQueue: number // clients waiting per worker when every backend is at maxconn; 0 = no queue
   readonly backends: readonly BackendConfig[]
   readonly health: HealthConfig
   readonly passive: PassiveConfig
@@ -103,6 +111,7 @@ export interface TimeoutsConfig {
   readonly connectMs: number
   readonly idleMs: number
   readonly halfClosedMs: number
+  readonly queueMs: number // longest wait in a pool's queue (max-queue)
 }
 
 export interface AdminConfig {

@@ -27,6 +27,18 @@ export interface ListenerTotals {
   readonly active: number
 }
 
+/** A pool's retry-budget and queue counters, all workers (see worker-stats.ts PoolStats). */
+export interface PoolTotals {
+  readonly pool: string
+  readonly retriesTotal: number
+  readonly retryOverflowsTotal: number
+  readonly queued: number // gauge
+  readonly dequeuedTotal: number
+  readonly queueWaitSecondsTotal: number
+  readonly queueTimeoutsTotal: number
+  readonly queueRefusedTotal: number
+}
+
 export interface WorkerTotals {
   readonly id: number
   readonly pid: number
@@ -42,6 +54,7 @@ export interface WorkerTotals {
 export interface AggregatedStats {
   readonly backends: readonly BackendTotals[]
   readonly listeners: readonly ListenerTotals[]
+  readonly pools: readonly PoolTotals[]
   readonly workers: readonly WorkerTotals[]
   readonly healthVersion: number
   readonly configReloadsTotal: number // successful reloads since start

@@ -26,6 +26,7 @@ import {
   splice,
 } from './splice.ts'
 import { handOff } from './hand-off.ts'
+import { checkQueued, enqueue, leaveQueue, othersWaiting, serveQueue } from './queueing.ts'
 
 /** Client bytes held while the backend connects; past this the client is paused. */
 export const HOLD_MAX = 64 * 1024
@@ -59,7 +60,26 @@ export function startSession(s: Session, early: Buffer | null): void {
  */
 export function checkTimeouts(s: Session, now: number): void {
   if (s.phase !== CONNECTING) return checkDataTimeouts(s, now)
-  if (s.server !== null && now >= s.deadline) connectFailed(s, 'timeout')
+  if (s.server === null) {
+    // Waiting in the pool's queue (queueing.ts): past timeouts.queue it is reset.
+    if (checkQueued(s, now, connectTo) === 'timed-out' && s.reason === null) {
+      s.reason = 'queue-timeout'
+      abort(s.client)
+    }
+    return
+  }
+  if (now >= s.deadline) connectFailed(s, 'timeout')
+}
+
+/**
+ * The listener's hook when a session has ended: it leaves the queue, frees
+ * its retry token, and waiting clients get the slots that are free now.
+ */
+export function sessionLeft(s: Session): void {
+  const pool = s.host.pool
+  leaveQueue(s)
+  pool.retry.release(s)
+  if (othersWaiting(pool)) serveQueue(pool, s.host.clock.now, connectTo)
 }
 
 /** While connecting, client bytes are held for the backend to come. */
@@ -79,12 +99,25 @@ function hold(s: Session, chunk: Buffer): void {
 
 function connectNext(s: Session): void {
   const pool = s.host.pool
-  const b = pool.picker.pick(s.hash, s.tried)
+  const first = s.tried.length === 0
+  // A new client queues behind those already waiting (arrival order), or when every backend is full.
+  const b = first && othersWaiting(pool) ? undefined : pool.picker.pick(s.hash, s.tried)
   if (b === undefined) {
-    s.reason = s.tried.length === 0 ? 'no-backend' : 'connect-failed'
+    const queued = first ? enqueue(s) : 'no-queue'
+    if (queued === 'queued') return
+    if (queued === 'no-queue' && first && othersWaiting(pool)) {
+      const again = pool.picker.pick(s.hash, s.tried) // the pool lost its backends: none to wait for
+      if (again !== undefined) return connectTo(s, again)
+    }
+    s.reason = first ? 'no-backend' : 'connect-failed'
     abort(s.client)
     return
   }
+  connectTo(s, b)
+}
+
+function connectTo(s: Session, b: BackendRuntime): void {
+  const pool = s.host.pool
   s.backend = b
   b.load.active++
   pool.poolLoad.active++
@@ -108,6 +141,7 @@ function connectFailed(s: Session, outcome: 'error' | 'timeout'): void {
   const sock = s.server!
   s.server = null
   s.backend = null
+  s.host.pool.retry.release(s) // the attempt (a retry or not) is over
   sock.destroy()
   b.load.active--
   s.host.pool.poolLoad.active--
@@ -118,7 +152,9 @@ function connectFailed(s: Session, outcome: 'error' | 'timeout'): void {
   tried.push(b)
   s.tried = tried
   if (s.clientClosed) return finish(s)
-  if (tried.length > s.host.pool.config.retries) {
+  const pool = s.host.pool
+  // Retries to other backends, at most `retries`, and within the retry budget (retry-budget.ts).
+  if (tried.length > pool.config.retries || !pool.retry.admit(s, pool.config.retryBudget, pool.poolLoad.active, pool.queue.length)) {
     s.reason = 'connect-failed'
     abort(s.client)
     return
@@ -130,6 +166,7 @@ function onServerConnect(this: Tagged): void {
   const s = this[kSession]!
   if (s.server !== this) return
   const b = s.backend!
+  s.host.pool.retry.release(s)
   s.phase = OPEN
   s.lastActive = s.host.clock.now
   recordLatency(b.load, performance.now() - s.connectStart)

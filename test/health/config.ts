@@ -41,6 +41,8 @@ export function poolCfg(
     retries: 1,
     slowstartMs: 0,
     sendProxy: 'none',
+    retryBudget: null,
+    maxQueue: 0,
     backends,
     health,
     passive,
