@@ -4,7 +4,8 @@
 // proxy a share of new flows that follows its free memory, so a proxy near
 // out-of-memory gets fewer new tunnels, and none at all above a threshold.
 //
-//   line:  "ready <N>%"   N = available memory as a percentage of total (at least 1)
+//   line:  "ready <N>%"   N = available memory as a percentage of total, rounded to
+//                        --step (default 10: fewer weight changes, see below), at least 1
 //          "drain <N>% # memory <U>% used"   once used memory reaches --drain-at,
 //          until it falls below --resume-at (hysteresis: no flapping at the edge)
 //
@@ -13,7 +14,11 @@
 // MemTotal), else os.freemem()/os.totalmem(). Whatever l4lb sends
 // (`agent.send`) is ignored; each connection gets one line and is closed.
 //
-//   node agent.mjs [--port 9999] [--bind 0.0.0.0] [--drain-at 90] [--resume-at 85]
+// Each weight change makes l4lb republish and every worker rebuild the pool's
+// picker; with maglev or ring it also moves some keys. --step keeps a host
+// whose free memory wobbles by a percent from changing its weight every poll.
+//
+//   node agent.mjs [--port 9999] [--bind 0.0.0.0] [--drain-at 90] [--resume-at 85] [--step 10]
 //   env AGENT_MEMINFO=<path>: read that file instead of /proc/meminfo (tests)
 import net from 'node:net'
 import os from 'node:os'
@@ -22,7 +27,7 @@ import { readFileSync } from 'node:fs'
 
 /** Parse argv-style flags into options with defaults; throws on a bad value. */
 export function options(argv) {
-  const o = { port: 9999, bind: '0.0.0.0', drainAt: 90, resumeAt: 85 }
+  const o = { port: 9999, bind: '0.0.0.0', drainAt: 90, resumeAt: 85, step: 10 }
   for (let i = 0; i < argv.length; i += 2) {
     const [flag, value] = [argv[i], argv[i + 1]]
     const n = Number(value)
@@ -30,6 +35,7 @@ export function options(argv) {
     else if (flag === '--bind' && value) o.bind = value
     else if (flag === '--drain-at' && n > 0 && n <= 100) o.drainAt = n
     else if (flag === '--resume-at' && n > 0 && n <= 100) o.resumeAt = n
+    else if (flag === '--step' && Number.isInteger(n) && n >= 1 && n <= 100) o.step = n
     else throw new Error(`bad option ${flag} ${value ?? ''}`.trim())
   }
   if (o.resumeAt > o.drainAt) throw new Error('--resume-at must not be above --drain-at')
@@ -53,7 +59,7 @@ export function agentLine(mem, o, draining) {
   const freePct = Math.max(0, Math.min(100, (100 * mem.availableBytes) / mem.totalBytes))
   const used = 100 - freePct
   const drain = draining ? used >= o.resumeAt : used >= o.drainAt
-  const weight = Math.max(1, Math.round(freePct))
+  const weight = Math.max(1, Math.round(freePct / o.step) * o.step)
   const line = drain ? `drain ${weight}% # memory ${Math.round(used)}% used` : `ready ${weight}%`
   return { line, drain }
 }

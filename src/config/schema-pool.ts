@@ -187,6 +187,11 @@ function checkPool(p: Loose<PoolConfig>, report: Report): void {
       report('maglev-table-size', `${p.maglevTableSize} is too small for ${backends.length} backends (minimum ${min}; ${nextPrime(min)} is the next prime)`)
     }
   }
+  // A queue or a budget that can never act is a mistake the user should hear of, as HAProxy warns of maxqueue without maxconn.
+  if (p.maxQueue !== undefined && p.maxQueue > 0 && backends !== undefined && backends.every((b) => b === undefined || b.maxconn === 0)) {
+    report('max-queue', 'only applies when a backend has maxconn > 0 (a client queues when every backend is at its maxconn)')
+  }
+  if (p.retryBudget != null && p.retries === 0) report('retry-budget.budget-percent', 'only applies when retries > 0')
   for (const [option, value] of [['balance-factor', p.balanceFactor], ['p2c-latency', p.p2cLatency]] as const) {
     if (value === undefined || value === OFF[option] || p.policy === undefined || takesOption(p.policy, option)) continue
     const takers = policiesTaking(option)

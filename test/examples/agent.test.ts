@@ -17,7 +17,7 @@ t.test('weight from free memory, drain above the threshold with hysteresis', asy
   const meminfo = join(dir, 'meminfo')
   const used = (pct: number): void => writeFileSync(meminfo, `MemTotal:       1000000 kB\nMemFree:         1 kB\nMemAvailable:   ${(100 - pct) * 10000} kB\n`)
   used(37)
-  const child = spawn(process.execPath, [AGENT, '--port', '0', '--bind', '127.0.0.1', '--drain-at', '90', '--resume-at', '85'], { env: { ...process.env, AGENT_MEMINFO: meminfo }, stdio: ['ignore', 'pipe', 'pipe'] })
+  const child = spawn(process.execPath, [AGENT, '--port', '0', '--bind', '127.0.0.1', '--drain-at', '90', '--resume-at', '85', '--step', '10'], { env: { ...process.env, AGENT_MEMINFO: meminfo }, stdio: ['ignore', 'pipe', 'pipe'] })
   t.teardown(() => {
     child.kill('SIGKILL')
     rmSync(dir, { recursive: true, force: true })
@@ -41,10 +41,10 @@ t.test('weight from free memory, drain above the threshold with hysteresis', asy
     return parseAgentLine(a.line)
   }
   let r = await ask()
-  t.same([r.admin, r.percent, r.problems], ['ready', 63, []], '37% used: ready at 63%')
+  t.same([r.admin, r.percent, r.problems], ['ready', 60, []], '37% used: ready at 63%, in steps of 10: 60%')
   used(92)
   r = await ask()
-  t.same([r.admin, r.percent, r.description], ['drain', 8, 'memory 92% used'], 'past --drain-at: drain')
+  t.same([r.admin, r.percent, r.description], ['drain', 10, 'memory 92% used'], 'past --drain-at: drain')
   used(88)
   t.equal((await ask()).admin, 'drain', 'between the marks: still drain (no flapping)')
   used(80)
@@ -52,6 +52,8 @@ t.test('weight from free memory, drain above the threshold with hysteresis', asy
   t.same([r.admin, r.percent], ['ready', 20], 'below --resume-at: ready again')
   used(100)
   t.equal((await ask()).percent, 1, 'never 0%: only drain takes it out')
+  used(96)
+  t.equal((await ask()).percent, 1, '4% free rounds to 0 in steps of 10: still 1%')
 })
 
 t.test('bad options are refused at start', async (t) => {
