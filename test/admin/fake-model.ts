@@ -22,6 +22,7 @@ export interface FakeBackend {
   weight: number
   active: number
   total: number
+  agent?: BackendStatus['agent'] // what its agent says; absent = no agent
 }
 
 export interface FakeModel extends AdminModel {
@@ -81,7 +82,7 @@ export function fakeModel(): FakeModel {
                 result: { ok: b.health !== 'down', durationMs: 1.5, detail: b.health === 'down' ? 'connect ECONNREFUSED' : 'L4OK' },
                 at: Date.now() - 2000,
               },
-              agent: null,
+              agent: b.agent ?? null,
             }),
           ),
       }))
