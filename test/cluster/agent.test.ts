@@ -72,4 +72,5 @@ t.test('agent drain takes a backend out of new flows; ready brings it back', asy
   for (let i = 0; i < 10; i++) back.add(await whoServes(lb.port))
   t.same([...back].sort(), ['a', 'b'], 'both serve again')
   t.match(lb.output(), /agent reply ignored/, 'the ignored reply was logged with its reason')
+  t.notMatch(lb.output(), /"change":"agent"/, 'agent changes are logged at info, not warn (this cluster logs warn and above)')
 })
