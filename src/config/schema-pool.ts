@@ -147,7 +147,7 @@ export const pool = obj<PoolConfig>({
   'retry-budget': { to: 'retryBudget', node: retryBudget, default: {}, doc: 'Caps retries to other backends at a share of the pool\'s active connections plus a floor (Envoy\'s retry budget); off unless `budget-percent` is set. Counted in `l4lb_pool_retries_total` and `l4lb_pool_retry_overflow_total`.', seeAlso: ['pools[].retries'] },
   'max-queue': {
     to: 'maxQueue', node: int(0, 100_000), default: 0,
-    doc: 'HAProxy\'s `maxconn` queue: when every backend that takes new flows is at its `maxconn`, a new client waits, unread, in a FIFO of at most this many per worker until a backend frees a slot (then it connects, in arrival order) or `timeouts.queue` passes (then it is reset, `queue-timeout`). A client that finds the queue full is reset at once (`no-backend`). 0 = no queue: reset at once, as without `maxconn`.',
+    doc: 'HAProxy\'s `maxconn` queue: when every backend that takes new flows is at its `maxconn`, a new client waits, unread, in a FIFO of at most this many per worker until a backend frees a slot (then it connects, in arrival order) or `timeouts.queue` passes (then it is reset, `queue-timeout`). A client that finds the queue full is reset at once (`no-backend`). 0 = no queue (the default): such a client is reset at once (`no-backend`).',
     seeAlso: ['pools[].backends[].maxconn', 'timeouts.queue'],
   },
   slowstart: { to: 'slowstartMs', node: duration(), default: '0s', doc: 'A backend coming up ramps its weight from 0 to full over this time; 0 = off (full weight at once).', seeAlso: ['pools[].backends[].weight'] },
