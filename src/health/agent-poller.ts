@@ -146,7 +146,7 @@ export class AgentPoller {
     const ac = new AbortController()
     s.inflight = ac
     const startedAt = this.#opts.now()
-    const answer = await this.#ask(s.target, ac.signal)
+    const answer = await this.#ask(s.target, ac.signal).catch((err: Error) => ({ ok: false as const, reason: `poll error: ${err.message}`, durationMs: 0 }))
     if (s.inflight === ac) s.inflight = null
     if (ac.signal.aborted || !this.#started || s.removed) return
     const now = this.#opts.now()

@@ -107,3 +107,21 @@ t.test('agent-send is sent on every poll', async (t) => {
   await until('two polls', () => agent.received.filter((r) => r === 'hello\n').length >= 2, { deadlineMs: 3000 })
   t.pass('each poll sent agent-send')
 })
+
+t.test('a poll that throws is ignored with its reason, and polling goes on', async (t) => {
+  let calls = 0
+  const checker = new HealthChecker({
+    pools: [poolCfg('p', [backendCfg(1, { agent: agentCfg(9) })], healthCfg({ type: 'none' }))],
+    onChange: () => {},
+    askAgent: async () => {
+      calls++
+      throw new Error('boom')
+    },
+  })
+  t.teardown(() => checker.stop())
+  checker.start()
+  await until('two polls', () => calls >= 2, { deadlineMs: 3000 })
+  const v = checker.table()[0].agent!
+  t.equal(v.ignored, 'poll error: boom')
+  t.equal(v.admin, 'ready')
+})
