@@ -31,7 +31,7 @@ async function setup(t: Test, line: string) {
 }
 
 t.test('a line is applied: view, row and one change event', async (t) => {
-  const { checker, changes, row } = await setup(t, 'drain 50%')
+  const { agent, checker, changes, row } = await setup(t, 'drain 50%')
   t.equal(row().agent?.polls, 0, 'no poll before start')
   t.equal(row('127.0.0.1:2').agent, null, 'a backend without agent has no view')
   checker.start()
@@ -39,7 +39,7 @@ t.test('a line is applied: view, row and one change event', async (t) => {
   t.equal(v.admin, 'drain')
   t.equal(v.percent, 50)
   t.equal(v.down, false)
-  t.equal(v.address, `127.0.0.1:${v.address.split(':')[1]}`, 'agent address defaults to the backend host')
+  t.equal(v.address, `127.0.0.1:${agent.port}`, 'agent address: the backend host and agent.port')
   await until('change event', () => changes.some((c) => c.kind === 'agent'))
   const c = changes.find((x) => x.kind === 'agent')!
   t.equal(c.detail, 'agent: up drain 50%')
