@@ -97,6 +97,16 @@ const PRODUCERS: Record<Termination, (t: T) => Promise<Lines>> = {
     sock.resetAndDestroy() // a FIN alone would wait for the connect: held bytes may still go
     return () => cap.lines
   },
+  'queue-timeout': async (t) => {
+    // One slot (maxconn 1), held by a first client; the second waits in the queue past timeouts.queue.
+    const be = await backend(t, 'q', 'silent')
+    const { port, cap } = await logged(t, [be], { pool: { 'max-queue': 1 }, backend: () => ({ maxconn: 1 }), top: { timeouts: { queue: '300ms' } } })
+    const first = await connect(port)
+    first.on('error', () => {})
+    await until('the first client to hold the slot', () => be.accepted === 1)
+    await ending(await connect(port))
+    return () => cap.lines
+  },
   'hard-stop': async (t) => {
     const be = await backend(t, 'd', 'silent')
     const { lb, port, cap } = await logged(t, [be])

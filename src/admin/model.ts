@@ -13,6 +13,7 @@
 // - a backend is identified by (pool, id); the same id may appear in several
 //   pools, which is why mutations take an optional pool.
 import type { AdminState, BackendState, CheckStatus, HealthVerdict } from '../health/types.ts'
+import type { AgentView } from '../health/agent-poller.ts'
 import type { PolicyName } from '../config/types.ts'
 import type { HistoryDoc } from '../history/types.ts'
 import type { AggregatedStats } from '../metrics/aggregated.ts'
@@ -39,6 +40,7 @@ export interface BackendStatus {
   readonly active: number // open connections to this backend, all workers
   readonly total: number // connections opened to it since start, all workers
   readonly check: CheckStatus // last active check result and its time
+  readonly agent: AgentView | null // what its agent (agent check) said; null without one
 }
 
 export interface PoolStatus {

@@ -45,6 +45,11 @@ function age(at, now) {
   const s = Math.max(0, Math.round((now - at) / 1000))
   return s < 120 ? s + 's' : Math.round(s / 60) + 'm'
 }
+// What a backend's agent says (agent check), as \`l4lb status\` writes it.
+function agentWords(a) {
+  const w = (a.down ? ['down'] : []).concat(a.admin === 'ready' ? [] : [a.admin], a.percent === null ? [] : [a.percent + '%'])
+  return (a.line === null ? 'no line yet' : (w.join(' ') || 'up')) + (a.ignored === null ? '' : ' (last reply ignored)')
+}
 function showError(text) { const e = $('err'); e.textContent = text; e.style.display = text ? 'block' : 'none' }
 function render(doc) {
   const now = doc.generatedAt
@@ -75,7 +80,7 @@ function render(doc) {
       const chk = b.check.result
       const r = document.createElement('tr'); r.dataset.backend = key
       r.append(td(b.id, 'id'), td(formatHostPort(b.host, b.port) + (b.backup ? ' (backup)' : ''), 'addr'),
-        td(b.state.toUpperCase(), 'state', 'st ' + b.state),
+        td(b.state.toUpperCase() + (b.agent ? ' · agent ' + agentWords(b.agent) : ''), 'state', 'st ' + b.state),
         td(b.effectiveWeight === b.weight ? String(b.weight) : b.effectiveWeight + '/' + b.weight, 'weight', 'n'),
         td(String(b.active), 'active', 'n'), td(String(b.total), 'total', 'n'), td(rate, 'rate', 'n'),
         td(chk === null ? '-' : (chk.ok ? 'OK ' : 'FAIL ') + chk.detail + ' (' + Math.round(chk.durationMs) + 'ms)', 'check', chk === null ? '' : (chk.ok ? 'up' : 'down')),

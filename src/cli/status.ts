@@ -1,7 +1,7 @@
 // `l4lb status [--json] [--admin HOST:PORT] [--token T]`: GET /status and
 // print a compact table (listeners, then one row per backend), or the raw
 // document with --json. Exit 0 when the API answered, 1 otherwise.
-import type { FleetStatus, StatusDoc } from '../admin/model.ts'
+import type { BackendStatus, FleetStatus, StatusDoc } from '../admin/model.ts'
 import { EXIT_FAIL, EXIT_OK, EXIT_USAGE, adminRequest, errorText, processIo, runCommand, type Io } from './admin-client.ts'
 
 const USAGE = 'usage: l4lb status [--json] [--admin HOST:PORT] [--token T]'
@@ -56,7 +56,7 @@ export function formatStatus(doc: StatusDoc): string {
           const r = b.check.result
           const check = r === null ? '-' : `${r.ok ? 'OK' : 'FAIL'} ${r.detail} ${r.durationMs.toFixed(1)}ms`
           const weight = b.effectiveWeight === b.weight ? String(b.weight) : `${b.effectiveWeight}/${b.weight}`
-          const state = b.state.toUpperCase() + (b.backup ? ' (backup)' : '')
+          const state = b.state.toUpperCase() + (b.backup ? ' (backup)' : '') + agentNote(b.agent)
           return [p.name, b.id, state, weight, String(b.active), String(b.total), check, age(b.check.at, now)]
         }),
       ),
@@ -85,4 +85,12 @@ export async function statusCommand(args: string[], io: Io = processIo): Promise
     io.out(p.flags.has('json') ? JSON.stringify(reply.body, null, 2) : formatStatus(reply.body as StatusDoc))
     return EXIT_OK
   })
+}
+
+/** What the backend's agent says, for the STATE column: " agent: drain 40%", " agent: (ignored: ...)"; '' without an agent. */
+export function agentNote(a: BackendStatus['agent']): string {
+  if (a === null) return ''
+  const words = [...(a.down ? ['down'] : []), ...(a.admin === 'ready' ? [] : [a.admin]), ...(a.percent === null ? [] : [`${a.percent}%`])]
+  const said = a.line === null ? 'no line yet' : (words.join(' ') || 'up')
+  return ` agent: ${said}${a.ignored === null ? '' : ' (last reply ignored)'}`
 }

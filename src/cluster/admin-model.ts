@@ -92,6 +92,7 @@ export function adminModel(primary: Primary): AdminModel {
               active: s?.active ?? 0,
               total: s?.total ?? 0,
               check: h?.check ?? { result: null, at: null },
+              agent: h?.agent ?? null,
             }
           }),
         })),
@@ -146,6 +147,7 @@ export function adminModel(primary: Primary): AdminModel {
             const k = backendKey(p.name, b.id)
             const s = bstat.get(k)
             const r = health.get(k)?.check.result
+            const agent = health.get(k)?.agent ?? null
             return {
               pool: p.name,
               id: b.id,
@@ -156,11 +158,18 @@ export function adminModel(primary: Primary): AdminModel {
               bytesReceivedTotal: s?.bytesOut ?? 0, // from the backend
               bytesSentTotal: s?.bytesIn ?? 0, // client bytes to the backend
               checkDurationSeconds: r ? r.durationMs / 1000 : null,
+              agentWeightPercent: agent === null ? null : (agent.percent ?? 100),
+              agentPollsTotal: agent?.polls ?? null,
+              agentIgnoredTotal: agent?.ignoredTotal ?? null,
             }
           }),
         ),
         listeners: totals.listeners.map((l) => ({ name: l.name, acceptedTotal: l.accepted, rejectedTotal: l.rejected + l.noBackend, proxyErrorsTotal: l.proxyErrors, active: l.active })),
         fleet: fleetStats(primary.fleetStatus?.() ?? null),
+        pools: primary.config.pools.map((p) => {
+          const s = totals.pools?.find((x) => x.pool === p.name)
+          return { pool: p.name, retriesTotal: s?.retries ?? 0, retryOverflowsTotal: s?.retryOverflows ?? 0, queued: s?.queued ?? 0, dequeuedTotal: s?.dequeued ?? 0, queueWaitSecondsTotal: (s?.queueWaitMs ?? 0) / 1000, queueTimeoutsTotal: s?.queueTimeouts ?? 0, queueRefusedTotal: s?.queueRefused ?? 0 }
+        }),
         workers: primary.workers.slots.map((w) => ({ id: w.worker?.id ?? 0, pid: w.pid, up: w.ready, restartsTotal: w.restarts, residentMemoryBytes: w.ready ? w.rss : null, cpuSecondsTotal: w.ready ? w.cpuSeconds : null, ...nativeOf(w.ready ? w.stats?.engine : undefined) })),
         healthVersion: primary.snapshot.version,
         configReloadsTotal: primary.reloadsOk,

@@ -9,6 +9,7 @@ import { effectiveState, takesNewFlows } from '../health/state.ts'
 import type { AdminState, BackendHealth, BackendState } from '../health/types.ts'
 import type { HealthSnapshot } from '../health/snapshot.ts'
 import { deepFreeze } from '../freeze.ts'
+import { agentWeight } from '../health/agent-line.ts'
 
 /** Operator overrides by `pool/id`; absent = from the config. */
 export interface Overrides {
@@ -35,10 +36,13 @@ export function decide(
     const rows = p.backends.map((b) => {
       const k = backendKey(p.name, b.id)
       const h = health.get(k)
-      const admin = overrides.states.get(k) ?? 'ready'
-      const verdict = h?.verdict ?? 'unknown'
+      // The agent (HAProxy agent-check) is one more input: its drain/maint adds to the
+      // operator's (the stronger wins), its down to the checks', its N% scales the weight.
+      const agent = h?.agent ?? null
+      const admin = stronger(overrides.states.get(k) ?? 'ready', agent?.admin ?? 'ready')
+      const verdict = agent?.down === true ? 'down' : (h?.verdict ?? 'unknown')
       const ejected = h?.ejectedUntil != null && h.ejectedUntil > now
-      const weight = overrides.weights.get(k) ?? b.weight
+      const weight = agentWeight(overrides.weights.get(k) ?? b.weight, agent?.percent ?? null)
       // Hashing policies (the `hashing` trait of src/balancer/policies.ts) do not ramp:
       // every weight step would rebuild the table and move keys again and again; the
       // returning backend takes its keys back at once, and balance-factor (bounded
@@ -57,6 +61,13 @@ export function decide(
     return { name: p.name, backends: liftEjections(rows) }
   })
   return { snapshot: deepFreeze({ version, pools }), nextChangeAt }
+}
+
+const ADMIN_RANK: Readonly<Record<AdminState, number>> = { ready: 0, drain: 1, maint: 2 }
+
+/** maint over drain over ready: an agent cannot undo the operator's drain, nor the operator the agent's. */
+function stronger(a: AdminState, b: AdminState): AdminState {
+  return ADMIN_RANK[a] >= ADMIN_RANK[b] ? a : b
 }
 
 interface Row {

@@ -82,7 +82,7 @@ export class Primary {
     this.loadConfig = opts.loadConfig
     this.log = opts.log ?? child('primary')
     this.health = new HealthChecker({ pools: this.config.pools, dataPath: () => ({ connectMs: this.config.timeouts.connectMs }), onChange: (c) => {
-      const level = c.from === 'unknown' && c.to === 'up' ? 'info' : 'warn'
+      const level = (c.from === 'unknown' && c.to === 'up') || c.kind === 'agent' ? 'info' : 'warn' // an agent's word is news, not trouble
       this.log[level]({ pool: c.pool, backend: c.id, change: c.kind, from: c.from, to: c.to, detail: c.detail }, 'backend health changed')
       this.history.noteHealth(c)
       this.publishSoon()

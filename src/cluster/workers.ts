@@ -271,7 +271,7 @@ export class WorkerSet {
       const s = slot.stats
       this.retired = sumStats([
         this.retired,
-        { backends: s.backends.map((b) => ({ ...b, active: 0 })), listeners: s.listeners.map((l) => ({ ...l, active: 0, listening: true })) },
+        { backends: s.backends.map((b) => ({ ...b, active: 0 })), listeners: s.listeners.map((l) => ({ ...l, active: 0, listening: true })), pools: s.pools?.map((p) => ({ ...p, queued: 0 })) },
       ])
       slot.stats = null
     }

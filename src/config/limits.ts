@@ -39,8 +39,8 @@ export const LIMITS = {
   /** Active probes per second the primary may start, summed over backends at their `interval`. */
   probesPerSecond: {
     value: 5000,
-    what: 'health probes per second (backends / interval, summed over pools)',
-    why: 'the one health checker in the primary opens one connection per probe; a storm starves the admin API and the backends',
+    what: 'health probes per second (backends / interval, summed over pools, agent polls included)',
+    why: 'the one health checker in the primary opens one connection per probe and per agent poll; a storm starves the admin API and the backends',
   },
 } as const satisfies Record<string, Limit>
 
@@ -57,7 +57,7 @@ export function limitsMarkdown(): string {
 }
 
 export interface ScaleInput {
-  readonly pools?: readonly ({ policy?: string; maglevTableSize?: number; backends?: readonly unknown[]; health?: { type?: string; intervalMs?: number } } | undefined)[]
+  readonly pools?: readonly ({ policy?: string; maglevTableSize?: number; backends?: readonly ({ agent?: { intervalMs?: number } | null } | undefined)[]; health?: { type?: string; intervalMs?: number } } | undefined)[]
 }
 
 /**
@@ -84,9 +84,12 @@ export function checkScale(c: ScaleInput, report: (subPath: string, message: str
   const slots = biggest((p) => (p.policy !== undefined && takesOption(p.policy, 'maglev-table-size') ? (p.maglevTableSize ?? 0) : 0))
   if (slots.total > LIMITS.maglevSlotsTotal.value) report('pools', overLimit(LIMITS.maglevSlotsTotal, slots.total, slots.at))
   const probes = biggest((p) => {
+    // Agent polls (pools[].backends[].agent) are connections of the same checker.
+    let agents = 0
+    for (const b of p.backends ?? []) if (b?.agent?.intervalMs !== undefined && b.agent.intervalMs > 0) agents += 1000 / b.agent.intervalMs
     const h = p.health
-    if (h === undefined || (h.type !== undefined && !isActiveCheck(h.type)) || h.intervalMs === undefined || h.intervalMs <= 0) return 0
-    return ((p.backends?.length ?? 0) * 1000) / h.intervalMs
+    if (h === undefined || (h.type !== undefined && !isActiveCheck(h.type)) || h.intervalMs === undefined || h.intervalMs <= 0) return agents
+    return ((p.backends?.length ?? 0) * 1000) / h.intervalMs + agents
   })
   if (probes.total > LIMITS.probesPerSecond.value) {
     report('pools', overLimit(LIMITS.probesPerSecond, Math.ceil(probes.total), `${probes.at}; raise health.interval or use fewer backends`))

@@ -1,6 +1,6 @@
 // Schema of a pool: policy, backends, active health checks, passive ejection.
 // Defaults sit beside each key; cross-field rules sit in each object's check.
-import type { BackendConfig, HealthConfig, HostPort, HttpCheckConfig, PassiveConfig, PoolConfig } from './types.ts'
+import type { AgentConfig, RetryBudgetConfig, BackendConfig, HealthConfig, HostPort, HttpCheckConfig, PassiveConfig, PoolConfig } from './types.ts'
 import { list, map, nullable, obj, refine, type Loose, type Report } from './dsl.ts'
 import { bool, duration, host, hostPort, int, num, oneOf, statusRange, str } from './scalars.ts'
 import { canonicalHost, formatHostPort, isPrime, nextPrime } from './values.ts'
@@ -13,6 +13,27 @@ const SEND_PROXY = ['none', 'v1', 'v2'] as const
 export const NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$/
 const ID = /^[A-Za-z0-9_.:[\]-]{1,128}$/ // room for the default "[v6]:port"
 const MAX_TABLE = 16_777_216 // 2^24 entries is far past any fleet; also bounds the primality test
+
+/** Longest `agent.send` (bytes): a request line, not a payload. */
+export const MAX_AGENT_SEND = 1024
+
+const agentSend = refine(str(), (s) => (Buffer.byteLength(s) <= MAX_AGENT_SEND ? undefined : `${Buffer.byteLength(s)} bytes is longer than ${MAX_AGENT_SEND}`), `string of at most ${MAX_AGENT_SEND} bytes`)
+
+// `port: null` (the default) is "no agent": the node maps to AgentConfig | null,
+// as `health.connect` maps to its target.
+const agent = map(obj<{ host: string | null; port: number | null; intervalMs: number; timeoutMs: number; send: string | null }>({
+  port: {
+    to: 'port', node: nullable(int(1, 65535)), default: null,
+    doc: 'TCP port of the backend\'s agent (HAProxy `agent-check` + `agent-port`); null = no agent check. The agent answers one line of words separated by spaces, tabs or commas, in any order: `up`, `down` (or `fail`, `stopped`), `ready`, `drain`, `maint`, a weight `N%` of the configured weight, `maxconn:N` (read, not applied), and an optional `# description`. Words it does not send leave their part unchanged. See docs/backend-states.md, "Agent check".',
+    seeAlso: ['pools[].backends[].agent.interval', 'pools[].backends[].weight'],
+  },
+  host: { to: 'host', node: nullable(host()), default: null, doc: 'Address of the agent (HAProxy `agent-addr`); null = the backend\'s host.', seeAlso: ['pools[].backends[].agent.port'] },
+  interval: { to: 'intervalMs', node: duration(100), default: '2s', doc: 'Time between two polls of the agent (HAProxy `agent-inter`), ±10% jitter; a poll never overlaps the previous one.', seeAlso: ['pools[].backends[].agent.timeout'] },
+  timeout: { to: 'timeoutMs', node: duration(1), default: '1s', doc: 'A poll that has no complete line in this time (counted from its start, connect included) is ignored and logged; the backend keeps what the agent said last. At most `interval`.', seeAlso: ['pools[].backends[].agent.interval'] },
+  send: { to: 'send', node: nullable(agentSend), default: null, doc: 'String written to the agent once connected (HAProxy `agent-send`), e.g. `"status\\n"`; null = nothing (the agent speaks first).', seeAlso: ['pools[].backends[].agent.port'] },
+}, (a, report) => {
+  if (a.timeoutMs !== undefined && a.intervalMs !== undefined && a.timeoutMs > a.intervalMs) report('timeout', `${a.timeoutMs}ms is longer than interval (${a.intervalMs}ms)`)
+}), (a): AgentConfig | null => (a.port === null ? null : { host: a.host, port: a.port, intervalMs: a.intervalMs, timeoutMs: a.timeoutMs, send: a.send }))
 
 const backend = obj<BackendConfig>({
   host: { to: 'host', node: host(), doc: 'Address of the backend: IPv4 or IPv6 literal (no brackets) or a host name resolved at connect time. The same address twice in a pool, in any spelling (`::1` and `0:0:0:0:0:0:0:1`, `::ffff:10.0.0.1` and `10.0.0.1`, names in any case), is rejected: give one backend a weight instead.', seeAlso: ['pools[].backends[].id', 'pools[].backends[].port'] },
@@ -30,6 +51,7 @@ const backend = obj<BackendConfig>({
     doc: 'PROXY protocol header sent to this backend before the client bytes; overrides the pool setting.',
     seeAlso: ['pools[].send-proxy'],
   },
+  agent: { to: 'agent', node: agent, default: {}, doc: 'Agent check: a small program on the backend host reports its state and a weight percentage (HAProxy `agent-check`); off unless `agent.port` is set.', seeAlso: ['pools[].backends[].agent.port'] },
 }, (b) => {
   // With a bad host or port the backend is rejected anyway; nothing to default.
   // One id per address however it is spelled ("::1" = "0:0:0:0:0:0:0:1"), so
@@ -86,6 +108,20 @@ const passive = obj<PassiveConfig>({
   }
 })
 
+// `budget-percent: null` (the default) is "no budget": the node maps to RetryBudgetConfig | null.
+const retryBudget = map(obj<{ budgetPercent: number | null; minRetryConcurrency: number }>({
+  'budget-percent': {
+    to: 'budgetPercent', node: nullable(num(0, 100)), default: null,
+    doc: 'Envoy\'s retry budget (`retry_budget.budget_percent`): at most this percentage of the pool\'s active connections (connecting or open, plus clients in its queue) may be retries in flight at once, in each worker; a failed connect past it is not retried and ends `connect-failed`. So a failing fleet is not hit `retries` + 1 times by every client. null = no budget (every failed connect may retry, up to `retries`).',
+    seeAlso: ['pools[].retry-budget.min-retry-concurrency', 'pools[].retries'],
+  },
+  'min-retry-concurrency': {
+    to: 'minRetryConcurrency', node: int(0, 100_000), default: 3,
+    doc: 'Floor of the retry budget (Envoy\'s `min_retry_concurrency`, default 3 there too): this many retries may always be in flight per worker, so a quiet pool still retries.',
+    seeAlso: ['pools[].retry-budget.budget-percent'],
+  },
+}), (r): RetryBudgetConfig | null => (r.budgetPercent === null ? null : { budgetPercent: r.budgetPercent, minRetryConcurrency: r.minRetryConcurrency }))
+
 const tableSize = refine(int(2, MAX_TABLE), (n) => (isPrime(n) ? undefined : `${n} is not prime (try ${nextPrime(n)})`), 'prime integer <= 16777216')
 
 export const pool = obj<PoolConfig>({
@@ -108,6 +144,12 @@ export const pool = obj<PoolConfig>({
   },
   'p2c-latency': { to: 'p2cLatency', node: bool(), default: false, doc: `For ${names(policiesTaking('p2c-latency'))}: compare the two candidates by connect-latency EWMA times active connections instead of active connections.`, seeAlso: ['pools[].policy'] },
   retries: { to: 'retries', node: int(0, 10), default: 2, doc: 'Further backends tried, never the same twice, when a connect fails or times out (only before any byte was forwarded); 0 = one try only.', seeAlso: ['timeouts.connect'] },
+  'retry-budget': { to: 'retryBudget', node: retryBudget, default: {}, doc: 'Caps retries to other backends at a share of the pool\'s active connections plus a floor (Envoy\'s retry budget); off unless `budget-percent` is set. Counted in `l4lb_pool_retries_total` and `l4lb_pool_retry_overflow_total`.', seeAlso: ['pools[].retries'] },
+  'max-queue': {
+    to: 'maxQueue', node: int(0, 100_000), default: 0,
+    doc: 'HAProxy\'s `maxconn` queue: when every backend that takes new flows is at its `maxconn`, a new client waits, unread, in a FIFO of at most this many per worker until a backend frees a slot (then it connects, in arrival order) or `timeouts.queue` passes (then it is reset, `queue-timeout`). A client that finds the queue full is reset at once (`no-backend`). 0 = no queue (the default): such a client is reset at once (`no-backend`).',
+    seeAlso: ['pools[].backends[].maxconn', 'timeouts.queue'],
+  },
   slowstart: { to: 'slowstartMs', node: duration(), default: '0s', doc: 'A backend coming up ramps its weight from 0 to full over this time; 0 = off (full weight at once).', seeAlso: ['pools[].backends[].weight'] },
   'send-proxy': { to: 'sendProxy', node: oneOf(SEND_PROXY), default: 'none', doc: 'PROXY protocol header (`v1` text, `v2` binary) sent to backends so they see the client address; `none` sends none.', seeAlso: ['pools[].backends[].send-proxy', 'listeners[].proxy-protocol'] },
   backends: { to: 'backends', node: list(backend, 1, 'a pool needs at least one backend', LIMITS.backendsPerPool), doc: 'The backends of the pool.', seeAlso: ['pools[].backends[].id'] },
@@ -145,6 +187,11 @@ function checkPool(p: Loose<PoolConfig>, report: Report): void {
       report('maglev-table-size', `${p.maglevTableSize} is too small for ${backends.length} backends (minimum ${min}; ${nextPrime(min)} is the next prime)`)
     }
   }
+  // A queue or a budget that can never act is a mistake the user should hear of, as HAProxy warns of maxqueue without maxconn.
+  if (p.maxQueue !== undefined && p.maxQueue > 0 && backends !== undefined && backends.every((b) => b === undefined || b.maxconn === 0)) {
+    report('max-queue', 'only applies when a backend has maxconn > 0 (a client queues when every backend is at its maxconn)')
+  }
+  if (p.retryBudget != null && p.retries === 0) report('retry-budget.budget-percent', 'only applies when retries > 0')
   for (const [option, value] of [['balance-factor', p.balanceFactor], ['p2c-latency', p.p2cLatency]] as const) {
     if (value === undefined || value === OFF[option] || p.policy === undefined || takesOption(p.policy, option)) continue
     const takers = policiesTaking(option)

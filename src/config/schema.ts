@@ -42,6 +42,11 @@ const timeouts = obj<TimeoutsConfig>({
     doc: 'Once either side has ended its direction (sent FIN), the connection is reset on both sides when no byte moves in either direction for this time. It counts inactivity since the last byte or FIN either way, like HAProxy\'s `timeout client-fin` / `timeout server-fin`, not time since the half-close: a slow answer after a half-closed request keeps flowing as long as bytes keep coming. Unlike HAProxy it does not replace `timeouts.idle`: whichever is reached first ends the connection. There is no absolute cap on a half-closed connection. 0 = no limit of its own (`timeouts.idle` still applies).',
     seeAlso: ['timeouts.idle'],
   },
+  queue: {
+    to: 'queueMs', node: duration(1), default: '5s',
+    doc: 'Longest a client waits in a pool\'s queue for a backend slot (HAProxy `timeout queue`), counted from its arrival; then it is reset (`queue-timeout`). Only with `pools[].max-queue` > 0.',
+    seeAlso: ['pools[].max-queue'],
+  },
 })
 
 const admin = obj<AdminConfig>({

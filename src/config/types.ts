@@ -35,6 +35,18 @@ export interface ListenerConfig {
   readonly proxyProtocol: ProxyAcceptConfig
 }
 
+/**
+ * HAProxy's agent check on one backend (`agent-check`, `agent-port`,
+ * `agent-addr`, `agent-inter`, `agent-send`): src/health/agent-poller.ts.
+ */
+export interface AgentConfig {
+  readonly host: string | null // agent-addr; null = the backend's host
+  readonly port: number // agent-port
+  readonly intervalMs: number // agent-inter
+  readonly timeoutMs: number // one poll: connect + the whole line
+  readonly send: string | null // agent-send: bytes written after connecting; null = nothing
+}
+
 export interface BackendConfig {
   readonly id: string // stable identity, default `host:port` ([v6]:port)
   readonly host: string
@@ -43,6 +55,7 @@ export interface BackendConfig {
   readonly backup: boolean
   readonly maxconn: number // 0 = unlimited
   readonly sendProxy: SendProxy // default: the pool's send-proxy
+  readonly agent: AgentConfig | null // null = no agent check (default)
 }
 
 export interface HttpCheckConfig {
@@ -71,6 +84,12 @@ export interface PassiveConfig {
   readonly maxEjectionPercent: number // 0..100
 }
 
+/** Envoy's retry budget (`retry_budget`): concurrent retries per worker capped at max(min, percent × active / 100). */
+export interface RetryBudgetConfig {
+  readonly budgetPercent: number // 0..100, of the pool's active connections plus queued clients
+  readonly minRetryConcurrency: number // floor of the cap
+}
+
 export interface PoolConfig {
   readonly name: string
   readonly policy: PolicyName
@@ -81,6 +100,8 @@ export interface PoolConfig {
   readonly retries: number // extra backends tried after the first
   readonly slowstartMs: number
   readonly sendProxy: SendProxy
+  readonly retryBudget: RetryBudgetConfig | null // null = off: every failed connect may retry (up to `retries`)
+  readonly maxQueue: number // clients waiting per worker when every backend is at maxconn; 0 = no queue
   readonly backends: readonly BackendConfig[]
   readonly health: HealthConfig
   readonly passive: PassiveConfig
@@ -90,6 +111,7 @@ export interface TimeoutsConfig {
   readonly connectMs: number
   readonly idleMs: number
   readonly halfClosedMs: number
+  readonly queueMs: number // longest wait in a pool's queue (max-queue)
 }
 
 export interface AdminConfig {

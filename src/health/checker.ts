@@ -25,6 +25,9 @@
 // - Fleet (src/fleet/): setProbing(false) stops active probes while another
 //   node decides; adopt() takes that node's verdicts (emitting the changes) so
 //   that probing again (setProbing(true)) goes on from them without a flap.
+// - Agent checks (agent-poller.ts) run beside the probes, started, stopped and
+//   updated with them; their view is in each row's `agent`, a change is a
+//   HealthChange of kind `agent`.
 import { backendKey } from '../config/backend-key.ts'
 import type { BackendConfig, PoolConfig } from '../config/types.ts'
 import { isActiveCheck } from '../config/check-kinds.ts'
@@ -34,6 +37,8 @@ import { ALWAYS_UP, newEntry, toRow, type Entry } from './entry.ts'
 import { endEarly, expire, report, type PassiveStep } from './passive.ts'
 import { probeFor } from './probes/registry.ts'
 import { firstDelay, KeyedTimers, nextDelay, realTimers, type Timers } from './scheduler.ts'
+import { AgentPoller } from './agent-poller.ts'
+import type { AskAgent } from './probes/agent.ts'
 import type { BackendHealth, CheckStatus, DataPathSettings, HealthChange, HealthVerdict, PassiveReport, ProbeFn, ProbeResult } from './types.ts'
 
 const log = child('health')
@@ -49,6 +54,7 @@ export interface HealthCheckerOptions {
   readonly timers?: Timers // default realTimers (unref'd)
   /** True when the operator took the backend out of service (drain, maint, weight 0); default none. */
   readonly outOfService?: (pool: string, id: string) => boolean
+  readonly askAgent?: AskAgent // replaces the agent poll (tests)
 }
 
 /** A verdict decided elsewhere, for adopt(). */
@@ -76,6 +82,7 @@ export class HealthChecker {
   readonly #timers: KeyedTimers
   readonly #outOfService: (pool: string, id: string) => boolean
   readonly #denialLogged = new Map<string, number>()
+  readonly #agents: AgentPoller
 
   constructor(options: HealthCheckerOptions) {
     this.#onChange = options.onChange
@@ -85,6 +92,13 @@ export class HealthChecker {
     this.#random = options.random ?? Math.random
     this.#timers = new KeyedTimers(options.timers ?? realTimers)
     this.#outOfService = options.outOfService ?? (() => false)
+    this.#agents = new AgentPoller({
+      timers: options.timers ?? realTimers, random: this.#random, now: this.#now, ask: options.askAgent,
+      onChange: (pool, id, detail) => {
+        const e = this.#entries.get(backendKey(pool, id))
+        if (e) this.#emit(e, 'agent', e.damp.verdict, detail)
+      },
+    })
     this.#apply(options.pools)
   }
 
@@ -101,12 +115,14 @@ export class HealthChecker {
       this.#arm(e, firstDelay(e.health.intervalMs, this.#random))
       if (e.passive.ejectedUntil !== null) this.#armExpiry(e, e.passive.ejectedUntil - now)
     }
+    this.#agents.start()
   }
 
   stop(): void {
     this.#started = false
     this.#timers.clearAll()
     for (const e of this.#entries.values()) this.#abort(e)
+    this.#agents.stop()
   }
 
   /** False while active probes run elsewhere (a fleet follower); passive ejection goes on. Default true. */
@@ -178,7 +194,7 @@ export class HealthChecker {
     if (!this.#started || !e) return
     const others = (this.#byPool.get(pool) ?? []).filter((o) => o !== e)
     const out = (o: Entry): boolean => o.damp.verdict === 'down' || o.passive.ejectedUntil !== null
-    const taking = others.filter((o) => !out(o) && o.backend.weight > 0 && !this.#outOfService(pool, o.backend.id))
+    const taking = others.filter((o) => !out(o) && o.backend.weight > 0 && !this.#outOfService(pool, o.backend.id) && !this.#agents.outOfService(o.key))
     const now = this.#now()
     const availability = { size: others.length + 1, unavailable: others.filter(out).length, takingNewFlows: taking.length }
     const step = report(e.passive, outcome === 'connected', e.passiveConfig, availability, now)
@@ -194,7 +210,7 @@ export class HealthChecker {
   }
 
   table(): readonly BackendHealth[] {
-    return Object.freeze([...this.#entries.values()].map(toRow))
+    return Object.freeze([...this.#entries.values()].map((e) => toRow(e, this.#agents.view(e.key))))
   }
 
   /** Build the entry maps for `pools`, reusing entries with the same pool + id. */
@@ -217,6 +233,7 @@ export class HealthChecker {
     }
     this.#entries = entries
     this.#byPool = byPool
+    this.#agents.update(pools)
   }
 
   #create(backend: BackendConfig, pool: PoolConfig): Entry {

@@ -5,6 +5,7 @@ import { isActiveCheck } from '../config/check-kinds.ts'
 import { INITIAL, type DampenerState } from './dampener.ts'
 import { PASSIVE_INITIAL, type PassiveState } from './passive.ts'
 import type { BackendHealth, CheckStatus } from './types.ts'
+import type { AgentView } from './agent-poller.ts'
 import { backendKey } from '../config/backend-key.ts'
 
 export interface Entry {
@@ -44,7 +45,7 @@ export function newEntry(backend: BackendConfig, pool: PoolConfig, now: number):
   }
 }
 
-export function toRow(e: Entry): BackendHealth {
+export function toRow(e: Entry, agent: AgentView | null): BackendHealth {
   return Object.freeze({
     pool: e.pool,
     id: e.backend.id,
@@ -54,5 +55,6 @@ export function toRow(e: Entry): BackendHealth {
     changedAt: e.changedAt,
     ejections: e.passive.ejections,
     slowstartSince: e.slowstartSince,
+    agent,
   })
 }

@@ -1,5 +1,6 @@
 // Health vocabulary shared by the checker (primary), snapshots and the admin API.
 import type { BackendConfig, HealthConfig } from '../config/types.ts'
+import type { AgentView } from './agent-poller.ts'
 
 /** Operator-set state of a backend (admin API, config). */
 export type AdminState = 'ready' | 'drain' | 'maint'
@@ -70,10 +71,12 @@ export interface BackendHealth {
    * un-ejected while up); null if it never left. Feed to slowstart.effectiveWeight.
    */
   readonly slowstartSince: number | null
+  /** What the backend's agent said (agent-poller.ts); null when it has no agent. */
+  readonly agent: AgentView | null
 }
 
 /** What changed, passed to HealthChecker's onChange. */
-export type HealthChangeKind = 'up' | 'down' | 'eject' | 'uneject'
+export type HealthChangeKind = 'up' | 'down' | 'eject' | 'uneject' | 'agent'
 
 export interface HealthChange {
   readonly pool: string
@@ -84,7 +87,7 @@ export interface HealthChange {
   readonly to: HealthVerdict
   readonly ejectedUntil: number | null
   readonly at: number
-  /** Last probe detail ("L4CON ECONNREFUSED") or the passive reason. */
+  /** Last probe detail ("L4CON ECONNREFUSED"), the passive reason or the agent's state ("agent: up drain 50%"). */
   readonly detail: string
 }
 

@@ -14,6 +14,9 @@ export interface BackendTotals {
   readonly bytesReceivedTotal: number // read from the backend (flows to clients)
   readonly bytesSentTotal: number // written to the backend (from clients)
   readonly checkDurationSeconds: number | null // last active check; null before any, or checks off
+  readonly agentWeightPercent: number | null // agent's N% (100 before it sent one); null without an agent
+  readonly agentPollsTotal: number | null // agent polls finished; null without an agent
+  readonly agentIgnoredTotal: number | null // of which ignored (no line, bad line); null without an agent
 }
 
 export interface ListenerTotals {
@@ -22,6 +25,18 @@ export interface ListenerTotals {
   readonly rejectedTotal: number // refused: maxconn reached, no backend available
   readonly proxyErrorsTotal: number // PROXY headers refused: untrusted source, malformed, incomplete or timed out
   readonly active: number
+}
+
+/** A pool's retry-budget and queue counters, all workers (see worker-stats.ts PoolStats). */
+export interface PoolTotals {
+  readonly pool: string
+  readonly retriesTotal: number
+  readonly retryOverflowsTotal: number
+  readonly queued: number // gauge
+  readonly dequeuedTotal: number
+  readonly queueWaitSecondsTotal: number
+  readonly queueTimeoutsTotal: number
+  readonly queueRefusedTotal: number
 }
 
 export interface WorkerTotals {
@@ -39,6 +54,7 @@ export interface WorkerTotals {
 export interface AggregatedStats {
   readonly backends: readonly BackendTotals[]
   readonly listeners: readonly ListenerTotals[]
+  readonly pools: readonly PoolTotals[]
   readonly workers: readonly WorkerTotals[]
   readonly healthVersion: number
   readonly configReloadsTotal: number // successful reloads since start

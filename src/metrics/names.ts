@@ -56,6 +56,24 @@ export const METRICS = {
     help: 'Duration of the last active health check of the backend.',
     labels: BACKEND,
   },
+  backendAgentWeightPercent: {
+    name: 'l4lb_backend_agent_weight_percent',
+    type: 'gauge',
+    help: 'Weight percentage the backend\'s agent reported (100 before it sent one); only backends with an agent.',
+    labels: BACKEND,
+  },
+  backendAgentPolls: {
+    name: 'l4lb_backend_agent_polls_total',
+    type: 'counter',
+    help: 'Agent-check polls of the backend\'s agent that finished, applied or ignored.',
+    labels: BACKEND,
+  },
+  backendAgentIgnored: {
+    name: 'l4lb_backend_agent_ignored_total',
+    type: 'counter',
+    help: 'Agent-check polls ignored (no answer, timeout, closed before a line end, line too long, no known word): the backend kept its agent state.',
+    labels: BACKEND,
+  },
   listenerAccepted: {
     name: 'l4lb_listener_accepted_total',
     type: 'counter',
@@ -79,6 +97,48 @@ export const METRICS = {
     type: 'gauge',
     help: 'Open client connections on the listener, all workers.',
     labels: ['listener'],
+  },
+  poolRetries: {
+    name: 'l4lb_pool_retries_total',
+    type: 'counter',
+    help: 'Failed connects retried on another backend of the pool.',
+    labels: ['pool'],
+  },
+  poolRetryOverflow: {
+    name: 'l4lb_pool_retry_overflow_total',
+    type: 'counter',
+    help: 'Failed connects not retried because the pool\'s retry budget was spent (retry-budget); the client was reset (connect-failed).',
+    labels: ['pool'],
+  },
+  poolQueueLength: {
+    name: 'l4lb_pool_queue_length',
+    type: 'gauge',
+    help: 'Clients waiting in the pool\'s queue for a backend slot (max-queue), all workers.',
+    labels: ['pool'],
+  },
+  poolQueueDequeued: {
+    name: 'l4lb_pool_queue_dequeued_total',
+    type: 'counter',
+    help: 'Clients that left the pool\'s queue for a backend.',
+    labels: ['pool'],
+  },
+  poolQueueWait: {
+    name: 'l4lb_pool_queue_wait_seconds_total',
+    type: 'counter',
+    help: 'Time clients waited in the pool\'s queue (those dequeued and those timed out).',
+    labels: ['pool'],
+  },
+  poolQueueTimeouts: {
+    name: 'l4lb_pool_queue_timeouts_total',
+    type: 'counter',
+    help: 'Clients reset after waiting timeouts.queue in the pool\'s queue (queue-timeout).',
+    labels: ['pool'],
+  },
+  poolQueueRefused: {
+    name: 'l4lb_pool_queue_refused_total',
+    type: 'counter',
+    help: 'Clients reset at once because the pool\'s queue was full (no-backend).',
+    labels: ['pool'],
   },
   workerRestarts: {
     name: 'l4lb_worker_restarts_total',

@@ -20,6 +20,8 @@ const be = (s: AggregatedStats, f: (b: AggregatedStats['backends'][number]) => n
   })
 const li = (s: AggregatedStats, f: (l: AggregatedStats['listeners'][number]) => number): Sample[] =>
   s.listeners.map((l) => [{ listener: l.name }, f(l)] as const)
+const po = (s: AggregatedStats, f: (p: AggregatedStats['pools'][number]) => number): Sample[] =>
+  s.pools.map((p) => [{ pool: p.pool }, f(p)] as const)
 const wo = (s: AggregatedStats, f: (w: AggregatedStats['workers'][number]) => number | null): Sample[] =>
   s.workers.flatMap((w) => {
     const v = f(w)
@@ -38,10 +40,20 @@ const EXTRACT: Record<keyof typeof METRICS, Extract> = {
       BACKEND_STATES.map((st) => [{ pool: b.pool, backend: b.id, state: st }, b.state === st ? 1 : 0] as const),
     ),
   backendCheckDuration: (s) => be(s, (b) => b.checkDurationSeconds),
+  backendAgentWeightPercent: (s) => be(s, (b) => b.agentWeightPercent),
+  backendAgentPolls: (s) => be(s, (b) => b.agentPollsTotal),
+  backendAgentIgnored: (s) => be(s, (b) => b.agentIgnoredTotal),
   listenerAccepted: (s) => li(s, (l) => l.acceptedTotal),
   listenerRejected: (s) => li(s, (l) => l.rejectedTotal),
   listenerProxyErrors: (s) => li(s, (l) => l.proxyErrorsTotal),
   listenerActive: (s) => li(s, (l) => l.active),
+  poolRetries: (s) => po(s, (p) => p.retriesTotal),
+  poolRetryOverflow: (s) => po(s, (p) => p.retryOverflowsTotal),
+  poolQueueLength: (s) => po(s, (p) => p.queued),
+  poolQueueDequeued: (s) => po(s, (p) => p.dequeuedTotal),
+  poolQueueWait: (s) => po(s, (p) => p.queueWaitSecondsTotal),
+  poolQueueTimeouts: (s) => po(s, (p) => p.queueTimeoutsTotal),
+  poolQueueRefused: (s) => po(s, (p) => p.queueRefusedTotal),
   workerRestarts: (s) => wo(s, (w) => w.restartsTotal),
   workerUp: (s) => wo(s, (w) => (w.up ? 1 : 0)),
   workerResidentMemory: (s) => wo(s, (w) => w.residentMemoryBytes),

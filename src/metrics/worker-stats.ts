@@ -22,6 +22,18 @@ export interface ListenerStats {
   readonly noBackend: number
 }
 
+/** One pool's retry and queue counters in one worker (retry-budget.ts, queueing.ts). */
+export interface PoolStats {
+  readonly pool: string
+  readonly retries: number // failed connects retried on another backend
+  readonly retryOverflows: number // failed connects not retried: the retry budget was spent
+  readonly queued: number // gauge: clients waiting in the queue now
+  readonly dequeued: number // clients that left the queue for a backend
+  readonly queueWaitMs: number // time waited in the queue (dequeued and timed-out clients)
+  readonly queueTimeouts: number // reset after timeouts.queue
+  readonly queueRefused: number // found the queue full
+}
+
 /** Which engine a worker runs (config `engine`) and its native pump's counters (0 on JavaScript). */
 export interface EngineStats {
   readonly engine: 'js' | 'native'
@@ -34,6 +46,7 @@ export interface EngineStats {
 export interface WorkerStats {
   readonly backends: readonly BackendStats[]
   readonly listeners: readonly ListenerStats[]
+  readonly pools?: readonly PoolStats[] // absent: none to report (older workers, retired sums)
   readonly engine?: EngineStats // absent from a summed report
 }
 
@@ -41,7 +54,21 @@ export interface WorkerStats {
 export function sumStats(reports: Iterable<WorkerStats>): WorkerStats {
   const backends = new Map<string, BackendStats>()
   const listeners = new Map<string, ListenerStats>()
+  const pools = new Map<string, PoolStats>()
   for (const r of reports) {
+    for (const p of r.pools ?? []) {
+      const o = pools.get(p.pool)
+      pools.set(p.pool, o === undefined ? p : {
+        pool: p.pool,
+        retries: o.retries + p.retries,
+        retryOverflows: o.retryOverflows + p.retryOverflows,
+        queued: o.queued + p.queued,
+        dequeued: o.dequeued + p.dequeued,
+        queueWaitMs: o.queueWaitMs + p.queueWaitMs,
+        queueTimeouts: o.queueTimeouts + p.queueTimeouts,
+        queueRefused: o.queueRefused + p.queueRefused,
+      })
+    }
     for (const b of r.backends) {
       const k = backendKey(b.pool, b.id)
       const o = backends.get(k)
@@ -78,5 +105,5 @@ export function sumStats(reports: Iterable<WorkerStats>): WorkerStats {
       )
     }
   }
-  return { backends: [...backends.values()], listeners: [...listeners.values()] }
+  return { backends: [...backends.values()], listeners: [...listeners.values()], pools: [...pools.values()] }
 }

@@ -29,6 +29,7 @@ import {
 } from './splice.ts'
 import { flushed, handOff, handOffNow } from './hand-off.ts'
 import { connectNative, retryNative } from './native-connect.ts'
+import { checkQueued, enqueue, leaveQueue, othersWaiting, serveQueue } from './queueing.ts'
 
 /** Client bytes held while the backend connects; past this the client is paused. */
 export const HOLD_MAX = 64 * 1024
@@ -41,9 +42,11 @@ export const HOLD_MAX = 64 * 1024
 export function startSession(s: Session, early: Buffer | null): void {
   const c = s.client
   s.hash = hashFlow(s.host.pool.config.hashKey, s.clientAddr, s.clientPort)
-  const b = s.host.pool.picker.pick(s.hash, s.tried)
+  const pool = s.host.pool
+  // A new client queues behind those already waiting (arrival order): no pick while others wait.
+  const b = othersWaiting(pool) ? undefined : pool.picker.pick(s.hash, s.tried)
   const pump = s.host.pump
-  if (b !== undefined && pump !== null && pump.connects && s.host.pool.nativeConnect && connectNative(s, pump, b, early)) return
+  if (b !== undefined && pump !== null && pump.connects && pool.nativeConnect && connectNative(s, pump, b, early)) return
   c.setNoDelay(true)
   c.on('data', onHeldData)
   c.on('end', onClientEnd)
@@ -55,7 +58,7 @@ export function startSession(s: Session, early: Buffer | null): void {
     hold(s, early)
   }
   if (c.isPaused()) c.resume()
-  connectTo(s, b)
+  connectFirst(s, b)
 }
 
 /**
@@ -65,7 +68,26 @@ export function startSession(s: Session, early: Buffer | null): void {
  */
 export function checkTimeouts(s: Session, now: number): void {
   if (s.phase !== CONNECTING) return checkDataTimeouts(s, now)
-  if (s.server !== null && now >= s.deadline) connectFailed(s, 'timeout')
+  if (s.server === null) {
+    // Waiting in the pool's queue (queueing.ts): past timeouts.queue it is reset.
+    if (checkQueued(s, now, connectTo) === 'timed-out' && s.reason === null) {
+      s.reason = 'queue-timeout'
+      abort(s.client)
+    }
+    return
+  }
+  if (now >= s.deadline) connectFailed(s, 'timeout')
+}
+
+/**
+ * The listener's hook when a session has ended: it leaves the queue, frees
+ * its retry token, and waiting clients get the slots that are free now.
+ */
+export function sessionLeft(s: Session): void {
+  const pool = s.host.pool
+  leaveQueue(s)
+  pool.retry.release(s)
+  if (othersWaiting(pool)) serveQueue(pool, s.host.clock.now, connectTo)
 }
 
 /** While connecting, client bytes are held for the backend to come. */
@@ -81,6 +103,24 @@ function hold(s: Session, chunk: Buffer): void {
   s.held.push(chunk)
   s.heldBytes += chunk.length
   if (s.heldBytes >= HOLD_MAX) s.client.pause()
+}
+
+/**
+ * The first pick's outcome on JavaScript's connect path: connect `b`, or, with
+ * no backend to take the client now, queue it (pools[].max-queue, queueing.ts)
+ * or end it `no-backend`.
+ */
+function connectFirst(s: Session, b: BackendRuntime | undefined): void {
+  if (b === undefined) {
+    const pool = s.host.pool
+    const queued = enqueue(s)
+    if (queued === 'queued') return
+    if (queued === 'no-queue' && othersWaiting(pool)) {
+      const again = pool.picker.pick(s.hash, s.tried) // the pool lost its backends: none to wait for
+      if (again !== undefined) return connectTo(s, again)
+    }
+  }
+  connectTo(s, b)
 }
 
 /** Connect `b` (picked for `s`), or end the session when no backend was left to pick. */
@@ -122,6 +162,7 @@ export function connectFailed(s: Session, outcome: 'error' | 'timeout'): void {
   const sock = s.server
   s.server = null
   s.backend = null
+  s.host.pool.retry.release(s) // the attempt (a retry or not) is over
   sock?.destroy()
   b.load.active--
   s.host.pool.poolLoad.active--
@@ -132,7 +173,9 @@ export function connectFailed(s: Session, outcome: 'error' | 'timeout'): void {
   tried.push(b)
   s.tried = tried
   if (s.clientClosed) return finish(s)
-  if (tried.length > s.host.pool.config.retries) {
+  const pool = s.host.pool
+  // Retries to other backends, at most `retries`, and within the retry budget (retry-budget.ts).
+  if (tried.length > pool.config.retries || !pool.retry.admit(s, pool.config.retryBudget, pool.poolLoad.active, pool.queue.length)) {
     s.reason = 'connect-failed'
     return giveUp(s)
   }
@@ -142,6 +185,7 @@ export function connectFailed(s: Session, outcome: 'error' | 'timeout'): void {
 /** `s`'s backend answered after `latencyMs`: the session is open (counted, and passive health hears a recovery). */
 export function established(s: Session, latencyMs: number): void {
   const b = s.backend!
+  s.host.pool.retry.release(s) // the attempt (a retry or not) is over
   s.phase = OPEN
   s.lastActive = s.host.clock.now
   recordLatency(b.load, latencyMs)

@@ -201,10 +201,20 @@ export class Engine {
       active: l.active,
       ...l.counters,
     }))
+    const pools = [...this.pools.values()].map((p) => ({
+      pool: p.config.name,
+      retries: p.retry.retries,
+      retryOverflows: p.retry.overflows,
+      queued: p.queue.length,
+      dequeued: p.queueCounters.dequeued,
+      queueWaitMs: p.queueCounters.waitMs,
+      queueTimeouts: p.queueCounters.timeouts,
+      queueRefused: p.queueCounters.refused,
+    }))
     const e = this.engine
     const pump = e.pump ?? loadedPump()
     const engine = { engine: e.engine, note: e.note, nativeSessions: pump?.owned ?? 0, handoffs: pump?.counters.adopted ?? 0, fallbacks: pump?.counters.fallbacks ?? 0 }
-    return { backends, listeners, engine }
+    return { backends, listeners, pools, engine }
   }
 
   listener(name: string): Listener | undefined {

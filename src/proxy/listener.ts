@@ -15,7 +15,7 @@ import type { Clock, Sweepable } from './clock.ts'
 import type { PoolRuntime } from './pool-runtime.ts'
 import { readProxyHeader } from './proxy-accept.ts'
 import { Session } from './session.ts'
-import { checkTimeouts, startSession } from './connect.ts'
+import { checkTimeouts, sessionLeft, startSession } from './connect.ts'
 import type { SessionHost } from './session-host.ts'
 import { CODES } from '../errors.ts'
 import type { NativePump } from './native-engine.ts'
@@ -229,6 +229,7 @@ export class Listener implements SessionHost, Sweepable {
   }
 
   sessionEnded(s: Session): void {
+    sessionLeft(s)
     if (s.prev !== null) s.prev.next = s.next
     else this.head = s.next
     if (s.next !== null) s.next.prev = s.prev

@@ -13,6 +13,17 @@ import type { PoolConfig } from '../config/types.ts'
 import { takesNewFlows } from '../health/state.ts'
 import type { PoolSnapshot } from '../health/snapshot.ts'
 import { type BackendCounters, type BackendRuntime, backendRuntime, newCounters, newLoad } from './backend-runtime.ts'
+import { RetryBudget } from './retry-budget.ts'
+import { WaitQueue } from './wait-queue.ts'
+import type { Session } from './session.ts'
+
+/** A pool's queue counters in this worker (since the pool first appeared). */
+export interface QueueCounters {
+  dequeued: number // clients that left the queue for a backend
+  waitMs: number // time waited by those and by the timed-out ones
+  timeouts: number // reset after timeouts.queue (queue-timeout)
+  refused: number // found the queue full: reset at once (no-backend)
+}
 
 const NOBODY: Picker<BackendRuntime> = { name: 'none', pick: () => undefined }
 
@@ -25,6 +36,11 @@ export class PoolRuntime {
   nativeConnect = false
   /** Some backend wants a PROXY header. */
   sendsProxy = false
+  /** Retries in flight and their counters (pools[].retry-budget; retry-budget.ts). */
+  readonly retry = new RetryBudget<Session>()
+  /** Clients waiting for a slot when every backend is at maxconn (pools[].max-queue; queueing.ts). */
+  readonly queue = new WaitQueue<Session>()
+  readonly queueCounters: QueueCounters = { dequeued: 0, waitMs: 0, timeouts: 0, refused: 0 }
   // Counters by backend id; kept while the id stays in the pool.
   private readonly counters = new Map<string, { load: BackendLoad; stats: BackendCounters }>()
   private inputs = '' // config + snapshot of the last apply, to skip rebuilds that change nothing

@@ -22,6 +22,7 @@ export interface FakeBackend {
   weight: number
   active: number
   total: number
+  agent?: BackendStatus['agent'] // what its agent says; absent = no agent
 }
 
 export interface FakeModel extends AdminModel {
@@ -81,6 +82,7 @@ export function fakeModel(): FakeModel {
                 result: { ok: b.health !== 'down', durationMs: 1.5, detail: b.health === 'down' ? 'connect ECONNREFUSED' : 'L4OK' },
                 at: Date.now() - 2000,
               },
+              agent: b.agent ?? null,
             }),
           ),
       }))
@@ -138,8 +140,12 @@ export function fakeModel(): FakeModel {
           bytesReceivedTotal: 1000 * b.total,
           bytesSentTotal: 10 * b.total,
           checkDurationSeconds: i === 3 ? null : 0.0015,
+          agentWeightPercent: i === 0 ? 75 : null,
+          agentPollsTotal: i === 0 ? 12 : null,
+          agentIgnoredTotal: i === 0 ? 2 : null,
         })),
         listeners: [{ name: 'main', acceptedTotal: 108, rejectedTotal: 2, proxyErrorsTotal: 1, active: 4 }],
+        pools: [{ pool: 'web', retriesTotal: 7, retryOverflowsTotal: 2, queued: 3, dequeuedTotal: 40, queueWaitSecondsTotal: 1.5, queueTimeoutsTotal: 1, queueRefusedTotal: 4 }],
         workers: [
           { id: 1, pid: 1001, up: true, restartsTotal: 0, residentMemoryBytes: 50e6, cpuSecondsTotal: 1.25, nativeSessions: 2, nativeHandoffsTotal: 60, nativeFallbacksTotal: 0 },
           { id: 2, pid: 1002, up: false, restartsTotal: 2, residentMemoryBytes: null, cpuSecondsTotal: null, nativeSessions: null, nativeHandoffsTotal: null, nativeFallbacksTotal: null },

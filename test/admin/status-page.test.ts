@@ -62,6 +62,8 @@ t.test('status page in headless Chromium', async (t) => {
   }
   const m = fakeModel()
   m.backends.push({ pool: 'alt', id: '<b id="inj">x</b>', adminState: 'ready', health: 'up', weight: 1, active: 0, total: 0 })
+  const agent = { address: '10.0.0.9:9999', down: false, admin: 'drain' as const, percent: 40, line: 'drain 40%', lineAt: Date.now(), ignored: null, polls: 3, ignoredTotal: 0 }
+  m.backends.push({ pool: 'alt', id: 'agented', adminState: 'drain', health: 'up', weight: 1, active: 0, total: 0, agent })
   const { base } = await startTestServer(t, m, 'page-token')
   const ctx = await launch(t)
   const page = await ctx.newPage()
@@ -69,10 +71,11 @@ t.test('status page in headless Chromium', async (t) => {
   page.on('pageerror', (e) => pageErrors.push(e.message))
 
   await page.goto(`${base}/#token=page-token`)
-  await until('a row per backend (5)', async () => (await page.locator('tr[data-backend]').count()) === 5, POLL)
+  await until('a row per backend (6)', async () => (await page.locator('tr[data-backend]').count()) === 6, POLL)
   t.equal(await page.locator('tr[data-listener="main"] td[data-col="up"]').textContent(), 'UP', 'listener row')
   t.equal(await cell(page, 'web/a', 'state'), 'READY')
   t.equal(await cell(page, 'alt/shared', 'state'), 'DRAIN')
+  t.equal(await cell(page, 'alt/agented', 'state'), 'DRAIN · agent drain 40%', 'what the agent says, beside the state')
   t.equal(await cell(page, 'web/a', 'weight'), '2')
   t.equal(await cell(page, 'web/10.0.0.1:3128', 'active'), '3')
   t.match(await cell(page, 'web/a', 'check'), /^OK L4OK/)

@@ -20,7 +20,7 @@ pools:
 }
 
 const health = (id: string, over: Partial<BackendHealth>): BackendHealth => ({
-  pool: 'p', id, verdict: 'up', ejectedUntil: null, check: { result: null, at: null }, changedAt: 0, ejections: 0, slowstartSince: null, ...over,
+  pool: 'p', id, verdict: 'up', ejectedUntil: null, check: { result: null, at: null }, changedAt: 0, ejections: 0, slowstartSince: null, agent: null, ...over,
 })
 
 t.test('states', async (t) => {
@@ -80,4 +80,22 @@ t.test('an ejection never empties a pool: ejected backends return when nothing e
     ['down', 'down'],
     'an ejected backend the operator drained stays out',
   )
+})
+
+t.test('agent check: its drain/maint add to the operator\'s, its down to the checks\', its N% scales the weight', async (t) => {
+  const view = (over: Partial<NonNullable<BackendHealth['agent']>>): BackendHealth['agent'] => ({
+    address: '127.0.0.1:9', down: false, admin: 'ready', percent: null, line: null, lineAt: null, ignored: null, polls: 1, ignoredTotal: 0, ...over,
+  })
+  const none = { states: new Map(), weights: new Map() }
+  const run = (a: BackendHealth['agent'], overrides: Parameters<typeof decide>[2] = none) =>
+    decide(config('round-robin'), new Map([['p/a', health('a', { agent: a })]]), overrides, 1, 0).snapshot.pools[0].backends[0]
+  t.same(run(null), { id: 'a', state: 'ready', weight: 100 }, 'no agent: as configured')
+  t.same(run(view({})), { id: 'a', state: 'ready', weight: 100 }, 'an agent that said nothing yet changes nothing')
+  t.same(run(view({ admin: 'drain', percent: 40 })), { id: 'a', state: 'drain', weight: 40 })
+  t.same(run(view({ admin: 'maint' })), { id: 'a', state: 'maint', weight: 100 })
+  t.same(run(view({ down: true })), { id: 'a', state: 'down', weight: 100 }, 'agent down: down although the checks say up')
+  t.same(run(view({ percent: 0 })), { id: 'a', state: 'ready', weight: 0 }, '0%: weight 0, no new flows')
+  t.same(run(view({ admin: 'ready' }), { states: new Map([['p/a', 'drain' as const]]), weights: new Map() }).state, 'drain', 'the agent\'s ready does not undo the operator\'s drain')
+  t.same(run(view({ admin: 'drain' }), { states: new Map([['p/a', 'maint' as const]]), weights: new Map() }).state, 'maint', 'the stronger of the two wins')
+  t.same(run(view({ percent: 50 }), { states: new Map(), weights: new Map([['p/a', 10]]) }).weight, 5, 'the percentage applies to the operator\'s weight')
 })

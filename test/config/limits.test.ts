@@ -74,6 +74,16 @@ t.test('a probe storm (backends / interval over the limit) is rejected, naming t
   t.ok(parseConfig(doc([poolYaml('p0', 3000, 'health: { type: tcp, interval: 1s }')])).ok, 'the same pool at interval 1s (3,000/s) is valid')
 })
 
+t.test('agent polls count toward the probe rate', async (t) => {
+  // 600 backends with tcp checks every 1 s (600/s) and agents every 125 ms (4,800/s) = 5,400/s.
+  const withAgents = (n: number, every: string): string => `  - name: p0\n    health: { type: tcp, interval: 1s }\n    backends:\n` +
+    Array.from({ length: n }, (_, i) => `      - { host: 127.0.${i >> 8}.${i & 255}, port: 9, agent: { port: 9999, interval: ${every}, timeout: 100ms } }`).join('\n')
+  const errors = errorsOf(doc([withAgents(600, '125ms')]))
+  t.same(errors.map((e) => e.path), ['pools'])
+  t.match(errors[0].message, /5,400 health probes per second \(backends \/ interval, summed over pools, agent polls included\)/)
+  t.ok(parseConfig(doc([withAgents(600, '1s')])).ok, 'agents every 1 s (1,200/s in all) are fine')
+})
+
 t.test('Maglev slots over all pools are bounded (each slot is 4 bytes in every worker)', async (t) => {
   const big = (i: number): string => poolYaml(`p${i}`, 1, 'maglev-table-size: 16777213\n    health: { type: none }', i)
   const errors = errorsOf(doc([big(0), big(1), big(2)]))

@@ -62,7 +62,7 @@ t.test('compose refuses a bad store value, naming key and revision', async (t) =
 })
 
 t.test('health document: decode never throws; fencing by term, then seq', async (t) => {
-  const doc = healthDoc('lb-a', 7, 3, 1000, [{ pool: 'web', id: 'b1', verdict: 'up', ejectedUntil: null, check: { result: { ok: true, durationMs: 1, detail: 'L4OK' }, at: 900 }, changedAt: 800, ejections: 0, slowstartSince: null }])
+  const doc = healthDoc('lb-a', 7, 3, 1000, [{ pool: 'web', id: 'b1', verdict: 'up', ejectedUntil: null, check: { result: { ok: true, durationMs: 1, detail: 'L4OK' }, at: 900 }, changedAt: 800, ejections: 0, slowstartSince: null, agent: null }])
   t.same(decodeHealthDoc(JSON.stringify(doc)), doc)
   for (const bad of ['', '{', 'null', '{"v":2}', JSON.stringify({ ...doc, term: 'x' }), JSON.stringify({ ...doc, backends: { 'web/b1': { verdict: 'maybe' } } })]) {
     t.ok(decodeHealthDoc(bad) instanceof Error, `refused: ${bad.slice(0, 30)}`)

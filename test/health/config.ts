@@ -3,7 +3,7 @@
 import type { BackendConfig, HealthConfig, PassiveConfig, PoolConfig } from '../../src/config/types.ts'
 
 export function backendCfg(port: number, over: Partial<BackendConfig> = {}): BackendConfig {
-  return { id: `127.0.0.1:${port}`, host: '127.0.0.1', port, weight: 1, backup: false, maxconn: 0, sendProxy: 'none', ...over }
+  return { id: `127.0.0.1:${port}`, host: '127.0.0.1', port, weight: 1, backup: false, maxconn: 0, sendProxy: 'none', agent: null, ...over }
 }
 
 export function healthCfg(over: Partial<HealthConfig> = {}): HealthConfig {
@@ -41,6 +41,8 @@ export function poolCfg(
     retries: 1,
     slowstartMs: 0,
     sendProxy: 'none',
+    retryBudget: null,
+    maxQueue: 0,
     backends,
     health,
     passive,
