@@ -177,7 +177,9 @@ forEachEngine((t) => {
     const conn = await longLived(lb.port)
     const t0 = Date.now()
     lb.child.kill('SIGTERM')
-    const code = await new Promise<number | null>((r) => lb.child.on('exit', (c) => r(c)))
+    // Bounded: a primary that never exits fails here with its output, not at tap's 120 s timeout.
+    const { code } = await until('the primary to exit after the drain deadline', () => (lb.child.exitCode !== null || lb.child.signalCode !== null) && { code: lb.child.exitCode }, { deadlineMs: 15_000, intervalMs: 20 })
+      .catch((e: Error) => { throw new Error(`${e.message}\n${lb.output()}`) })
     const took = Date.now() - t0
     conn.close()
     t.equal(code, 0, 'exited 0')
