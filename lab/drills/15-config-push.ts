@@ -17,7 +17,7 @@ const WITHOUT = `/tmp/l4lb-shared-no-${GONE}.yaml`
 
 await drill('15-config-push', async (d) => {
   const nodes = fleetNodes(d.lab)
-  await d.sh('lb1', `grep -v "id: ${GONE} }" ${ORIGINAL} > ${WITHOUT}`)
+  await d.sh('lb1', `grep -v "id: ${GONE}[,} ]" ${ORIGINAL} > ${WITHOUT}; ! grep -q "id: ${GONE}[,} ]" ${WITHOUT}`)
   d.cleanup('push the original pool back', async () => { await fleetPush(d, ORIGINAL).catch(() => undefined) })
 
   // A. a new backend set

@@ -8,10 +8,17 @@
 //                               (a connection that closed without sending a byte: l4lb's tcp check),
 //                               wall-clock ms, the last PROBE_KEEP per peer (drills count them)
 // Anything else gets the WHO answer and is closed. One process, no dependencies.
+// With --agent-port P it is also the backend's agent (HAProxy agent-check, issue 14): each
+// connection to P gets one line, the content of --agent-file (default "up ready 100%" when
+// the file is absent), then is closed. A drill writes "drain" there to drain this backend.
 import net from 'node:net'
+import { readFileSync } from 'node:fs'
 import { parseArgs } from 'node:util'
 
-const { values: a } = parseArgs({ options: { name: { type: 'string', default: 'be' }, port: { type: 'string', default: '3128' } } })
+const { values: a } = parseArgs({ options: {
+  name: { type: 'string', default: 'be' }, port: { type: 'string', default: '3128' },
+  'agent-port': { type: 'string' }, 'agent-file': { type: 'string', default: '/run/lab/agent-reply' },
+} })
 const name = a.name as string
 
 const PROBE_KEEP = 4000
@@ -58,3 +65,15 @@ const server = net.createServer((sock) => {
 })
 server.listen(Number(a.port), '0.0.0.0', () => console.log(`${name} listening on ${a.port}`))
 process.on('SIGTERM', () => { server.close(); process.exit(0) })
+
+if (a['agent-port'] !== undefined) {
+  const file = a['agent-file'] as string
+  const reply = (): string => {
+    try { return readFileSync(file, 'utf8').split('\n')[0].trim() } catch { return 'up ready 100%' }
+  }
+  const agent = net.createServer((sock) => {
+    sock.on('error', () => sock.destroy())
+    sock.end(reply() + '\n')
+  })
+  agent.listen(Number(a['agent-port']), '0.0.0.0', () => console.log(`${name} agent listening on ${a['agent-port']}`))
+}

@@ -65,7 +65,8 @@ function keepalived(lab: Lab, n: Node): string {
 
 /** The pool every balancer node runs (lab/templates/l4lb-shared.yaml): in each file, or in etcd with a fleet. */
 export function l4lbShared(lab: Lab): string {
-  const backends = byRole(lab, 'backend').map((b) => `      - { host: ${b.addrs.be}, port: ${b.port}, id: ${b.name} }`).join('\n')
+  const ag = lab.l4lb.agent
+  const backends = byRole(lab, 'backend').map((b) => `      - { host: ${b.addrs.be}, port: ${b.port}, id: ${b.name}, agent: { port: ${ag.port}, interval: ${ag.interval}, timeout: ${ag.timeout} } }`).join('\n')
   const h = lab.l4lb.health
   return fill(tpl('l4lb-shared.yaml'), {
     policy: lab.l4lb.policy, hash_key: lab.l4lb.hashKey, retries: lab.l4lb.retries, backends,
@@ -125,7 +126,7 @@ function nodeEnv(lab: Lab, n: Node): string {
   return fill(tpl('node.env'), {
     name: n.name, role: n.role, gw: n.gw ?? '', lo_addrs: n.role === 'lb' ? `${lab.vips.anycast}/32` : '', extra_addrs: extra,
     vrrp_self: n.addrs.ka ?? '', port: n.port ?? lab.vips.port, admin: lab.l4lb.admin, lease_ms: a.leaseMs, nhg: nhgArgs(lab, n),
-    etcd: etcdArgs(lab, n), etcd_endpoints: etcdEndpoints(lab),
+    etcd: etcdArgs(lab, n), etcd_endpoints: etcdEndpoints(lab), agent_port: n.role === 'backend' ? lab.l4lb.agent.port : '',
     agent: `--interval ${a.intervalMs} --timeout ${a.timeoutMs} --fall ${a.fall} --rise ${a.rise} --down-after ${a.downAfterMs} --up-after ${a.upAfterMs} --lease-ms ${a.leaseMs}${n.role === 'ka' ? ' --announce off --track-file /run/lab/l4lb.track' : ''}`,
   }, 'node.env')
 }

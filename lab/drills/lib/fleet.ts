@@ -119,3 +119,21 @@ export async function fallbackAt(d: Drill, node: string, after: number): Promise
   }
   return null
 }
+
+/**
+ * Per node, when its health agent first saw backend `id` in `state` after `after` (its
+ * {ev:"backend"} event, recorded at the 100 ms tick that saw the change: unlike a status
+ * file read later, this is not delayed by how long the drill takes to read it).
+ */
+export async function stateSeen(d: Drill, nodes: string[], after: number, id: string, state: string, deadlineMs = 10_000): Promise<Map<string, number>> {
+  const { until } = await import('../../scripts/lib/poll.ts')
+  const { agentEvents } = await import('./scenario.ts')
+  return (await until(`every node's agent seeing ${id} ${state}`, async () => {
+    const m = new Map<string, number>()
+    await Promise.all(nodes.map(async (n) => {
+      const e = (await agentEvents(d, n, after)).find((x) => x.ev === 'backend' && x.id === id && x.state === state)
+      if (e) m.set(n, Number(e.t))
+    }))
+    return m.size === nodes.length && m
+  }, { deadlineMs, intervalMs: 200 })).value
+}

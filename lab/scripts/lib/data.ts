@@ -48,6 +48,8 @@ export interface Lab {
   l4lb: {
     /** Issue 13's fleet: the pool in etcd, one health leader (durations as l4lb config strings). */
     fleet: { enabled: boolean; prefix: string; leaseTtl: string; staleAfter: string; pollInterval: string }
+    /** Issue 14's agent check on every backend (port, durations as l4lb config strings). */
+    agent: { port: number; interval: string; timeout: string }
     policy: string; hashKey: string; retries: number; admin: string; drain: string
     health: { type: string; interval: string; timeout: string; fall: number; rise: number }
     passive: { consecutive: number; baseEjection: string; maxEjection: string }
@@ -119,6 +121,7 @@ export function loadLab(file = path.join(LAB_DIR, 'lab.yaml')): Lab {
   const h = obj(l.health, 'l4lb.health')
   const pa = obj(l.passive, 'l4lb.passive')
   const fl = obj(l.fleet, 'l4lb.fleet')
+  const ag = obj(l.agent, 'l4lb.agent')
   if (typeof fl.enabled !== 'boolean') throw new Error('lab.yaml: l4lb.fleet.enabled must be true or false')
   const nodes: Node[] = []
   for (const [name, v] of Object.entries(obj(raw.nodes, 'nodes'))) {
@@ -183,6 +186,7 @@ export function loadLab(file = path.join(LAB_DIR, 'lab.yaml')): Lab {
         enabled: fl.enabled, prefix: str(fl.prefix, 'l4lb.fleet.prefix'), leaseTtl: str(fl['lease-ttl'], 'l4lb.fleet.lease-ttl'),
         staleAfter: str(fl['stale-after'], 'l4lb.fleet.stale-after'), pollInterval: str(fl['poll-interval'], 'l4lb.fleet.poll-interval'),
       },
+      agent: { port: num(ag.port, 'l4lb.agent.port'), interval: str(ag.interval, 'l4lb.agent.interval'), timeout: str(ag.timeout, 'l4lb.agent.timeout') },
       policy: str(l.policy, 'l4lb.policy'), hashKey: str(l['hash-key'], 'l4lb.hash-key'),
       retries: num(l.retries, 'l4lb.retries'), admin: str(l.admin, 'l4lb.admin'), drain: str(l.drain, 'l4lb.drain'),
       health: {
