@@ -72,6 +72,12 @@ forEachEngine((t) => {
     for (let i = 0; i < 6; i++) after.push(await tunnel(lb.port))
     t.same(after.filter((a) => !a.startsWith('HTTP/1.1 200 ')), [], 'every later tunnel established through good')
     t.equal(bad.accepted, accepted, 'no new tunnel to the ejected proxy')
+    // Workers report their counters every second.
+    const metric = (text: string, name: string, id: string): number => Number(new RegExp(`^${name}\\{[^}]*backend="${id}"[^}]*\\} (\\d+)`, 'm').exec(text)?.[1] ?? -1)
+    await until('the observed answers in /metrics', async () => {
+      const text = (await lb.admin('GET', '/metrics')).body
+      return metric(text, 'l4lb_backend_observed_failures_total', 'bad') >= 3 && metric(text, 'l4lb_backend_observed_success_total', 'good') >= 9
+    }, { deadlineMs: 5000, intervalMs: 100 })
   })
 
   t.test('proxies answering 200, or not speaking HTTP at all, are never ejected', async (t) => {
