@@ -319,7 +319,8 @@ function onObserveEnd(this: Tagged): void {
  * backend's fault: its clock starts with the client's first byte).
  */
 function checkObserved(s: Session, now: number): void {
-  if (s.bytesIn === 0) s.deadline = now + s.host.timeouts.connectMs
+  // The first byte comes within a tick of `now`: never early, at most two ticks late.
+  if (s.bytesIn === 0) s.deadline = now + s.host.clock.tickMs + s.host.timeouts.connectMs
   else if (now >= s.deadline) observed(s, 'timeout')
 }
 
