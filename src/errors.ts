@@ -15,6 +15,7 @@ export const TERMINATIONS = {
   'no-backend': { flag: 'NB', text: 'no backend could take the flow (all down, drained, full or tried)' },
   'client-closed-early': { flag: 'CC', text: 'the client went away before a backend connected' },
   'queue-timeout': { flag: 'sQ', text: 'waited timeouts.queue in the pool\'s queue (every backend at maxconn) without getting a backend' },
+  'connect-line-timeout': { flag: 'cL', text: 'the client\'s CONNECT line (hash-key connect-authority) was not finished within timeouts.connect-line' },
   // Retired: a rejected PROXY header ends before a session exists, so no
   // connection line ever carried it (the "PROXY header rejected" line has a
   // PROXY_* code instead). Kept so the reason and flag are never reused.

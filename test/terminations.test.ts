@@ -107,6 +107,16 @@ const PRODUCERS: Record<Termination, (t: T) => Promise<Lines>> = {
     await ending(await connect(port))
     return () => cap.lines
   },
+  'connect-line-timeout': async (t) => {
+    // hash-key connect-authority: a CONNECT line begun and never finished is reset at timeouts.connect-line.
+    const be = await backend(t, 'cl', 'name')
+    const { port, cap } = await logged(t, [be], { pool: { policy: 'maglev', 'hash-key': 'connect-authority' }, top: { timeouts: { 'connect-line': '300ms' } } })
+    const sock = await connect(port)
+    const end = ending(sock)
+    sock.write('CONNECT example.com:44')
+    await end
+    return () => cap.lines
+  },
   'hard-stop': async (t) => {
     const be = await backend(t, 'd', 'silent')
     const { lb, port, cap } = await logged(t, [be])

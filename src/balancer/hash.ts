@@ -16,13 +16,18 @@
 //   only this module produces and consumes these hashes.
 import { parseIPv4, parseIPv6 } from '../net/ip.ts'
 
-/** What a hashing policy hashes (`hash-key`): the client address, or address and port. */
-export const HASH_KEYS = ['src-ip', 'src-ip-port'] as const
+/**
+ * What a hashing policy hashes (`hash-key`): the client address, or address
+ * and port, or the target of the client's CONNECT request (the proxy reads
+ * it, src/proxy/connect.ts; `hashFlow` treats it as `src-ip`, its fallback).
+ */
+export const HASH_KEYS = ['src-ip', 'src-ip-port', 'connect-authority'] as const
 export type HashKeyKind = (typeof HASH_KEYS)[number]
 
 const C1 = 0xcc9e2d51
 const C2 = 0x1b873593
 const FLOW_SEED = 0x9747b28c
+const AUTHORITY_SEED = 0x3c6ef372
 
 /** Seeds for the two independent id hashes maglev derives offset and skip from. */
 export const ID_SEED_OFFSET = 0x5bd1e995
@@ -76,6 +81,18 @@ export function hashFlow(kind: HashKeyKind, address: string, port: number): numb
   // 0x40000000 keeps the length tag of a name apart from any address shape
   if (withPort) return finish(mixWord(h, port & 0xffff), (n * 2 + 2) | 0x40000000)
   return finish(h, (n * 2) | 0x40000000)
+}
+
+/**
+ * The uint32 hash of a CONNECT target, the canonical `host:port` of
+ * src/net/http1/connect-line.ts (its own seed: a target never collides by
+ * construction with a client address). Case-insensitive; no allocation.
+ */
+export function hashAuthority(authority: string): number {
+  let h = AUTHORITY_SEED
+  const n = authority.length
+  for (let i = 0; i < n; i++) h = mixWord(h, lower(authority.charCodeAt(i)))
+  return finish(h, n * 2)
 }
 
 function hashV4(ip: number, withPort: boolean, port: number): number {

@@ -155,6 +155,8 @@ export function adminModel(primary: Primary): AdminModel {
               active: s?.active ?? 0,
               connectionsTotal: s?.total ?? 0,
               connectFailuresTotal: s?.connectFailures ?? 0,
+              observedSuccessTotal: p.observe === 'none' ? null : (s?.observedOk ?? 0),
+              observedFailuresTotal: p.observe === 'none' ? null : (s?.observedFailed ?? 0),
               bytesReceivedTotal: s?.bytesOut ?? 0, // from the backend
               bytesSentTotal: s?.bytesIn ?? 0, // client bytes to the backend
               checkDurationSeconds: r ? r.durationMs / 1000 : null,

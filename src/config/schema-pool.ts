@@ -131,7 +131,11 @@ export const pool = obj<PoolConfig>({
     doc: `How a backend is chosen for a new flow: ${POLICY_NAMES.map((n) => `\`${n}\` (${POLICIES[n].doc})`).join('; ')}. ${names(HASHING_POLICIES)} hash \`hash-key\` onto backend ids (consistent: a client keeps its backend while the set is stable); the others do not hash.`,
     seeAlso: ['pools[].hash-key', 'pools[].balance-factor', 'pools[].maglev-table-size'],
   },
-  'hash-key': { to: 'hashKey', node: oneOf(HASH_KEYS), default: 'src-ip', doc: 'What the hashing policies hash: the client address, or the client address and port.', seeAlso: ['pools[].policy'] },
+  'hash-key': {
+    to: 'hashKey', node: oneOf(HASH_KEYS), default: 'src-ip',
+    doc: 'What the hashing policies hash: `src-ip` the client address, `src-ip-port` the client address and port, `connect-authority` the target `host:port` of the client\'s HTTP CONNECT request line (RFC 9110 §9.3.6), so every tunnel to one site leaves through one backend (a forward proxy), like HAProxy\'s `balance hdr(host)` for tunnels. With `connect-authority` the balancer reads the client\'s first line before it picks (at most 4096 bytes, within `timeouts.connect-line`), forwards those bytes unchanged, and hashes the client address instead when the first bytes are not a CONNECT line or the line is malformed or oversized; such sessions connect on JavaScript\'s path and go to the native pump once connected.',
+    seeAlso: ['pools[].policy', 'timeouts.connect-line'],
+  },
   'balance-factor': {
     to: 'balanceFactor', node: refine(num(0, 100), (f) => (f === 0 || f > 1 ? undefined : `${f} must be 0 (off) or greater than 1`), 'number: 0 or > 1'), default: 0,
     doc: `Bounded load for ${names(policiesTaking('balance-factor'))}: no backend takes more than this factor times the mean active connections (e.g. 1.25); 0 turns it off.`,
@@ -150,6 +154,12 @@ export const pool = obj<PoolConfig>({
     doc: 'HAProxy\'s `maxconn` queue: when every backend that takes new flows is at its `maxconn`, a new client waits, unread, in a FIFO of at most this many per worker until a backend frees a slot (then it connects, in arrival order) or `timeouts.queue` passes (then it is reset, `queue-timeout`). A client that finds the queue full is reset at once (`no-backend`). 0 = no queue (the default): such a client is reset at once (`no-backend`).',
     seeAlso: ['pools[].backends[].maxconn', 'timeouts.queue'],
   },
+  observe: {
+    to: 'observe', node: oneOf(['none', 'http-connect'] as const), default: 'none',
+    doc: 'Passive health from what backends answer (HAProxy `observe layer7`, for forward proxies): `http-connect` reads each backend\'s first response line as it passes, without changing or holding a byte; `2xx` is a success, `5xx` (and `407` with `observe-407`) a failure, as is no status line within `timeouts.connect` of the client\'s first byte; failures feed passive ejection (`pools[].passive`) like failed connects. Anything that is not an HTTP/1.x status line (TLS, a banner, other codes) counts as neither. The session stays on JavaScript until the line is seen, then goes to the native pump. `none`: only connects count.',
+    seeAlso: ['pools[].observe-407', 'pools[].passive.consecutive'],
+  },
+  'observe-407': { to: 'observe407', node: bool(), default: false, doc: 'With `observe: http-connect`, count a `407 Proxy Authentication Required` answer as a failure (a proxy that lost its credentials store); off: a 407 counts as neither.', seeAlso: ['pools[].observe'] },
   slowstart: { to: 'slowstartMs', node: duration(), default: '0s', doc: 'A backend coming up ramps its weight from 0 to full over this time; 0 = off (full weight at once).', seeAlso: ['pools[].backends[].weight'] },
   'send-proxy': { to: 'sendProxy', node: oneOf(SEND_PROXY), default: 'none', doc: 'PROXY protocol header (`v1` text, `v2` binary) sent to backends so they see the client address; `none` sends none.', seeAlso: ['pools[].backends[].send-proxy', 'listeners[].proxy-protocol'] },
   backends: { to: 'backends', node: list(backend, 1, 'a pool needs at least one backend', LIMITS.backendsPerPool), doc: 'The backends of the pool.', seeAlso: ['pools[].backends[].id'] },
@@ -191,6 +201,8 @@ function checkPool(p: Loose<PoolConfig>, report: Report): void {
   if (p.maxQueue !== undefined && p.maxQueue > 0 && backends !== undefined && backends.every((b) => b === undefined || b.maxconn === 0)) {
     report('max-queue', 'only applies when a backend has maxconn > 0 (a client queues when every backend is at its maxconn)')
   }
+  if (p.observe407 === true && p.observe !== undefined && p.observe !== 'http-connect') report('observe-407', `only applies with observe: http-connect (observe is ${p.observe})`)
+  if (p.hashKey === 'connect-authority' && p.policy !== undefined && !(HASHING_POLICIES as readonly string[]).includes(p.policy)) report('hash-key', `connect-authority only applies to the hashing policies ${HASHING_POLICIES.join(', ')} (policy is ${p.policy})`)
   if (p.retryBudget != null && p.retries === 0) report('retry-budget.budget-percent', 'only applies when retries > 0')
   for (const [option, value] of [['balance-factor', p.balanceFactor], ['p2c-latency', p.p2cLatency]] as const) {
     if (value === undefined || value === OFF[option] || p.policy === undefined || takesOption(p.policy, option)) continue

@@ -47,6 +47,11 @@ const timeouts = obj<TimeoutsConfig>({
     doc: 'Longest a client waits in a pool\'s queue for a backend slot (HAProxy `timeout queue`), counted from its arrival; then it is reset (`queue-timeout`). Only with `pools[].max-queue` > 0.',
     seeAlso: ['pools[].max-queue'],
   },
+  'connect-line': {
+    to: 'connectLineMs', node: duration(1), default: '5s',
+    doc: 'With `pools[].hash-key: connect-authority`: longest wait for the client\'s first line, counted from accept (not from its last byte). A client whose first bytes show no CONNECT line (another protocol, a malformed or oversized line) is not waited for: it falls back to the client address at once. A CONNECT line not finished by then ends the connection with a reset (`connect-line-timeout`); a client that sends its FIN first falls back to the client address. A client that waits for the server to speak first (an SMTP or SSH client) sends no line and is reset at this timeout: use `connect-authority` only for pools of forward proxies.',
+    seeAlso: ['pools[].hash-key'],
+  },
 })
 
 const admin = obj<AdminConfig>({

@@ -102,6 +102,8 @@ export interface PoolConfig {
   readonly sendProxy: SendProxy
   readonly retryBudget: RetryBudgetConfig | null // null = off: every failed connect may retry (up to `retries`)
   readonly maxQueue: number // clients waiting per worker when every backend is at maxconn; 0 = no queue
+  readonly observe: 'none' | 'http-connect' // read each backend's first response line as passive health
+  readonly observe407: boolean // with observe http-connect: a 407 answer is a failure
   readonly backends: readonly BackendConfig[]
   readonly health: HealthConfig
   readonly passive: PassiveConfig
@@ -112,6 +114,7 @@ export interface TimeoutsConfig {
   readonly idleMs: number
   readonly halfClosedMs: number
   readonly queueMs: number // longest wait in a pool's queue (max-queue)
+  readonly connectLineMs: number // longest wait for a client's CONNECT line (hash-key connect-authority)
 }
 
 export interface AdminConfig {

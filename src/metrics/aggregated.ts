@@ -11,6 +11,8 @@ export interface BackendTotals {
   readonly active: number
   readonly connectionsTotal: number
   readonly connectFailuresTotal: number // connect errors and connect timeouts
+  readonly observedSuccessTotal: number | null // observe http-connect: 2xx answers; null when the pool does not observe
+  readonly observedFailuresTotal: number | null // observe http-connect: 5xx (407 when configured) answers and timeouts; null when not observing
   readonly bytesReceivedTotal: number // read from the backend (flows to clients)
   readonly bytesSentTotal: number // written to the backend (from clients)
   readonly checkDurationSeconds: number | null // last active check; null before any, or checks off

@@ -32,6 +32,18 @@ export const METRICS = {
     help: 'Connect attempts to the backend that failed or timed out.',
     labels: BACKEND,
   },
+  backendObservedSuccess: {
+    name: 'l4lb_backend_observed_success_total',
+    type: 'counter',
+    help: 'CONNECT answers from the backend that were 2xx (pools with observe: http-connect).',
+    labels: BACKEND,
+  },
+  backendObservedFailures: {
+    name: 'l4lb_backend_observed_failures_total',
+    type: 'counter',
+    help: 'CONNECT answers from the backend that were 5xx (407 with observe-407) or did not come in time (pools with observe: http-connect).',
+    labels: BACKEND,
+  },
   backendBytesReceived: {
     name: 'l4lb_backend_bytes_received_total',
     type: 'counter',

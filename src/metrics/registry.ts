@@ -33,6 +33,8 @@ const EXTRACT: Record<keyof typeof METRICS, Extract> = {
   backendActive: (s) => be(s, (b) => b.active),
   backendConnections: (s) => be(s, (b) => b.connectionsTotal),
   backendConnectFailures: (s) => be(s, (b) => b.connectFailuresTotal),
+  backendObservedSuccess: (s) => be(s, (b) => b.observedSuccessTotal),
+  backendObservedFailures: (s) => be(s, (b) => b.observedFailuresTotal),
   backendBytesReceived: (s) => be(s, (b) => b.bytesReceivedTotal),
   backendBytesSent: (s) => be(s, (b) => b.bytesSentTotal),
   backendState: (s) =>

@@ -8,6 +8,8 @@ export interface BackendStats {
   readonly active: number
   readonly total: number
   readonly connectFailures: number
+  readonly observedOk: number // observe http-connect: 2xx answers
+  readonly observedFailed: number // observe http-connect: 5xx (407 when configured) answers and answer timeouts
   readonly bytesIn: number // client bytes written to the backend (as the connection log's bytesIn)
   readonly bytesOut: number // bytes read from the backend, towards clients
 }
@@ -82,6 +84,8 @@ export function sumStats(reports: Iterable<WorkerStats>): WorkerStats {
               active: o.active + b.active,
               total: o.total + b.total,
               connectFailures: o.connectFailures + b.connectFailures,
+              observedOk: o.observedOk + b.observedOk,
+              observedFailed: o.observedFailed + b.observedFailed,
               bytesIn: o.bytesIn + b.bytesIn,
               bytesOut: o.bytesOut + b.bytesOut,
             },

@@ -10,7 +10,9 @@ export interface BackendCounters {
   connectFailures: number // refused, errored or timed out while connecting
   bytesIn: number // client bytes written to the backend (never the PROXY header we send)
   bytesOut: number // bytes read from the backend (towards clients)
-  failStreak: number // consecutive connect failures (passive health)
+  failStreak: number // consecutive connect failures, and observed failed answers (passive health)
+  observedOk: number // observe http-connect: 2xx answers seen
+  observedFailed: number // observe http-connect: 5xx (407 when configured) answers and answer timeouts
 }
 
 export interface BackendRuntime extends PickerBackend {
@@ -25,7 +27,7 @@ export interface BackendRuntime extends PickerBackend {
 }
 
 export function newCounters(): BackendCounters {
-  return { total: 0, connectFailures: 0, bytesIn: 0, bytesOut: 0, failStreak: 0 }
+  return { total: 0, connectFailures: 0, bytesIn: 0, bytesOut: 0, failStreak: 0, observedOk: 0, observedFailed: 0 }
 }
 
 export function newLoad(): BackendLoad {

@@ -191,8 +191,8 @@ export class Engine {
         // A backend that never carried a connection reports nothing (the primary reads it as zeros):
         // with thousands of backends, a report every 500 ms would otherwise be mostly zeros.
         const s = c.stats
-        if (c.load.active === 0 && s.total === 0 && s.connectFailures === 0 && s.bytesIn === 0 && s.bytesOut === 0) continue
-        backends.push({ pool: p.config.name, id, active: c.load.active, total: c.stats.total, connectFailures: c.stats.connectFailures, bytesIn: c.stats.bytesIn, bytesOut: c.stats.bytesOut })
+        if (c.load.active === 0 && s.total === 0 && s.connectFailures === 0 && s.observedFailed === 0 && s.bytesIn === 0 && s.bytesOut === 0) continue
+        backends.push({ pool: p.config.name, id, active: c.load.active, total: c.stats.total, connectFailures: c.stats.connectFailures, observedOk: c.stats.observedOk, observedFailed: c.stats.observedFailed, bytesIn: c.stats.bytesIn, bytesOut: c.stats.bytesOut })
       }
     }
     const listeners = [...this.allListeners()].map((l) => ({

@@ -20,6 +20,8 @@ import type { NativePump } from './native-engine.ts'
 import { nativeEnded } from './hand-off.ts'
 import { nativeConnect } from './native-connect.ts'
 import type { ConnectOutcome } from '../health/types.ts'
+import type { ConnectLineReader } from '../net/http1/connect-line.ts'
+import type { StatusLineObserver } from '../net/http1/status-line.ts'
 
 export const kSession: unique symbol = Symbol('l4lb.session')
 /** A client or backend socket carrying its session. */
@@ -51,6 +53,10 @@ export class Session {
   firstClose: 'client' | 'server' | null = null
   reason: Termination | null = null
   hash = 0
+  /** Reading the client's CONNECT line before the pick (hash-key connect-authority); null once decided. */
+  scan: ConnectLineReader | null = null
+  /** Watching the backend's first response line (observe http-connect); null once seen or when not observing. */
+  status: StatusLineObserver | null = null
   readonly started: number
   deadline = 0 // connect deadline while connecting
   lastActive: number // last byte or FIN either way (coarse clock ms)

@@ -143,6 +143,8 @@ export function fakeModel(): FakeModel {
           agentWeightPercent: i === 0 ? 75 : null,
           agentPollsTotal: i === 0 ? 12 : null,
           agentIgnoredTotal: i === 0 ? 2 : null,
+          observedSuccessTotal: i === 0 ? 30 : null,
+          observedFailuresTotal: i === 0 ? 3 : null,
         })),
         listeners: [{ name: 'main', acceptedTotal: 108, rejectedTotal: 2, proxyErrorsTotal: 1, active: 4 }],
         pools: [{ pool: 'web', retriesTotal: 7, retryOverflowsTotal: 2, queued: 3, dequeuedTotal: 40, queueWaitSecondsTotal: 1.5, queueTimeoutsTotal: 1, queueRefusedTotal: 4 }],

@@ -35,7 +35,7 @@ t.test('minimal config: every default filled', async (t) => {
     }],
     pools: [{
       name: 'proxies', policy: 'maglev', hashKey: 'src-ip', balanceFactor: 0, maglevTableSize: 65537,
-      p2cLatency: false, retries: 2, slowstartMs: 0, sendProxy: 'none', retryBudget: null, maxQueue: 0,
+      p2cLatency: false, retries: 2, slowstartMs: 0, sendProxy: 'none', retryBudget: null, maxQueue: 0, observe: 'none', observe407: false,
       backends: [backend(9001), backend(9002)],
       health: {
         type: 'tcp', intervalMs: 2000, fastIntervalMs: 500, timeoutMs: 1000, fall: 3, rise: 2, jitter: 0.1,
@@ -43,7 +43,7 @@ t.test('minimal config: every default filled', async (t) => {
       },
       passive: { consecutive: 5, baseEjectionMs: 30_000, maxEjectionMs: 300_000, maxEjectionPercent: 50 },
     }],
-    timeouts: { connectMs: 5000, idleMs: 300_000, halfClosedMs: 30_000, queueMs: 5000 },
+    timeouts: { connectMs: 5000, idleMs: 300_000, halfClosedMs: 30_000, queueMs: 5000, connectLineMs: 5000 },
     admin: { enabled: true, bind: { host: '127.0.0.1', port: 9090 }, token: null },
     shutdown: { drainMs: 30_000, hardStopAfterMs: 60_000 },
     log: { level: 'info', connections: true },
@@ -103,7 +103,7 @@ t.test('workers: 0 becomes the CPU count; a null section takes its defaults', as
   if (!r.ok) throw new Error(JSON.stringify(r.errors))
   t.equal(r.config.workers, 7)
   t.equal(r.config.admin.bind.port, 9090)
-  t.same(r.config.timeouts, { connectMs: 250, idleMs: 0, halfClosedMs: 30_000, queueMs: 5000 })
+  t.same(r.config.timeouts, { connectMs: 250, idleMs: 0, halfClosedMs: 30_000, queueMs: 5000, connectLineMs: 5000 })
   const auto = parseConfig(base('  - bind: 127.0.0.1:0'), { cpus: 3 })
   t.equal(auto.ok && auto.config.workers, 3, 'no workers key: the default 0, one per CPU')
   const single = parseConfig(base('  - bind: 127.0.0.1:0', 'workers: 0\n'), { cpus: 0 })

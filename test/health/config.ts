@@ -38,6 +38,8 @@ export function poolCfg(
     balanceFactor: 0,
     maglevTableSize: 65537,
     p2cLatency: false,
+    observe: 'none',
+    observe407: false,
     retries: 1,
     slowstartMs: 0,
     sendProxy: 'none',
