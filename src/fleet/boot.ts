@@ -14,9 +14,9 @@ import { fleetKeys, storeError } from './store.ts'
 import { decodeHealthDoc, type HealthDoc } from './health-doc.ts'
 
 /** The node's file: its raw mapping (for composing) and its validated local Config. */
-export type LocalPart = { ok: true; raw: Readonly<Record<string, unknown>>; config: Config & { fleet: FleetConfig } } | { ok: false; result: ConfigResult }
+export type LocalPart = { ok: true; raw: Readonly<Record<string, unknown>>; config: Config & { fleet: FleetConfig } } | { ok: false; result: ConfigResult; noFleet?: true }
 
-/** Read and validate the node's file; `ok: false` carries the file's errors (or "fleet: is missing"). */
+/** Read and validate the node's file; `ok: false` carries the file's errors (or "fleet: is missing", then with `noFleet`). */
 export async function readLocal(path: string): Promise<LocalPart> {
   let text: string
   try {
@@ -28,7 +28,7 @@ export async function readLocal(path: string): Promise<LocalPart> {
   if (!raw.ok) return { ok: false, result: { ok: false, code: CODES.LB_ERR_CONFIG_INVALID, errors: raw.errors } }
   const r = decodeConfig(raw.value)
   if (!r.ok) return { ok: false, result: r }
-  if (r.config.fleet === null || !isMapping(raw.value)) return { ok: false, result: { ok: false, code: CODES.LB_ERR_CONFIG_INVALID, errors: [{ path: 'fleet', message: 'a fleet node\'s file must keep its fleet section; restart l4lb to leave the fleet' }] } }
+  if (r.config.fleet === null || !isMapping(raw.value)) return { ok: false, result: { ok: false, code: CODES.LB_ERR_CONFIG_INVALID, errors: [{ path: 'fleet', message: 'a fleet node\'s file must keep its fleet section; restart l4lb to leave the fleet' }] }, noFleet: true }
   return { ok: true, raw: raw.value, config: r.config as Config & { fleet: FleetConfig } }
 }
 
