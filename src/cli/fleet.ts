@@ -5,6 +5,7 @@
 import { readFile } from 'node:fs/promises'
 import type { Etcd3 } from 'etcd3'
 import { parseArgs, type ParsedArgs } from './args.ts'
+import { CODES } from '../errors.ts'
 import { decodeConfig } from '../config/load.ts'
 import { formatErrors } from '../config/format.ts'
 import type { FleetConfig } from '../config/types.ts'
@@ -76,7 +77,7 @@ async function push(argv: string[]): Promise<number> {
     out(`${key}: stored at revision ${r.header.revision} (was ${read === 0 ? 'absent' : `revision ${read}`})`)
     return 0
   } catch (e) {
-    err(`store unreachable (${where.store.endpoints.join(', ')}): ${storeError(e)}`)
+    err(`store unreachable (${CODES.LB_ERR_FLEET_STORE}, ${where.store.endpoints.join(', ')}): ${storeError(e)}`)
     return 1
   } finally {
     client.close()
@@ -110,7 +111,7 @@ async function status(argv: string[]): Promise<number> {
     else for (const line of render(doc)) out(line)
     return 0
   } catch (e) {
-    err(`store unreachable (${where.store.endpoints.join(', ')}): ${storeError(e)}`)
+    err(`store unreachable (${CODES.LB_ERR_FLEET_STORE}, ${where.store.endpoints.join(', ')}): ${storeError(e)}`)
     return 1
   } finally {
     client.close()

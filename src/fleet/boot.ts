@@ -7,7 +7,7 @@ import { decodeConfig, parseYaml } from '../config/load.ts'
 import { isMapping } from '../config/dsl.ts'
 import { formatErrors } from '../config/format.ts'
 import type { Config, ConfigResult, FleetConfig } from '../config/types.ts'
-import { CODES } from '../errors.ts'
+import { CODES, type ErrorCode } from '../errors.ts'
 import { composeConfig, describeSource } from './compose.ts'
 import { readLastKnownGood } from './lkg.ts'
 import { fleetKeys, storeError } from './store.ts'
@@ -41,7 +41,7 @@ export interface BootShared {
 
 export type BootResult =
   | { ok: true; config: Config; shared: BootShared; health: HealthDoc | null; storeProblem: string | null; rejected: { revision: number; errors: string[] } | null }
-  | { ok: false; message: string }
+  | { ok: false; message: string; code: ErrorCode } // LB_ERR_FLEET_STORE: no store and no last-known-good
 
 /**
  * The effective config at start: local part + the store's value; on a store
@@ -51,7 +51,7 @@ export type BootResult =
  */
 export async function fleetBoot(path: string, client: Etcd3): Promise<BootResult> {
   const local = await readLocal(path)
-  if (!local.ok) return { ok: false, message: formatErrors(local.result.ok ? [] : local.result.errors) }
+  if (!local.ok) return { ok: false, message: formatErrors(local.result.ok ? [] : local.result.errors), code: local.result.ok ? CODES.LB_ERR_CONFIG_INVALID : local.result.code }
   const fleet = local.config.fleet
   const keys = fleetKeys(fleet.prefix)
   let storeProblem: string | null = null
@@ -77,9 +77,9 @@ export async function fleetBoot(path: string, client: Etcd3): Promise<BootResult
   }
   const lkg = await readLastKnownGood(fleet.stateFile)
   const problems = [storeProblem, ...(rejected?.errors ?? [])].join('\n')
-  if (lkg === null) return { ok: false, message: `${problems}\nno last-known-good fleet config at ${fleet.stateFile}` }
+  if (lkg === null) return { ok: false, message: `${problems}\nno last-known-good fleet config at ${fleet.stateFile}`, code: rejected === null ? CODES.LB_ERR_FLEET_STORE : CODES.LB_ERR_CONFIG_INVALID }
   const source = { key: lkg.key, revision: lkg.revision, from: `last-known-good ${fleet.stateFile} (revision ${lkg.revision})` }
   const c = composeConfig(local.raw, fleet, lkg.text, source)
-  if (!c.ok) return { ok: false, message: `${problems}\n${describeSource(source)} is invalid too:\n${formatErrors(c.errors)}` }
+  if (!c.ok) return { ok: false, message: `${problems}\n${describeSource(source)} is invalid too:\n${formatErrors(c.errors)}`, code: CODES.LB_ERR_CONFIG_INVALID }
   return { ok: true, config: c.config, shared: { text: lkg.text, revision: lkg.revision, fromLastKnownGood: true }, health, storeProblem, rejected }
 }
