@@ -42,6 +42,7 @@ export const ERRORS = {
   LB_ERR_WORKER_EXIT: 'a worker exited unexpectedly and is being replaced (with backoff); one that exits before it first listened fails the start instead (exit 1)',
   LB_ERR_RELOAD_REJECTED: 'a reload was rejected, all or nothing: an invalid config, a new listener that cannot bind (checked by the primary, then by every worker), or a change of `admin.bind`/`admin.enabled`; the running configuration keeps serving, `config.lastError` and `l4lb_config_reload_failures_total` show it',
   LB_ERR_ADMIN_AUTH: 'the admin API refused a request without a valid token',
+  LB_ERR_FLEET_STORE: 'the fleet store (etcd) could not be reached, or held no fleet config, and no last-known-good config could stand in: `run` of a fleet node exits 1; `fleet push` and `fleet status` exit 1 when the store is unreachable; the message names the endpoints and the connection\'s last error',
 } as const
 
 export type ErrorCode = keyof typeof ERRORS

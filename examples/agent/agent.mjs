@@ -23,20 +23,25 @@
 import net from 'node:net'
 import os from 'node:os'
 import process from 'node:process'
-import { readFileSync } from 'node:fs'
+import { readFileSync, realpathSync } from 'node:fs'
+import { fileURLToPath } from 'node:url'
+
+const USAGE = 'usage: node agent.mjs [--port 9999] [--bind 0.0.0.0] [--drain-at 90] [--resume-at 85] [--step 10]'
 
 /** Parse argv-style flags into options with defaults; throws on a bad value. */
 export function options(argv) {
   const o = { port: 9999, bind: '0.0.0.0', drainAt: 90, resumeAt: 85, step: 10 }
   for (let i = 0; i < argv.length; i += 2) {
     const [flag, value] = [argv[i], argv[i + 1]]
+    if (!['--port', '--bind', '--drain-at', '--resume-at', '--step'].includes(flag)) throw new Error(`unknown option ${flag}`)
+    if (value === undefined || value.startsWith('--')) throw new Error(`${flag} needs a value`)
     const n = Number(value)
     if (flag === '--port' && Number.isInteger(n) && n >= 0 && n <= 65535) o.port = n
     else if (flag === '--bind' && value) o.bind = value
     else if (flag === '--drain-at' && n > 0 && n <= 100) o.drainAt = n
     else if (flag === '--resume-at' && n > 0 && n <= 100) o.resumeAt = n
     else if (flag === '--step' && Number.isInteger(n) && n >= 1 && n <= 100) o.step = n
-    else throw new Error(`bad option ${flag} ${value ?? ''}`.trim())
+    else throw new Error(`bad value for ${flag}: ${value}`)
   }
   if (o.resumeAt > o.drainAt) throw new Error('--resume-at must not be above --drain-at')
   return o
@@ -64,14 +69,34 @@ export function agentLine(mem, o, draining) {
   return { line, drain }
 }
 
+/** Start the agent; bad flags print usage and exit 2, a runtime failure (port in use) exits 1. */
 function main() {
-  const o = options(process.argv.slice(2))
+  const argv = process.argv.slice(2)
+  if (argv.includes('--help') || argv.includes('-h')) {
+    process.stdout.write(`${USAGE}\n`)
+    process.exit(0)
+  }
+  let o
+  try {
+    o = options(argv)
+  } catch (err) {
+    process.stderr.write(`agent: ${err.message}\n${USAGE}\n`)
+    process.exit(2)
+  }
   let draining = false
   const server = net.createServer((sock) => {
     sock.on('error', () => {})
     const next = agentLine(memory(), o, draining)
     draining = next.drain
     sock.end(`${next.line}\n`)
+  })
+  server.on('error', (err) => {
+    const why = err.code === 'EADDRINUSE' ? `port ${o.port} in use on ${o.bind}`
+      : err.code === 'EACCES' ? `no permission to listen on port ${o.port}`
+      : err.code === 'EADDRNOTAVAIL' ? `address ${o.bind} is not on this host`
+      : err.message
+    process.stderr.write(`agent: ${why}\n`)
+    process.exit(1)
   })
   server.listen(o.port, o.bind, () => {
     const a = server.address()
@@ -80,4 +105,14 @@ function main() {
   for (const sig of ['SIGINT', 'SIGTERM']) process.on(sig, () => server.close(() => process.exit(0)))
 }
 
-if (import.meta.url === `file://${process.argv[1]}`) main()
+/** True when this file is the script node was started with, also through a symlink or a path with spaces. */
+function isMain() {
+  if (!process.argv[1]) return false
+  try {
+    return realpathSync(fileURLToPath(import.meta.url)) === realpathSync(process.argv[1])
+  } catch {
+    return false
+  }
+}
+
+if (isMain()) main()

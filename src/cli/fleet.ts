@@ -5,6 +5,7 @@
 import { readFile } from 'node:fs/promises'
 import type { Etcd3 } from 'etcd3'
 import { parseArgs, type ParsedArgs } from './args.ts'
+import { CODES } from '../errors.ts'
 import { decodeConfig } from '../config/load.ts'
 import { formatErrors } from '../config/format.ts'
 import type { FleetConfig } from '../config/types.ts'
@@ -25,6 +26,7 @@ async function storeOf(args: ParsedArgs): Promise<{ store: Store; local: Awaited
   const endpoints = args.flags.get('endpoints')
   if (typeof nodeConfig === 'string') {
     const local = await readLocal(nodeConfig)
+    if (!local.ok && local.noFleet === true) return `${nodeConfig}: has no fleet: section, so it does not say where the store is; give --endpoints URL[,URL] [--prefix P] instead`
     if (!local.ok) return `${nodeConfig}: ${formatErrors(local.result.ok ? [] : local.result.errors)}`
     return { store: local.config.fleet, local }
   }
@@ -54,7 +56,8 @@ async function push(argv: string[]): Promise<number> {
   if (typeof where === 'string') return (err(where), 2)
   const text = await readFile(file, 'utf8').catch((e: NodeJS.ErrnoException) => new Error(`${file}: cannot read (${e.code ?? e.message})`))
   if (text instanceof Error) return (err(text.message), 1)
-  const problems = validate(text, file, where.local)
+  const nodeConfig = parsed.args.flags.get('node-config')
+  const problems = validate(text, file, where.local, typeof nodeConfig === 'string' ? nodeConfig : undefined)
   if (problems !== null) {
     process.stderr.write(`${problems}\n${file}: invalid, not pushed\n`)
     return 1
@@ -74,7 +77,7 @@ async function push(argv: string[]): Promise<number> {
     out(`${key}: stored at revision ${r.header.revision} (was ${read === 0 ? 'absent' : `revision ${read}`})`)
     return 0
   } catch (e) {
-    err(`store unreachable (${where.store.endpoints.join(', ')}): ${storeError(e)}`)
+    err(`store unreachable (${CODES.LB_ERR_FLEET_STORE}, ${where.store.endpoints.join(', ')}): ${storeError(e)}`)
     return 1
   } finally {
     client.close()
@@ -82,10 +85,10 @@ async function push(argv: string[]): Promise<number> {
 }
 
 /** Every error of the shared part, or null: with a node's file, composed with it; else with a stand-in listener on the first pool. */
-function validate(text: string, file: string, local: Awaited<ReturnType<typeof readLocal>> | null): string | null {
+function validate(text: string, file: string, local: Awaited<ReturnType<typeof readLocal>> | null, nodeFile: string | undefined): string | null {
   const source = { key: file, revision: 0, from: file }
   if (local !== null && local.ok) {
-    const r = composeConfig(local.raw, local.config.fleet, text, source)
+    const r = composeConfig(local.raw, local.config.fleet, text, source, {}, nodeFile)
     return r.ok ? null : formatErrors(r.errors)
   }
   const part = parseShared(text, source)
@@ -108,7 +111,7 @@ async function status(argv: string[]): Promise<number> {
     else for (const line of render(doc)) out(line)
     return 0
   } catch (e) {
-    err(`store unreachable (${where.store.endpoints.join(', ')}): ${storeError(e)}`)
+    err(`store unreachable (${CODES.LB_ERR_FLEET_STORE}, ${where.store.endpoints.join(', ')}): ${storeError(e)}`)
     return 1
   } finally {
     client.close()

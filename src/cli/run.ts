@@ -105,7 +105,7 @@ export async function runCommand(argv: string[]): Promise<number> {
   if (config.fleet !== null) {
     const node = await prepareFleet(config.fleet, path, child('fleet'))
     if ('error' in node) {
-      process.stderr.write(`l4lb run: ${path}: cannot start the fleet node (${CODES.LB_ERR_CONFIG_INVALID})\n${node.error}\n`)
+      process.stderr.write(`l4lb run: ${path}: cannot start the fleet node (${node.code})\n${node.error}\n`)
       return 1
     }
     fleet = node

@@ -32,7 +32,7 @@ export const fleet = obj<FleetConfig>({
     doc: 'etcd client URLs (`http://10.0.0.1:2379`; `https://` with `tls`). The client spreads calls over them and moves on when one fails.',
     seeAlso: ['fleet.tls'],
   },
-  prefix: { to: 'prefix', node: str(PREFIX, 'key prefix (/ then letters, digits, _ . - /)'), default: '/l4lb', doc: 'Every fleet key starts with it: `<prefix>/config` (the shared config), `<prefix>/health` (the leader\'s decisions), `<prefix>/election`, `<prefix>/nodes/<node>`. Two fleets on one etcd need two prefixes.', seeAlso: ['fleet.node'] },
+  prefix: { to: 'prefix', node: str(PREFIX, 'key prefix (/ then letters, digits, _ . - /)'), default: '/l4lb', doc: 'The fleet\'s keys: `<prefix>/config` (the shared config), `<prefix>/health` (the leader\'s decisions), `<prefix>/nodes/<node>`, and the election\'s `election/<prefix without its leading />/health-leader/<lease>` (etcd3\'s `Election` puts its own `election/` in front: `election/l4lb/health-leader/...`). Two fleets on one etcd need two prefixes.', seeAlso: ['fleet.node'] },
   node: { to: 'node', node: str(NAME, 'name (letters, digits, _ . -)'), contextDefault: 'the host name', doc: 'This node\'s name in the fleet: in `l4lb fleet status`, the election and the leader\'s results. Unique in the fleet.', seeAlso: ['fleet.prefix'] },
   tls: { to: 'tls', node: nullable(tls), default: null, doc: 'TLS towards etcd; null = plain TCP.', seeAlso: ['fleet.endpoints'] },
   auth: { to: 'auth', node: nullable(auth), default: null, doc: 'etcd user/password authentication; null = none.', seeAlso: ['fleet.tls'] },

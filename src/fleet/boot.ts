@@ -7,16 +7,16 @@ import { decodeConfig, parseYaml } from '../config/load.ts'
 import { isMapping } from '../config/dsl.ts'
 import { formatErrors } from '../config/format.ts'
 import type { Config, ConfigResult, FleetConfig } from '../config/types.ts'
-import { CODES } from '../errors.ts'
+import { CODES, type ErrorCode } from '../errors.ts'
 import { composeConfig, describeSource } from './compose.ts'
 import { readLastKnownGood } from './lkg.ts'
 import { fleetKeys, storeError } from './store.ts'
 import { decodeHealthDoc, type HealthDoc } from './health-doc.ts'
 
 /** The node's file: its raw mapping (for composing) and its validated local Config. */
-export type LocalPart = { ok: true; raw: Readonly<Record<string, unknown>>; config: Config & { fleet: FleetConfig } } | { ok: false; result: ConfigResult }
+export type LocalPart = { ok: true; raw: Readonly<Record<string, unknown>>; config: Config & { fleet: FleetConfig } } | { ok: false; result: ConfigResult; noFleet?: true }
 
-/** Read and validate the node's file; `ok: false` carries the file's errors (or "fleet: is missing"). */
+/** Read and validate the node's file; `ok: false` carries the file's errors (or "fleet: is missing", then with `noFleet`). */
 export async function readLocal(path: string): Promise<LocalPart> {
   let text: string
   try {
@@ -28,7 +28,7 @@ export async function readLocal(path: string): Promise<LocalPart> {
   if (!raw.ok) return { ok: false, result: { ok: false, code: CODES.LB_ERR_CONFIG_INVALID, errors: raw.errors } }
   const r = decodeConfig(raw.value)
   if (!r.ok) return { ok: false, result: r }
-  if (r.config.fleet === null || !isMapping(raw.value)) return { ok: false, result: { ok: false, code: CODES.LB_ERR_CONFIG_INVALID, errors: [{ path: 'fleet', message: 'a fleet node\'s file must keep its fleet section; restart l4lb to leave the fleet' }] } }
+  if (r.config.fleet === null || !isMapping(raw.value)) return { ok: false, result: { ok: false, code: CODES.LB_ERR_CONFIG_INVALID, errors: [{ path: 'fleet', message: 'a fleet node\'s file must keep its fleet section; restart l4lb to leave the fleet' }] }, noFleet: true }
   return { ok: true, raw: raw.value, config: r.config as Config & { fleet: FleetConfig } }
 }
 
@@ -41,7 +41,7 @@ export interface BootShared {
 
 export type BootResult =
   | { ok: true; config: Config; shared: BootShared; health: HealthDoc | null; storeProblem: string | null; rejected: { revision: number; errors: string[] } | null }
-  | { ok: false; message: string }
+  | { ok: false; message: string; code: ErrorCode } // LB_ERR_FLEET_STORE: no store and no last-known-good
 
 /**
  * The effective config at start: local part + the store's value; on a store
@@ -51,7 +51,7 @@ export type BootResult =
  */
 export async function fleetBoot(path: string, client: Etcd3): Promise<BootResult> {
   const local = await readLocal(path)
-  if (!local.ok) return { ok: false, message: formatErrors(local.result.ok ? [] : local.result.errors) }
+  if (!local.ok) return { ok: false, message: formatErrors(local.result.ok ? [] : local.result.errors), code: local.result.ok ? CODES.LB_ERR_CONFIG_INVALID : local.result.code }
   const fleet = local.config.fleet
   const keys = fleetKeys(fleet.prefix)
   let storeProblem: string | null = null
@@ -77,9 +77,9 @@ export async function fleetBoot(path: string, client: Etcd3): Promise<BootResult
   }
   const lkg = await readLastKnownGood(fleet.stateFile)
   const problems = [storeProblem, ...(rejected?.errors ?? [])].join('\n')
-  if (lkg === null) return { ok: false, message: `${problems}\nno last-known-good fleet config at ${fleet.stateFile}` }
+  if (lkg === null) return { ok: false, message: `${problems}\nno last-known-good fleet config at ${fleet.stateFile}`, code: rejected === null ? CODES.LB_ERR_FLEET_STORE : CODES.LB_ERR_CONFIG_INVALID }
   const source = { key: lkg.key, revision: lkg.revision, from: `last-known-good ${fleet.stateFile} (revision ${lkg.revision})` }
   const c = composeConfig(local.raw, fleet, lkg.text, source)
-  if (!c.ok) return { ok: false, message: `${problems}\n${describeSource(source)} is invalid too:\n${formatErrors(c.errors)}` }
+  if (!c.ok) return { ok: false, message: `${problems}\n${describeSource(source)} is invalid too:\n${formatErrors(c.errors)}`, code: CODES.LB_ERR_CONFIG_INVALID }
   return { ok: true, config: c.config, shared: { text: lkg.text, revision: lkg.revision, fromLastKnownGood: true }, health, storeProblem, rejected }
 }

@@ -49,16 +49,22 @@ export function parseShared(text: string, source: StoreSource): { ok: true; valu
  * Node-local raw mapping (the file, `fleet:` included) + shared text -> the
  * effective Config (deep-frozen, `fleet` kept), or every error. Errors of the
  * local part are the caller's (it validated the file first); here every error
- * is attributed to `source`.
+ * is attributed to `source`, or, given `localFile` (the node file's name, as
+ * `fleet push --node-config` has it), an error under a node-local key to that
+ * file ("node.yaml: listeners[0].pool: no pool named "x" in shared.yaml").
  */
-export function composeConfig(local: Readonly<Record<string, unknown>>, fleet: FleetConfig, shared: string, source: StoreSource, options: ParseOptions = {}): ConfigResult {
+export function composeConfig(local: Readonly<Record<string, unknown>>, fleet: FleetConfig, shared: string, source: StoreSource, options: ParseOptions = {}, localFile?: string): ConfigResult {
   const part = parseShared(shared, source)
   if (!part.ok) return { ok: false, code: CODES.LB_ERR_CONFIG_INVALID, errors: part.errors }
   const { fleet: _ignored, ...rest } = local
   const r = decodeConfig({ ...rest, ...part.value }, options)
   if (!r.ok) {
     const where = describeSource(source)
-    return { ok: false, code: r.code, errors: r.errors.map((e) => ({ path: `${where}: ${e.path}`, message: e.message })) }
+    return { ok: false, code: r.code, errors: r.errors.map((e) => {
+      const top = /^[^.[]*/.exec(e.path)?.[0] ?? ''
+      if (localFile === undefined || (SHARED_KEYS as readonly string[]).includes(top)) return { path: `${where}: ${e.path}`, message: e.message }
+      return { path: `${localFile}: ${e.path}`, message: e.message.replace(/^(no pool named "[^"]*")/, `$1 in ${where}`) }
+    }) }
   }
   return { ok: true, config: Object.freeze({ ...r.config, fleet }) }
 }

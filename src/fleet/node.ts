@@ -3,6 +3,7 @@
 import type { Logger } from 'pino'
 import type { Primary, PrimaryOptions } from '../cluster/primary.ts'
 import type { FleetConfig } from '../config/types.ts'
+import { CODES, type ErrorCode } from '../errors.ts'
 import { FleetAgent } from './agent.ts'
 import { fleetBoot } from './boot.ts'
 import type { HealthDoc } from './health-doc.ts'
@@ -14,18 +15,18 @@ export interface FleetNode {
   readonly health: HealthDoc | null
 }
 
-/** The fleet node for the file at `path` (whose `fleet` is `fleet`), or why it cannot start. */
-export async function prepareFleet(fleet: FleetConfig, path: string, log: Logger): Promise<FleetNode | { error: string }> {
+/** The fleet node for the file at `path` (whose `fleet` is `fleet`), or why it cannot start and its code. */
+export async function prepareFleet(fleet: FleetConfig, path: string, log: Logger): Promise<FleetNode | { error: string; code: ErrorCode }> {
   let client
   try {
     client = fleetClient(fleet)
   } catch (err) {
-    return { error: `fleet.tls: ${storeError(err)}` }
+    return { error: `fleet.tls: ${storeError(err)}`, code: CODES.LB_ERR_CONFIG_INVALID }
   }
   const boot = await fleetBoot(path, client)
   if (!boot.ok) {
     client.close()
-    return { error: boot.message }
+    return { error: boot.message, code: boot.code }
   }
   return { agent: new FleetAgent({ client, fleet, configPath: path, boot, log }), config: boot.config, health: boot.health }
 }

@@ -54,7 +54,13 @@ export function fleetClient(f: Pick<FleetConfig, 'endpoints' | 'tls' | 'auth'>):
   return new Etcd3(options)
 }
 
-/** The message of a store error, one line. */
+/**
+ * The message of a store error, one line, without gRPC's trailing
+ * "Resolution note: " (empty for a refused connection) and the doubled
+ * "Error: " of its last error: "14 UNAVAILABLE: No connection established.
+ * Last error: connect ECONNREFUSED 127.0.0.1:2379".
+ */
 export function storeError(err: unknown): string {
-  return (err instanceof Error ? err.message : String(err)).split('\n')[0]
+  const line = (err instanceof Error ? err.message : String(err)).split('\n')[0]
+  return line.replace(/\.?\s*Resolution note:.*$/, '').replace(/Last error: Error: /, 'Last error: ').trim()
 }

@@ -3,7 +3,8 @@
 // l4lb's poller and parser take: weight from free memory, drain past the
 // threshold, back to ready only below the resume mark.
 import { spawn } from 'node:child_process'
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { copyFileSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs'
+import { createServer, type AddressInfo } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import t from 'tap'
@@ -63,4 +64,52 @@ t.test('bad options are refused at start', async (t) => {
   const code = await new Promise<number | null>((r) => child.on('close', r))
   t.not(code, 0)
   t.match(err, /--resume-at must not be above --drain-at/)
+})
+
+/** Run the agent with `args` from `script` and collect its exit code and output (bounded to 10 s). */
+async function runAgent(script: string, args: string[], cwd?: string): Promise<{ code: number | null; out: string; err: string }> {
+  const child = spawn(process.execPath, [script, ...args], { cwd, stdio: ['ignore', 'pipe', 'pipe'] })
+  let out = ''
+  let err = ''
+  child.stdout!.on('data', (d) => (out += d))
+  child.stderr!.on('data', (d) => (err += d))
+  const timer = setTimeout(() => child.kill('SIGKILL'), 10_000)
+  const code = await new Promise<number | null>((r) => child.on('close', r))
+  clearTimeout(timer)
+  return { code, out, err }
+}
+
+t.test('runs through a symlink and from a path with a space (old check silently did nothing)', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'l4lb agent '))
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }))
+  const link = join(dir, 'agent-link.mjs')
+  symlinkSync(AGENT, link)
+  const copy = join(dir, 'agent.mjs')
+  copyFileSync(AGENT, copy)
+  for (const script of [link, copy]) {
+    const r = await runAgent(script, ['--help'])
+    t.equal(r.code, 0, `${script}: --help exits 0`)
+    t.match(r.out, /^usage: node agent\.mjs /, `${script}: prints usage`)
+  }
+})
+
+t.test('usage errors exit 2 with a usage line, no stack trace', async (t) => {
+  for (const [args, want] of [[['--port'], /--port needs a value/], [['--frobnicate', '1'], /unknown option --frobnicate/], [['--step', 'x'], /bad value for --step: x/]] as const) {
+    const r = await runAgent(AGENT, [...args])
+    t.equal(r.code, 2, `${args.join(' ')}: exit 2`)
+    t.match(r.err, want)
+    t.match(r.err, /usage: node agent\.mjs/)
+    t.notMatch(r.err, /\n\s+at /, 'no stack trace')
+  }
+})
+
+t.test('a port in use: one line and exit 1, no stack trace', async (t) => {
+  const busy = createServer()
+  await new Promise<void>((r) => busy.listen(0, '127.0.0.1', r))
+  t.teardown(() => busy.close())
+  const port = (busy.address() as AddressInfo).port
+  const r = await runAgent(AGENT, ['--port', String(port), '--bind', '127.0.0.1'])
+  t.equal(r.code, 1)
+  t.match(r.err, new RegExp(`agent: port ${port} in use`))
+  t.notMatch(r.err, /\n\s+at /, 'no stack trace')
 })

@@ -2,7 +2,7 @@
 // composing it with a store value (every refusal names key and revision),
 // the health document's decoding and fencing, and the last-known-good file.
 import t from 'tap'
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import YAML from 'yaml'
@@ -12,6 +12,9 @@ import { decodeHealthDoc, healthDoc, judge } from '../../src/fleet/health-doc.ts
 import { readLastKnownGood, writeLastKnownGood } from '../../src/fleet/lkg.ts'
 import type { FleetConfig } from '../../src/config/types.ts'
 import { checkCommand } from '../../src/cli/check.ts'
+import { fleetCli } from '../helpers/fleet.ts'
+import { Election } from 'etcd3'
+import { fleetKeys } from '../../src/fleet/store.ts'
 
 const LOCAL = { workers: 1, listeners: [{ name: 'main', bind: '127.0.0.1:0', pool: 'web' }], admin: { enabled: false }, fleet: { endpoints: ['http://127.0.0.1:2379'], node: 'lb-a', 'state-file': '/tmp/x' } }
 const SHARED = YAML.stringify({ pools: [{ name: 'web', backends: [{ host: '127.0.0.1', port: 9001 }], health: { type: 'none' } }], timeouts: { connect: '2s' } })
@@ -93,4 +96,33 @@ t.test('l4lb check on a node file: OK, and where the shared part comes from', as
   const err: string[] = []
   t.equal(await checkCommand(['-c', file], { out: (l) => out.push(l), err: (l) => err.push(l) }), 0, err.join('\n'))
   t.match(out.join('\n'), /^fleet: node lb-a; pools and timeouts come from \/l4lb\/config on http:\/\/127\.0\.0\.1:2379/m)
+})
+
+t.test('fleet push --node-config: a file without fleet: and a listener pool missing from the shared file are named as such', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'l4lb-push-'))
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }))
+  const shared = join(dir, 'shared.yaml')
+  writeFileSync(shared, SHARED)
+  const plain = join(dir, 'plain.yaml')
+  const { fleet: _f, ...noFleet } = LOCAL
+  writeFileSync(plain, YAML.stringify({ ...noFleet, pools: YAML.parse(SHARED).pools }))
+  let r = await fleetCli(['push', '-c', shared, '--node-config', plain])
+  t.equal(r.code, 2, 'a usage error')
+  t.match(r.stderr, `${plain}: has no fleet: section`)
+  t.match(r.stderr, /--endpoints/)
+  t.notMatch(r.stderr, /restart l4lb/, 'not the reload-path message')
+
+  const node = join(dir, 'node.yaml')
+  writeFileSync(node, YAML.stringify({ ...LOCAL, listeners: [{ name: 'main', bind: '127.0.0.1:0', pool: 'squid' }] }))
+  r = await fleetCli(['push', '-c', shared, '--node-config', node])
+  t.equal(r.code, 1)
+  t.match(r.stderr, `${node}: listeners[0].pool: no pool named "squid" in ${shared}`, 'the listener is in the node file; the pools are in the shared file')
+  t.notMatch(r.stderr, `${shared}: listeners`, 'the shared file has no listeners')
+})
+
+t.test('fleet.prefix docs give the election key etcd really holds', async (t) => {
+  const real = `${Election.prefix}/${fleetKeys('/l4lb').election}/` // etcd3 adds election/ and /<lease>
+  const doc = readFileSync(new URL('../../docs/configuration.md', import.meta.url), 'utf8')
+  t.ok(doc.includes(`\`${real}...\``), `docs/configuration.md names ${real}<lease>`)
+  t.notOk(doc.includes('`<prefix>/election`'), 'not <prefix>/election, which no node writes')
 })
