@@ -7,6 +7,9 @@
 // and adopts the verdicts of the newest term; it stops probing while results
 // flow, and probes for itself when they go stale or the store is
 // unreachable, until they flow again. Passive ejection stays local.
+// Agent checks go the same way: the leader polls the agents and publishes
+// their views; a follower stops polling and adopts them, and polls again on
+// a fallback (or while the leader's documents carry no agent views).
 import type { Campaign, Etcd3, Watcher } from 'etcd3'
 import type { Logger } from 'pino'
 import type { FleetConfig } from '../config/types.ts'
@@ -170,7 +173,9 @@ export class HealthSync {
     this.#role = 'leader'
     this.#fallback = null
     this.#leader = { node: this.#fleet.node, term: this.#term }
-    this.#checker?.setProbing(true) // from the verdicts adopted so far: no change unless a probe says so
+    // From the verdicts and agent views adopted so far: no change unless a probe or an agent says so.
+    this.#checker?.setProbing(true)
+    this.#checker?.setAgentPolling(true)
     this.#log.warn({ node: this.#fleet.node, term: this.#term, was }, 'fleet health leader: this node probes and publishes')
     this.publish()
   }
@@ -232,7 +237,9 @@ export class HealthSync {
     }
     this.#leader = { node: doc.leader, term: doc.term }
     this.#lastResultAt = Date.now()
-    this.#checker.adopt(new Map(Object.entries(doc.backends)), `fleet leader ${doc.leader} (term ${doc.term})`)
+    const from = `fleet leader ${doc.leader} (term ${doc.term})`
+    this.#checker.adopt(new Map(Object.entries(doc.backends)), from)
+    if (doc.agents !== undefined) this.#checker.adoptAgents(new Map(Object.entries(doc.agents)), doc.leader, from)
     if (this.#role !== 'follower') {
       const was = this.#role
       this.#role = 'follower'
@@ -240,6 +247,8 @@ export class HealthSync {
       this.#checker.setProbing(false)
       this.#log.info({ leader: doc.leader, term: doc.term, was }, 'following the fleet health leader')
     }
+    // A leader that publishes no agent views (an older l4lb) does not poll them for us.
+    this.#checker.setAgentPolling(doc.agents === undefined)
   }
 
   #checkStale(): void {
@@ -251,6 +260,7 @@ export class HealthSync {
     this.#fallbacks++
     this.#primed = false
     this.#checker?.setProbing(true)
+    this.#checker?.setAgentPolling(true)
     this.#log.warn({ reason: this.#fallback, staleAfterMs: this.#fleet.staleAfterMs }, 'fleet health results stale: probing locally')
   }
 }

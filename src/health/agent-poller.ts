@@ -15,6 +15,12 @@
 // the checker turns it into a HealthChange (kind `agent`) and the primary
 // republishes. Reload (`update`) keeps a backend's view while its address and
 // agent address stay; a backend whose agent is removed loses it.
+//
+// Fleet (src/fleet/): only the health leader polls. setPolling(false) stops
+// the polls of a follower (views kept), adopt() takes the leader's published
+// views (emitting the changes), and setPolling(true) (leader, or a fallback)
+// polls again from the views held, so a takeover changes nothing while the
+// agents say the same. Each view says where it came from (`source`).
 import type { AgentConfig, PoolConfig } from '../config/types.ts'
 import { backendKey } from '../config/backend-key.ts'
 import { formatHostPort } from '../net/ip.ts'
@@ -40,8 +46,24 @@ export interface AgentView {
   readonly lineAt: number | null
   /** Why the last poll was ignored; null when it was applied. */
   readonly ignored: string | null
-  readonly polls: number // polls finished since the backend was first seen
+  readonly polls: number // polls finished by this node since the backend was first seen
   readonly ignoredTotal: number // of which ignored (no line, or no known word)
+  /**
+   * Where down, admin, percent and line came from: `local` (this node's own
+   * polls, or none yet) or `leader` (adopted from the fleet's health leader,
+   * docs/fleet.md). An ignored poll leaves it as it was.
+   */
+  readonly source: 'local' | 'leader'
+  /** The leader node whose view was adopted (source `leader`), else null. */
+  readonly leader: string | null
+}
+
+/** The part of an AgentView the fleet's health leader publishes (src/fleet/health-doc.ts); the counters stay each node's own. */
+export type SharedAgentView = Pick<AgentView, 'address' | 'down' | 'admin' | 'percent' | 'line' | 'lineAt' | 'ignored'>
+
+/** The published part of `v`. */
+export function sharedView(v: AgentView): SharedAgentView {
+  return { address: v.address, down: v.down, admin: v.admin, percent: v.percent, line: v.line, lineAt: v.lineAt, ignored: v.ignored }
 }
 
 interface Slot {
@@ -71,6 +93,7 @@ function targetOf(backendHost: string, a: AgentConfig): AgentTarget {
 export class AgentPoller {
   #slots = new Map<string, Slot>()
   #started = false
+  #polling = true
   readonly #timers: KeyedTimers
   readonly #opts: AgentPollerOptions
   readonly #ask: AskAgent
@@ -110,7 +133,7 @@ export class AgentPoller {
         }
         const slot: Slot = { key, pool: p.name, id: b.id, target, intervalMs: b.agent.intervalMs, view: fresh(address), inflight: null, lastReason: null, removed: false }
         next.set(key, slot)
-        if (this.#started) this.#arm(slot, firstDelay(slot.intervalMs, this.#opts.random))
+        if (this.#started && this.#polling) this.#arm(slot, firstDelay(slot.intervalMs, this.#opts.random))
       }
     }
     for (const [key, s] of this.#slots) {
@@ -125,11 +148,53 @@ export class AgentPoller {
   start(): void {
     if (this.#started) return
     this.#started = true
-    for (const s of this.#slots.values()) this.#arm(s, firstDelay(s.intervalMs, this.#opts.random))
+    if (this.#polling) this.#armAll()
   }
 
   stop(): void {
     this.#started = false
+    this.#halt()
+  }
+
+  /** False while another node polls the agents (a fleet follower). Default true. */
+  get polling(): boolean {
+    return this.#polling
+  }
+
+  /**
+   * Stop polling (in-flight polls are aborted, their replies dropped; views
+   * kept) or poll again (each agent within one interval, from its view).
+   */
+  setPolling(on: boolean): void {
+    if (on === this.#polling) return
+    this.#polling = on
+    if (!this.#started) return
+    if (on) this.#armAll()
+    else this.#halt()
+  }
+
+  /**
+   * Take views decided elsewhere (the fleet's health leader `leader`), keyed by
+   * backendKey. Skipped: keys without an agent here, and views of another agent
+   * address (the leader's config differs). A change of down, admin or percent
+   * is reported through onChange with `detail` first; the counters stay local.
+   */
+  adopt(views: ReadonlyMap<string, SharedAgentView>, leader: string, detail: string): void {
+    for (const [key, v] of views) {
+      const s = this.#slots.get(key)
+      if (s === undefined || s.view.address !== v.address) continue
+      const before = s.view
+      s.view = Object.freeze({ ...before, down: v.down, admin: v.admin, percent: v.percent, line: v.line, lineAt: v.lineAt, ignored: v.ignored, source: 'leader' as const, leader })
+      if (v.down === before.down && v.admin === before.admin && v.percent === before.percent) continue
+      this.#opts.onChange(s.pool, s.id, `${detail}: agent: ${words(v.down ? 'down' : null, v.admin, v.percent)}`)
+    }
+  }
+
+  #armAll(): void {
+    for (const s of this.#slots.values()) this.#arm(s, firstDelay(s.intervalMs, this.#opts.random))
+  }
+
+  #halt(): void {
     this.#timers.clearAll()
     for (const s of this.#slots.values()) {
       s.inflight?.abort()
@@ -142,13 +207,13 @@ export class AgentPoller {
   }
 
   async #poll(s: Slot): Promise<void> {
-    if (!this.#started || s.removed) return
+    if (!this.#started || !this.#polling || s.removed) return
     const ac = new AbortController()
     s.inflight = ac
     const startedAt = this.#opts.now()
     const answer = await this.#ask(s.target, ac.signal).catch((err: Error) => ({ ok: false as const, reason: `poll error: ${err.message}`, durationMs: 0 }))
     if (s.inflight === ac) s.inflight = null
-    if (ac.signal.aborted || !this.#started || s.removed) return
+    if (ac.signal.aborted || !this.#started || !this.#polling || s.removed) return
     const now = this.#opts.now()
     if (!answer.ok) this.#ignore(s, answer.reason)
     else this.#apply(s, answer.line, now)
@@ -175,14 +240,18 @@ export class AgentPoller {
     const down = r.health === null ? before.down : r.health === 'down'
     const admin = r.admin ?? before.admin
     const percent = r.percent ?? before.percent
-    s.view = Object.freeze({ ...before, down, admin, percent, line: shown, lineAt: now, ignored: null, polls: before.polls + 1 })
+    s.view = Object.freeze({ ...before, down, admin, percent, line: shown, lineAt: now, ignored: null, polls: before.polls + 1, source: 'local' as const, leader: null })
     if (down === before.down && admin === before.admin && percent === before.percent) return
-    const parts = [down ? (r.healthWord ?? 'down') : 'up', admin, ...(percent === null ? [] : [`${percent}%`])]
     const note = r.description === '' ? '' : ` # ${r.description.slice(0, 120)}`
-    this.#opts.onChange(s.pool, s.id, `agent: ${parts.join(' ')}${note}`)
+    this.#opts.onChange(s.pool, s.id, `agent: ${words(down ? (r.healthWord ?? 'down') : null, admin, percent)}${note}`)
   }
 }
 
+/** "up drain 50%", "down ready": a view's state in the words of a change's detail. */
+function words(downWord: string | null, admin: AgentAdmin, percent: number | null): string {
+  return [downWord ?? 'up', admin, ...(percent === null ? [] : [`${percent}%`])].join(' ')
+}
+
 function fresh(address: string): AgentView {
-  return Object.freeze({ address, down: false, admin: 'ready', percent: null, line: null, lineAt: null, ignored: null, polls: 0, ignoredTotal: 0 })
+  return Object.freeze({ address, down: false, admin: 'ready', percent: null, line: null, lineAt: null, ignored: null, polls: 0, ignoredTotal: 0, source: 'local', leader: null })
 }

@@ -27,7 +27,8 @@
 //   that probing again (setProbing(true)) goes on from them without a flap.
 // - Agent checks (agent-poller.ts) run beside the probes, started, stopped and
 //   updated with them; their view is in each row's `agent`, a change is a
-//   HealthChange of kind `agent`.
+//   HealthChange of kind `agent`. In a fleet, setAgentPolling(false) stops a
+//   follower's polls and adoptAgents() takes the leader's views, as for verdicts.
 import { backendKey } from '../config/backend-key.ts'
 import type { BackendConfig, PoolConfig } from '../config/types.ts'
 import { isActiveCheck } from '../config/check-kinds.ts'
@@ -37,7 +38,7 @@ import { ALWAYS_UP, newEntry, toRow, type Entry } from './entry.ts'
 import { endEarly, expire, report, type PassiveStep } from './passive.ts'
 import { probeFor } from './probes/registry.ts'
 import { firstDelay, KeyedTimers, nextDelay, realTimers, type Timers } from './scheduler.ts'
-import { AgentPoller } from './agent-poller.ts'
+import { AgentPoller, type SharedAgentView } from './agent-poller.ts'
 import type { AskAgent } from './probes/agent.ts'
 import type { BackendHealth, CheckStatus, DataPathSettings, HealthChange, HealthVerdict, PassiveReport, ProbeFn, ProbeResult } from './types.ts'
 
@@ -166,6 +167,30 @@ export class HealthChecker {
       if (row.verdict === 'down') e.passive = { ...e.passive, failures: 0 }
       if (row.verdict !== 'unknown') this.#emit(e, row.verdict, from, `${detail}: ${row.check.result?.detail ?? 'no check yet'}`)
     }
+  }
+
+  /** False while another node polls the agents (a fleet follower). Default true. */
+  get agentPolling(): boolean {
+    return this.#agents.polling
+  }
+
+  /**
+   * Stop polling agents (views kept, in-flight polls dropped) or poll again,
+   * each agent within one interval, from the views held: a view adopted from
+   * the leader stays until this node's own poll says otherwise.
+   */
+  setAgentPolling(on: boolean): void {
+    this.#agents.setPolling(on)
+  }
+
+  /**
+   * Take agent views decided elsewhere (the fleet's health leader `leader`),
+   * keyed by backendKey(pool, id); backends without an agent here, or with
+   * another agent address, are skipped. A changed state or weight is emitted
+   * as a HealthChange of kind `agent`, with `detail` first.
+   */
+  adoptAgents(views: ReadonlyMap<string, SharedAgentView>, leader: string, detail: string): void {
+    this.#agents.adopt(views, leader, detail)
   }
 
   update(pools: readonly PoolConfig[]): void {

@@ -62,7 +62,7 @@ t.test('status page in headless Chromium', async (t) => {
   }
   const m = fakeModel()
   m.backends.push({ pool: 'alt', id: '<b id="inj">x</b>', adminState: 'ready', health: 'up', weight: 1, active: 0, total: 0 })
-  const agent = { address: '10.0.0.9:9999', down: false, admin: 'drain' as const, percent: 40, line: 'drain 40%', lineAt: Date.now(), ignored: null, polls: 3, ignoredTotal: 0 }
+  const agent = { address: '10.0.0.9:9999', down: false, admin: 'drain' as const, percent: 40, line: 'drain 40%', lineAt: Date.now(), ignored: null, polls: 3, ignoredTotal: 0, source: 'local' as const, leader: null }
   m.backends.push({ pool: 'alt', id: 'agented', adminState: 'drain', health: 'up', weight: 1, active: 0, total: 0, agent })
   const { base } = await startTestServer(t, m, 'page-token')
   const ctx = await launch(t)

@@ -5,7 +5,7 @@ import { agentNote, formatStatus } from '../../src/cli/status.ts'
 import type { StatusDoc } from '../../src/admin/model.ts'
 
 const view = (over: Partial<NonNullable<Parameters<typeof agentNote>[0]>> = {}) => ({
-  address: '10.0.0.9:9999', down: false, admin: 'ready' as const, percent: null, line: 'up', lineAt: 1, ignored: null, polls: 1, ignoredTotal: 0, ...over,
+  address: '10.0.0.9:9999', down: false, admin: 'ready' as const, percent: null, line: 'up', lineAt: 1, ignored: null, polls: 1, ignoredTotal: 0, source: 'local' as const, leader: null, ...over,
 })
 
 t.test('agentNote', async (t) => {

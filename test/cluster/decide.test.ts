@@ -84,7 +84,7 @@ t.test('an ejection never empties a pool: ejected backends return when nothing e
 
 t.test('agent check: its drain/maint add to the operator\'s, its down to the checks\', its N% scales the weight', async (t) => {
   const view = (over: Partial<NonNullable<BackendHealth['agent']>>): BackendHealth['agent'] => ({
-    address: '127.0.0.1:9', down: false, admin: 'ready', percent: null, line: null, lineAt: null, ignored: null, polls: 1, ignoredTotal: 0, ...over,
+    address: '127.0.0.1:9', down: false, admin: 'ready', percent: null, line: null, lineAt: null, ignored: null, polls: 1, ignoredTotal: 0, source: 'local' as const, leader: null, ...over,
   })
   const none = { states: new Map(), weights: new Map() }
   const run = (a: BackendHealth['agent'], overrides: Parameters<typeof decide>[2] = none) =>
