@@ -267,6 +267,14 @@ static napi_value js_held(napi_env env, napi_callback_info info) {
   return out;
 }
 
+/* sample(): ask for a byte-count sample of every connection that moved bytes since its last (delivered with the completions). */
+static napi_value js_sample(napi_env env, napi_callback_info info) {
+  (void)env;
+  (void)info;
+  pump_sample();
+  return NULL;
+}
+
 /* owned(): connections the pump owns now. */
 static napi_value js_owned(napi_env env, napi_callback_info info) {
   (void)info;
@@ -279,6 +287,7 @@ NAPI_MODULE_INIT(/* napi_env env, napi_value exports */) {
   static const struct { const char *name; napi_callback fn; } fns[] = {
       {"start", js_start}, {"adopt", js_adopt}, {"connect", js_connect}, {"retry", js_retry}, {"kill", js_kill},
       {"retime", js_retime}, {"ref", js_ref}, {"owned", js_owned}, {"held", js_held},
+      {"sample", js_sample},
   };
   for (size_t i = 0; i < sizeof fns / sizeof fns[0]; i++) {
     napi_value f;

@@ -49,7 +49,8 @@ static void finish(struct pump_conn *c, int ending) {
   if (c->prev) c->prev->next = c->next; else P.head = c->next;
   if (c->next) c->next->prev = c->prev;
   P.slots[c->slot] = NULL;
-  struct pump_done d = {c->id, ending, c->first_fin, c->bytes[0], c->bytes[1]};
+  /* The bytes no sample reported yet: JavaScript adds them to what the samples gave. */
+  struct pump_done d = {c->id, ending, c->first_fin, c->bytes[0] - c->sampled[0], c->bytes[1] - c->sampled[1]};
   pump_done(&d, c->slot, 1);
   pump_conn_free(c);
 }
@@ -154,6 +155,23 @@ static void retry(struct pump_cmd *k, char *buf, int64_t now) {
   connect_begin(c, &k->target, buf, now);
 }
 
+/*
+ * Loop thread: a byte-count sample (EV_BYTES: the bytes received from each
+ * side since the last sample) of every pumping connection that moved bytes
+ * since then, so JavaScript's counters follow long-lived connections while
+ * they last (HAProxy updates its byte counters as data moves, not only at
+ * the end). The ending's record carries only what no sample reported.
+ */
+static void sample(void) {
+  for (struct pump_conn *c = P.head; c != NULL; c = c->next) {
+    if (c->state != ST_PUMPING || (c->bytes[0] == c->sampled[0] && c->bytes[1] == c->sampled[1])) continue;
+    struct pump_done d = {c->id, EV_BYTES, -1, c->bytes[0] - c->sampled[0], c->bytes[1] - c->sampled[1]};
+    c->sampled[0] = c->bytes[0];
+    c->sampled[1] = c->bytes[1];
+    pump_done(&d, c->slot, 0);
+  }
+}
+
 /* Loop thread: run the queued commands; 1 when told to stop. */
 static int run_commands(char *buf) {
   size_t n;
@@ -173,6 +191,7 @@ static int run_commands(char *buf) {
     case CMD_RETIME:
       if ((c = lookup(k->id)) != NULL) { c->idle_ms = k->idle_ms; c->half_ms = k->half_ms; }
       break;
+    case CMD_SAMPLE: sample(); break;
     case CMD_STOP: stop = 1; break;
     }
   }

@@ -38,7 +38,8 @@ enum pump_ending {
   /* Not endings: a connect attempt's outcome; the connection goes on. */
   EV_CONNECT_ERROR = 9,   /* refused, unreachable, ...: parked until JavaScript retries or kills */
   EV_CONNECT_TIMEOUT = 10, /* no answer within the connect timeout: parked likewise */
-  EV_CONNECTED = 11       /* connected: now pumping (value: the connect time, ms) */
+  EV_CONNECTED = 11,      /* connected: now pumping (value: the connect time, ms) */
+  EV_BYTES = 12           /* a sample of a connection still pumping: bytes from each side since the last sample */
 };
 
 /* What a connection is doing (struct pump_conn.state). */
@@ -61,6 +62,7 @@ struct pump_conn {
   int8_t first_fin;     /* side whose FIN came first, -1 none */
   struct pump_dir dir[2]; /* dir[d]: bytes from side d to side 1-d */
   double bytes[2];      /* bytes received from each side */
+  double sampled[2];    /* bytes[] as the last EV_BYTES sample reported them */
   int64_t last_ms;      /* last byte or FIN either way (monotonic ms) */
   uint32_t idle_ms, half_ms; /* 0 = off */
   uint8_t attempt;      /* connect attempts so far (wraps): tags the backend socket's epoll events */
@@ -82,7 +84,8 @@ struct pump_done {
   double id;
   int ending;
   int first_fin;
-  double bytes_in, bytes_out; /* from the client, from the backend; EV_CONNECTED: the connect time (ms), 0 */
+  /* From the client, from the backend, since the last EV_BYTES sample (all of them when none); EV_CONNECTED: the connect time (ms), 0 */
+  double bytes_in, bytes_out;
 };
 
 int pump_dir_keep(struct pump_dir *x, const char *buf, size_t n);
@@ -105,7 +108,7 @@ typedef void (*pump_notify_fn)(void *arg); /* called on the loop thread when com
 
 /* queue.c: commands to the loop thread, completions back, slots and ids. */
 #define PUMP_GEN_UNIT 1048576.0 /* 2^20: slots per generation in an id */
-enum pump_cmd_kind { CMD_ADD, CMD_CONNECT, CMD_RETRY, CMD_KILL, CMD_RETIME, CMD_STOP };
+enum pump_cmd_kind { CMD_ADD, CMD_CONNECT, CMD_RETRY, CMD_KILL, CMD_RETIME, CMD_SAMPLE, CMD_STOP };
 struct pump_cmd {
   enum pump_cmd_kind kind;
   double id;
@@ -141,6 +144,8 @@ double pump_connect(int cfd, int sfd, const struct pump_target *t, uint32_t idle
 int pump_retry(double id, int sfd, const struct pump_target *t, const char *to_server, size_t to_server_len);
 void pump_kill(double id);
 void pump_retime(double id, uint32_t idle_ms, uint32_t half_ms);
+/* Ask for an EV_BYTES completion for every pumping connection whose byte counts moved since its last one. */
+void pump_sample(void);
 /* Move waiting completions to `out` (up to max): how many. */
 size_t pump_take_done(struct pump_done *out, size_t max);
 uint32_t pump_owned(void);

@@ -1,6 +1,6 @@
 /*
  * The crossings between JavaScript's thread and the loop thread (loop.c):
- * the commands JavaScript sends (add, connect, retry, kill, retime, stop;
+ * the commands JavaScript sends (add, connect, retry, kill, retime, sample, stop;
  * queued under one mutex, the loop woken by an eventfd), the completions
  * and connect outcomes the loop sends back (drained in batches by the
  * Node-API glue), and the table of slots and generations that gives each
@@ -205,6 +205,11 @@ void pump_kill(double id) {
 
 void pump_retime(double id, uint32_t idle_ms, uint32_t half_ms) {
   struct pump_cmd k = {.kind = CMD_RETIME, .id = id, .idle_ms = idle_ms, .half_ms = half_ms};
+  (void)pump_submit(&k);
+}
+
+void pump_sample(void) {
+  struct pump_cmd k = {.kind = CMD_SAMPLE};
   (void)pump_submit(&k);
 }
 

@@ -192,6 +192,8 @@ function fleetStats(f: FleetStatus | null): FleetStats | null {
 }
 
 /** A worker's native-engine counters for /metrics; null (no sample) before its first report. */
-function nativeOf(e: EngineStats | undefined): { nativeSessions: number | null; nativeHandoffsTotal: number | null; nativeFallbacksTotal: number | null } {
-  return e === undefined ? { nativeSessions: null, nativeHandoffsTotal: null, nativeFallbacksTotal: null } : { nativeSessions: e.nativeSessions, nativeHandoffsTotal: e.handoffs, nativeFallbacksTotal: e.fallbacks }
+function nativeOf(e: EngineStats | undefined): { nativeSessions: number | null; nativeHandoffsTotal: number | null; nativeConnectsTotal: number | null; nativeFallbacksTotal: number | null } {
+  return e === undefined
+    ? { nativeSessions: null, nativeHandoffsTotal: null, nativeConnectsTotal: null, nativeFallbacksTotal: null }
+    : { nativeSessions: e.nativeSessions, nativeHandoffsTotal: e.handoffs, nativeConnectsTotal: e.connects, nativeFallbacksTotal: e.fallbacks }
 }

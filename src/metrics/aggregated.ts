@@ -50,6 +50,7 @@ export interface WorkerTotals {
   readonly cpuSecondsTotal: number | null // user + system, last reported
   readonly nativeSessions: number | null // carried by the native engine now; null before the first report
   readonly nativeHandoffsTotal: number | null // handed to the native engine since the worker started
+  readonly nativeConnectsTotal: number | null // of those, whose backend the native engine connected (stage 2)
   readonly nativeFallbacksTotal: number | null // the native engine could not take them: served by JavaScript
 }
 

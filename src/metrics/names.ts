@@ -188,6 +188,12 @@ export const METRICS = {
     help: 'Established connections the worker handed to its native engine.',
     labels: ['worker'],
   },
+  workerNativeConnects: {
+    name: 'l4lb_worker_native_connects_total',
+    type: 'counter',
+    help: 'Of the hand-offs, connections whose backend the native engine connected (stage 2: pools of IP literals); the rest were connected by JavaScript first.',
+    labels: ['worker'],
+  },
   workerNativeFallbacks: {
     name: 'l4lb_worker_native_fallbacks_total',
     type: 'counter',

@@ -62,6 +62,7 @@ const EXTRACT: Record<keyof typeof METRICS, Extract> = {
   workerCpuSeconds: (s) => wo(s, (w) => w.cpuSecondsTotal),
   workerNativeSessions: (s) => wo(s, (w) => w.nativeSessions),
   workerNativeHandoffs: (s) => wo(s, (w) => w.nativeHandoffsTotal),
+  workerNativeConnects: (s) => wo(s, (w) => w.nativeConnectsTotal),
   workerNativeFallbacks: (s) => wo(s, (w) => w.nativeFallbacksTotal),
   healthSnapshotVersion: (s) => [[{}, s.healthVersion]],
   configReloads: (s) => [[{}, s.configReloadsTotal]],

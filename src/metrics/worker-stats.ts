@@ -42,6 +42,7 @@ export interface EngineStats {
   readonly note: string | null // why `auto`/`native` runs JavaScript: addon not built or not loadable
   readonly nativeSessions: number // sessions the pump owns now
   readonly handoffs: number // sessions handed to the pump since start
+  readonly connects: number // of those, sessions whose backend the pump connected (stage 2)
   readonly fallbacks: number // sessions the pump could not take (they stayed on JavaScript)
 }
 

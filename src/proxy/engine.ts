@@ -184,7 +184,13 @@ export class Engine {
     return this.listeners.size > 0
   }
 
+  /**
+   * This worker's counters now. On the native engine it also asks the pump
+   * for a byte sample of its live sessions, which lands before the next
+   * call: native sessions' bytes lag by one stats interval, never until their end.
+   */
   stats(): WorkerStats {
+    this.engine.pump?.sample()
     const backends = []
     for (const p of this.pools.values()) {
       for (const [id, c] of p.allCounters()) {
@@ -213,7 +219,7 @@ export class Engine {
     }))
     const e = this.engine
     const pump = e.pump ?? loadedPump()
-    const engine = { engine: e.engine, note: e.note, nativeSessions: pump?.owned ?? 0, handoffs: pump?.counters.adopted ?? 0, fallbacks: pump?.counters.fallbacks ?? 0 }
+    const engine = { engine: e.engine, note: e.note, nativeSessions: pump?.owned ?? 0, handoffs: pump?.counters.adopted ?? 0, connects: pump?.counters.connects ?? 0, fallbacks: pump?.counters.fallbacks ?? 0 }
     return { backends, listeners, pools, engine }
   }
 

@@ -119,8 +119,8 @@ export function closedSocket(): net.Socket {
   return closed
 }
 
-/** The pump ended `s`: count its bytes, settle its reason, finish it as the JavaScript engine would. */
-export function nativeEnded(s: Session, reason: Termination | null, firstClose: 'client' | 'server' | null, bytesIn: number, bytesOut: number): void {
+/** Count bytes the pump moved for `s` (received from the client, from the backend) in the session and its backend. */
+export function nativeBytes(s: Session, bytesIn: number, bytesOut: number): void {
   s.bytesIn += bytesIn
   s.bytesOut += bytesOut
   const b = s.backend
@@ -128,6 +128,14 @@ export function nativeEnded(s: Session, reason: Termination | null, firstClose: 
     b.stats.bytesIn += bytesIn
     b.stats.bytesOut += bytesOut
   }
+}
+
+/**
+ * The pump ended `s`: count its last bytes (those no sample reported), settle
+ * its reason, finish it as the JavaScript engine would.
+ */
+export function nativeEnded(s: Session, reason: Termination | null, firstClose: 'client' | 'server' | null, bytesIn: number, bytesOut: number): void {
+  nativeBytes(s, bytesIn, bytesOut)
   if (s.firstClose === null) s.firstClose = firstClose
   if (s.reason === null) s.reason = reason ?? 'hard-stop'
   s.clientClosed = s.serverClosed = true

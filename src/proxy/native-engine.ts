@@ -30,6 +30,8 @@ export interface NativeAddon {
   ref(on: boolean): void
   owned(): number
   held(): number
+  /** Ask for a byte-count sample (EV_BYTES records in a later batch) of every session that moved bytes since its last. */
+  sample(): void
 }
 
 /** Endings in the order of `enum pump_ending` (native/pump.h); null: a kill, whose reason JavaScript set. */
@@ -42,12 +44,20 @@ const ENDINGS: readonly (Termination | null)[] = [
 /** Stage 2's connect outcomes, numbered after the endings (EV_* in native/pump.h): not endings, the session goes on. */
 const CONNECT_OUTCOMES: readonly ConnectOutcome[] = ['error', 'timeout', 'connected']
 
+/** EV_BYTES (native/pump.h): a byte-count sample of a session still pumping, after the connect outcomes. */
+const EV_BYTES = ENDINGS.length + CONNECT_OUTCOMES.length
+
 /** What a session handed to the pump hears when it ends. */
 export interface NativeOwner {
-  /** `reason` null: ended by a kill (the owner set its reason first). Bytes: received from each side by the pump. */
+  /**
+   * `reason` null: ended by a kill (the owner set its reason first). Bytes: received from
+   * each side by the pump since its last nativeBytes (all of them when there was none).
+   */
   nativeEnded(reason: Termination | null, firstClose: 'client' | 'server' | null, bytesIn: number, bytesOut: number): void
   /** Stage 2: a connect attempt's outcome (`ms`: its connect time when connected). Failed: the pump waits for retry() or kill(). */
   nativeConnect(outcome: ConnectOutcome, ms: number): void
+  /** A sample while the session lasts: bytes received from the client and from the backend since the last one (NativePump.sample). */
+  nativeBytes(bytesIn: number, bytesOut: number): void
 }
 
 /** Counters of this process's native engine (l4lb_native_* metrics). */
@@ -56,11 +66,12 @@ export interface NativeCounters {
   connects: number // of those, sessions whose backend the pump connected (stage 2)
   fallbacks: number // sessions the pump could not take: they stayed on JavaScript
   batches: number // completion batches received
+  samples: number // byte-count samples asked for (sample())
 }
 
 /** The process's native pump: adopts sessions, routes their completions, counts. */
 export class NativePump {
-  readonly counters: NativeCounters = { adopted: 0, connects: 0, fallbacks: 0, batches: 0 }
+  readonly counters: NativeCounters = { adopted: 0, connects: 0, fallbacks: 0, batches: 0, samples: 0 }
   /** Stage 2: the pump connects backends (pools of IP literals); L4LB_NATIVE_CONNECT=0 keeps stage 1 (JavaScript connects), to compare them. */
   connects = process.env.L4LB_NATIVE_CONNECT !== '0'
   private readonly owners = new Map<number, NativeOwner>()
@@ -144,6 +155,19 @@ export class NativePump {
     return this.addon.held()
   }
 
+  /**
+   * Ask the pump for the bytes its sessions moved since the last sample: each
+   * owner hears nativeBytes in a later batch (one crossing, not one per
+   * session; nothing when no session moved a byte). The worker calls it before
+   * every stats report, so the byte counters of long-lived native sessions
+   * move while they last, as the JavaScript engine's do.
+   */
+  sample(): void {
+    if (this.owners.size === 0) return
+    this.counters.samples++
+    this.addon.sample()
+  }
+
   /** Count a session that could not be handed over for a reason found in JavaScript. */
   fellBack(): void {
     this.counters.fallbacks++
@@ -156,6 +180,10 @@ export class NativePump {
       const owner = this.owners.get(id)
       if (owner === undefined) continue
       const code = batch[i + 1]!
+      if (code === EV_BYTES) {
+        owner.nativeBytes(batch[i + 3]!, batch[i + 4]!)
+        continue
+      }
       if (code >= ENDINGS.length) {
         owner.nativeConnect(CONNECT_OUTCOMES[code - ENDINGS.length] ?? 'error', batch[i + 3]!)
         continue

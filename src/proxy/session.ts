@@ -17,7 +17,7 @@ import type { Termination } from '../errors.ts'
 import type { BackendRuntime } from './backend-runtime.ts'
 import type { SessionHost } from './session-host.ts'
 import type { NativePump } from './native-engine.ts'
-import { nativeEnded } from './hand-off.ts'
+import { nativeBytes, nativeEnded } from './hand-off.ts'
 import { nativeConnect } from './native-connect.ts'
 import type { ConnectOutcome } from '../health/types.ts'
 import type { ConnectLineReader } from '../net/http1/connect-line.ts'
@@ -102,6 +102,11 @@ export class Session {
   /** The pump's outcome of a connect attempt (stage 2, see NativeOwner). */
   nativeConnect(outcome: ConnectOutcome, ms: number): void {
     nativeConnect(this, outcome, ms)
+  }
+
+  /** A byte-count sample while the pump carries this session (see NativeOwner). */
+  nativeBytes(bytesIn: number, bytesOut: number): void {
+    nativeBytes(this, bytesIn, bytesOut)
   }
 
   /** The pump finished this session (see NativeOwner). */

@@ -29,5 +29,8 @@ forEachEngine((t, engine) => {
     if (engine === 'native') t.ok(handoffs.n >= 40, `${handoffs.n} sessions handed over across the workers`)
     else t.equal(handoffs.n, 0, 'nothing handed over on the JavaScript engine')
     t.match(handoffs.m, /^l4lb_worker_native_fallbacks_total\{worker="\d+"\} 0$/m, 'no fallback')
+    // The fixture backend is an IP literal: stage 2, the pump connected every one it took.
+    const connects = [...handoffs.m.matchAll(/^l4lb_worker_native_connects_total\{worker="\d+"\} (\d+)$/gm)].reduce((a, x) => a + Number(x[1]), 0)
+    t.equal(connects, handoffs.n, engine === 'native' ? 'every hand-off was a native connect' : 'no native connect on the JavaScript engine')
   })
 }, { inProcess: false })

@@ -83,4 +83,31 @@ forEachEngine((t) => {
     t.match(closed()[0], { bytesIn: PAYLOAD.length, bytesOut: PAYLOAD.length })
     t.equal(lb.stats().backends[0].bytesIn, PAYLOAD.length)
   })
+
+  t.test('a long-lived connection\'s bytes show in its backend\'s counters while it lasts, and count once at its end', async (t) => {
+    const be = await startBackend('echo', 'echo')
+    t.teardown(() => be.close())
+    const { lb, closed, port } = await logged(t, [be])
+    const c = await connect(port)
+    let got = 0
+    c.on('data', (d: Buffer) => (got += d.length))
+    const ended = new Promise((resolve) => c.once('end', resolve))
+    c.write(PAYLOAD)
+    await until('the echo', () => got === PAYLOAD.length)
+    // Still open: the worker's stats reports (every 500 ms) must carry the bytes already moved.
+    const live = await until('the bytes of the open connection in the backend counters', () => {
+      const s = lb.stats().backends[0]
+      return s !== undefined && s.bytesIn === PAYLOAD.length && s.bytesOut === PAYLOAD.length ? s : null
+    }, { deadlineMs: 3000, intervalMs: 100 })
+    t.equal(live.active, 1, 'counted while the connection is still open')
+    c.write(PAYLOAD)
+    await until('the second echo', () => got === 2 * PAYLOAD.length)
+    c.end()
+    await ended
+    await until('the connection-closed log line', () => closed().length === 1)
+    t.match(closed()[0], { bytesIn: 2 * PAYLOAD.length, bytesOut: 2 * PAYLOAD.length })
+    const s = lb.stats().backends[0]
+    t.equal(s.bytesIn, 2 * PAYLOAD.length, 'backend bytes sent: every byte once, samples and ending together')
+    t.equal(s.bytesOut, 2 * PAYLOAD.length, 'backend bytes received: every byte once')
+  })
 })

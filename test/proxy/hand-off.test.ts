@@ -89,6 +89,7 @@ function refusingAddon(): NativeAddon & { calls: number; adopts: number; connect
     ref() {},
     owned: () => 0,
     held: () => 0,
+    sample() {},
   }
 }
 
