@@ -4,6 +4,11 @@
 // reproducible). If the draw
 // lands on a backend that is tried or at maxconn, the choice is redrawn among
 // the available ones only, keeping their relative weights. No allocation.
+// With options.weighBy 'success-latency' each backend's weight is multiplied
+// by load.successRate (observe http-connect; absent = 1) and divided by its
+// connect-latency EWMA (a backend with none yet gets the mean of those that
+// have one, all 1 when none has), read at each pick: the weights change with
+// every answer, so there is no cumulative table and a pick is O(n).
 import type { Picker, PickerBackend, PickerOptions } from './picker.ts'
 import { isAvailable, usableBackends } from './eligible.ts'
 import { Prng30, PRNG_SCALE } from './prng.ts'
@@ -18,6 +23,9 @@ export function createRandomPicker<B extends PickerBackend>(backends: readonly B
     cumulative[i] = sum
   }
   const prng = new Prng30(options.random)
+  if (options.weighBy === 'success-latency') {
+    return { name: 'random', pick: (_hash: number, tried: readonly B[]): B | undefined => weighedDraw(list, tried, prng) }
+  }
   return {
     name: 'random',
     pick(_hash: number, tried: readonly B[]): B | undefined {
@@ -35,6 +43,41 @@ export function createRandomPicker<B extends PickerBackend>(backends: readonly B
       return redraw(list, tried, prng)
     },
   }
+}
+
+/** weight × successRate / latency, with `fill` (ms) for a backend with no latency yet. */
+function weighed(b: PickerBackend, fill: number): number {
+  const l = b.load.latencyEwmaMs
+  return (b.weight * (b.load.successRate ?? 1)) / (l > 0 ? l : fill)
+}
+
+/** Draw among the available backends in proportion to weighed() (O(n)); undefined when none. */
+function weighedDraw<B extends PickerBackend>(list: readonly B[], tried: readonly B[], prng: Prng30): B | undefined {
+  let latSum = 0
+  let latN = 0
+  for (let i = 0; i < list.length; i++) {
+    const l = list[i].load.latencyEwmaMs
+    if (l > 0) {
+      latSum += l
+      latN++
+    }
+  }
+  const fill = latN === 0 ? 1 : latSum / latN
+  let total = 0
+  let last = -1
+  for (let i = 0; i < list.length; i++) {
+    if (!isAvailable(list[i], tried)) continue
+    total += weighed(list[i], fill)
+    last = i
+  }
+  if (last < 0) return undefined
+  let r = prng.next30() * PRNG_SCALE * total
+  for (let i = 0; i < last; i++) {
+    if (!isAvailable(list[i], tried)) continue
+    r -= weighed(list[i], fill)
+    if (r < 0) return list[i]
+  }
+  return list[last]
 }
 
 /** Weighted draw among the available backends only (O(n)); undefined when none. */
