@@ -9,13 +9,14 @@
 // reads) the score is (active + 1) × latency / (weight × successRate): the
 // latency as above (always, no need for p2cLatency), and load.successRate
 // (observe http-connect; absent = 1) divides it, so a proxy answering 503
-// loses nearly every duel.
+// loses nearly every duel. Latencies under 1 ms count as 1 ms then (weigh.ts says why).
 // Equal scores keep the first draw. Tried / maxconn backends are never drawn.
 // Draws come from a generator seeded from options.random at build time
 // (prng.ts says why); no allocation.
 import type { Picker, PickerBackend, PickerOptions } from './picker.ts'
 import { isAvailable, usableBackends } from './eligible.ts'
 import { Prng30 } from './prng.ts'
+import { weighLatency } from './weigh.ts'
 
 export function createP2cPicker<B extends PickerBackend>(backends: readonly B[], options: PickerOptions): Picker<B> {
   const list = usableBackends(backends)
@@ -28,8 +29,8 @@ export function createP2cPicker<B extends PickerBackend>(backends: readonly B[],
   function better(b: B, a: B): boolean {
     let sb = (b.load.active + 1) * a.weight
     let sa = (a.load.active + 1) * b.weight
-    const lb = b.load.latencyEwmaMs
-    const la = a.load.latencyEwmaMs
+    const lb = weigh ? weighLatency(b.load.latencyEwmaMs) : b.load.latencyEwmaMs
+    const la = weigh ? weighLatency(a.load.latencyEwmaMs) : a.load.latencyEwmaMs
     if (useLatency && lb > 0 && la > 0) {
       sb *= lb
       sa *= la

@@ -7,11 +7,12 @@
 // With options.weighBy 'success-latency' each backend's weight is multiplied
 // by load.successRate (observe http-connect; absent = 1) and divided by its
 // connect-latency EWMA (a backend with none yet gets the mean of those that
-// have one, all 1 when none has), read at each pick: the weights change with
+// have one, all 1 when none has; under 1 ms counts as 1 ms, weigh.ts), read at each pick: the weights change with
 // every answer, so there is no cumulative table and a pick is O(n).
 import type { Picker, PickerBackend, PickerOptions } from './picker.ts'
 import { isAvailable, usableBackends } from './eligible.ts'
 import { Prng30, PRNG_SCALE } from './prng.ts'
+import { weighLatency } from './weigh.ts'
 
 export function createRandomPicker<B extends PickerBackend>(backends: readonly B[], options: PickerOptions): Picker<B> {
   const list = usableBackends(backends)
@@ -47,7 +48,7 @@ export function createRandomPicker<B extends PickerBackend>(backends: readonly B
 
 /** weight × successRate / latency, with `fill` (ms) for a backend with no latency yet. */
 function weighed(b: PickerBackend, fill: number): number {
-  const l = b.load.latencyEwmaMs
+  const l = weighLatency(b.load.latencyEwmaMs)
   return (b.weight * (b.load.successRate ?? 1)) / (l > 0 ? l : fill)
 }
 
@@ -56,7 +57,7 @@ function weighedDraw<B extends PickerBackend>(list: readonly B[], tried: readonl
   let latSum = 0
   let latN = 0
   for (let i = 0; i < list.length; i++) {
-    const l = list[i].load.latencyEwmaMs
+    const l = weighLatency(list[i].load.latencyEwmaMs)
     if (l > 0) {
       latSum += l
       latN++

@@ -1,8 +1,10 @@
 // observe: http-connect: once a backend is connected, its first response
 // line is read as it passes to the client (status-line.ts; no byte changed or
 // held) and counted as passive health: 2xx a success, 5xx (407 with
-// observe-407) or no line in time a failure, anything else neither. The
-// session stays on JavaScript until then, and goes to the native pump after.
+// observe-407) or no line in time a failure, anything else neither. Each
+// success or failure also goes into the backend's window in this worker
+// (pools[].observe-window), whose estimate weigh-by: success-latency reads.
+// The session stays on JavaScript until then, and goes to the native pump after.
 import { connectVerdict, type StatusScan, StatusLineObserver } from '../net/http1/status-line.ts'
 import { handOff } from './hand-off.ts'
 import { kSession, OPEN, REFUSED, type Session, type Tagged } from './session.ts'
@@ -56,6 +58,11 @@ function observed(s: Session, scan: StatusScan | 'timeout'): void {
   s.server?.off('data', onObserveData).off('end', onObserveEnd)
   const b = s.backend!
   const verdict = scan === 'timeout' ? 'failure' : connectVerdict(scan, s.host.pool.config.observe407)
+  if (b.answers !== null && (verdict === 'success' || verdict === 'failure')) {
+    const now = s.host.clock.now
+    b.answers.add(now, verdict === 'success' ? 1 : 0, verdict === 'failure' ? 1 : 0)
+    b.load.successRate = b.answers.estimate(now) // what weigh-by: success-latency reads at the next pick
+  }
   if (verdict === 'success') {
     b.stats.observedOk++
     if (b.stats.failStreak > 0) {

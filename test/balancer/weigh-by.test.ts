@@ -42,6 +42,7 @@ t.test('p2c: the score is (active + 1) × latency / (weight × successRate)', as
     { x: [1, 10, 3, 1], y: [1, 30, 0, 1], win: 'y' }, // 40 > 30
     { x: [0.2, 0, 0, 1], y: [1, 50, 0, 1], win: 'y' }, // x has no latency: rates alone, 5 > 1
     { x: [1, 0, 0, 1], y: [0.9, 50, 0, 1], win: 'x' }, // 1 < 1.11
+    { x: [0.5, 0.05, 0, 1], y: [1, 0.5, 0, 1], win: 'y' }, // latencies under 1 ms count as 1 ms: 2 > 1
   ] as const
   for (const { x, y, win } of cases) {
     const set = [backend('x', x[3]), backend('y', y[3])]
