@@ -25,7 +25,8 @@ export function createRandomPicker<B extends PickerBackend>(backends: readonly B
   }
   const prng = new Prng30(options.random)
   if (options.weighBy === 'success-latency') {
-    return { name: 'random', pick: (_hash: number, tried: readonly B[]): B | undefined => weighedDraw(list, tried, prng) }
+    const scratch = new Float64Array(n)
+    return { name: 'random', pick: (_hash: number, tried: readonly B[]): B | undefined => weighedDraw(list, tried, prng, scratch) }
   }
   return {
     name: 'random',
@@ -46,14 +47,13 @@ export function createRandomPicker<B extends PickerBackend>(backends: readonly B
   }
 }
 
-/** weight × successRate / latency, with `fill` (ms) for a backend with no latency yet. */
-function weighed(b: PickerBackend, fill: number): number {
-  const l = weighLatency(b.load.latencyEwmaMs)
-  return (b.weight * (b.load.successRate ?? 1)) / (l > 0 ? l : fill)
-}
-
-/** Draw among the available backends in proportion to weighed() (O(n)); undefined when none. */
-function weighedDraw<B extends PickerBackend>(list: readonly B[], tried: readonly B[], prng: Prng30): B | undefined {
+/**
+ * Draw among the available backends in proportion to weight × successRate /
+ * latency (`fill`, the mean known latency, for a backend with none yet).
+ * `scratch` (one slot per backend, allocated at build) holds each weight of
+ * this draw, so doubles are never boxed: O(n), no allocation. Undefined when none is available.
+ */
+function weighedDraw<B extends PickerBackend>(list: readonly B[], tried: readonly B[], prng: Prng30, scratch: Float64Array): B | undefined {
   let latSum = 0
   let latN = 0
   for (let i = 0; i < list.length; i++) {
@@ -67,15 +67,21 @@ function weighedDraw<B extends PickerBackend>(list: readonly B[], tried: readonl
   let total = 0
   let last = -1
   for (let i = 0; i < list.length; i++) {
-    if (!isAvailable(list[i], tried)) continue
-    total += weighed(list[i], fill)
+    if (!isAvailable(list[i], tried)) {
+      scratch[i] = 0
+      continue
+    }
+    const b = list[i]
+    const l = weighLatency(b.load.latencyEwmaMs)
+    scratch[i] = (b.weight * (b.load.successRate ?? 1)) / (l > 0 ? l : fill)
+    total += scratch[i]
     last = i
   }
   if (last < 0) return undefined
   let r = prng.next30() * PRNG_SCALE * total
   for (let i = 0; i < last; i++) {
-    if (!isAvailable(list[i], tried)) continue
-    r -= weighed(list[i], fill)
+    if (scratch[i] === 0) continue
+    r -= scratch[i]
     if (r < 0) return list[i]
   }
   return list[last]
