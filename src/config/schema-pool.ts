@@ -157,7 +157,7 @@ export const pool = obj<PoolConfig>({
   observe: {
     to: 'observe', node: oneOf(['none', 'http-connect'] as const), default: 'none',
     doc: 'Passive health from what backends answer (HAProxy `observe layer7`, for forward proxies): `http-connect` reads each backend\'s first response line as it passes, without changing or holding a byte; `2xx` is a success, `5xx` (and `407` with `observe-407`) a failure, as is no status line within `timeouts.connect` of the client\'s first byte; failures feed passive ejection (`pools[].passive`) like failed connects. Anything that is not an HTTP/1.x status line (TLS, a banner, other codes) counts as neither. The session stays on JavaScript until the line is seen, then goes to the native pump. `none`: only connects count.',
-    seeAlso: ['pools[].observe-407', 'pools[].passive.consecutive'],
+    seeAlso: ['pools[].observe-407', 'pools[].observe-window', 'pools[].passive.consecutive'],
   },
   'observe-407': { to: 'observe407', node: bool(), default: false, doc: 'With `observe: http-connect`, count a `407 Proxy Authentication Required` answer as a failure (a proxy that lost its credentials store); off: a 407 counts as neither.', seeAlso: ['pools[].observe'] },
   'observe-window': {
