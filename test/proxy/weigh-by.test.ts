@@ -80,8 +80,10 @@ forEachEngine((t) => {
     bad.connectStatus = 200
     await until('its failures age out of the 3 s window (no tunnel meanwhile)', () => rate() === 1, { deadlineMs: 5000 })
     // Kept open: with every rate at 1, sequential short tunnels would all go to whichever
-    // proxy has the lowest connect latency; piled-up connections spread them.
+    // proxy has the lowest connect latency; piled-up connections spread them. Its share then
+    // depends on its connect latency (a third when equal; on a loaded machine its EWMA, from
+    // few connects, can be stale and high), so the bound only says it is picked again.
     const healed = await tunnels(port, bad, TUNNELS, true)
-    t.ok(healed >= TUNNELS / 15, `answering 200 again: ${healed} of ${TUNNELS}`)
+    t.ok(healed >= TUNNELS / 30, `answering 200 again: ${healed} of ${TUNNELS}`)
   })
 })
