@@ -17,6 +17,7 @@ import type { AgentView } from '../health/agent-poller.ts'
 import type { PolicyName } from '../config/types.ts'
 import type { HistoryDoc } from '../history/types.ts'
 import type { AggregatedStats } from '../metrics/aggregated.ts'
+import type { ObservedWindow } from '../cluster/observed-rates.ts'
 
 export interface ListenerStatus {
   readonly name: string
@@ -41,6 +42,12 @@ export interface BackendStatus {
   readonly total: number // connections opened to it since start, all workers
   readonly check: CheckStatus // last active check result and its time
   readonly agent: AgentView | null // what its agent (agent check) said; null without one
+  /**
+   * observe http-connect: its CONNECT answers over the pool's observe-window,
+   * all workers (successRatio null: no answer in the window, "no data");
+   * null when the pool does not observe.
+   */
+  readonly observed: ObservedWindow | null
 }
 
 export interface PoolStatus {

@@ -8,7 +8,9 @@
 // token. Rows are built with textContent only (backend ids are not trusted
 // as HTML). Hooks for tests: tr[data-backend="pool/id"] > td[data-col=...].
 // Beside the tables, charts from GET /history: sparklines, state strips and
-// the health timeline (status-charts.ts).
+// the health timeline (status-charts.ts). With observe http-connect, a
+// column shows each backend's CONNECT success rate over the pool's
+// observe-window ("no data" when no answer came in it).
 import { CHARTS_CSS, CHARTS_JS } from './status-charts.ts'
 
 import { formatHostPort } from '../net/ip.ts'
@@ -50,6 +52,17 @@ function agentWords(a) {
   const w = (a.down ? ['down'] : []).concat(a.admin === 'ready' ? [] : [a.admin], a.percent === null ? [] : [a.percent + '%'])
   return (a.line === null ? 'no line yet' : (w.join(' ') || 'up')) + (a.ignored === null ? '' : ' (last reply ignored)')
 }
+// observe http-connect: the success rate over the window, its counts, or no data; '-' when the pool does not observe.
+function successText(o) {
+  if (o === null) return '-'
+  const span = o.windowMs % 1000 === 0 ? o.windowMs / 1000 + 's' : o.windowMs + 'ms'
+  if (o.successRatio === null) return 'no data (' + span + ')'
+  return (o.successRatio * 100).toFixed(1) + '% (' + o.ok + '/' + (o.ok + o.failed) + ' in ' + span + ')'
+}
+function successClass(o) {
+  if (o === null || o.successRatio === null) return 'n'
+  return 'n ' + (o.successRatio >= 0.95 ? 'up' : o.successRatio >= 0.5 ? 'drain' : 'down')
+}
 function showError(text) { const e = $('err'); e.textContent = text; e.style.display = text ? 'block' : 'none' }
 function render(doc) {
   const now = doc.generatedAt
@@ -70,7 +83,7 @@ function render(doc) {
   const seen = new Map()
   for (const p of doc.pools) {
     const h = document.createElement('tr'); h.className = 'pool'
-    const c = td(p.name + ' (' + p.policy + ', ' + p.backends.length + ' backends)', 'pool'); c.colSpan = 12; h.append(c); bb.append(h)
+    const c = td(p.name + ' (' + p.policy + ', ' + p.backends.length + ' backends)', 'pool'); c.colSpan = 13; h.append(c); bb.append(h)
     for (const b of p.backends) {
       const key = p.name + '/' + b.id
       const was = prev.get(key)
@@ -83,6 +96,7 @@ function render(doc) {
         td(b.state.toUpperCase() + (b.agent ? ' · agent ' + agentWords(b.agent) : ''), 'state', 'st ' + b.state),
         td(b.effectiveWeight === b.weight ? String(b.weight) : b.effectiveWeight + '/' + b.weight, 'weight', 'n'),
         td(String(b.active), 'active', 'n'), td(String(b.total), 'total', 'n'), td(rate, 'rate', 'n'),
+        td(successText(b.observed), 'success', successClass(b.observed)),
         td(chk === null ? '-' : (chk.ok ? 'OK ' : 'FAIL ') + chk.detail + ' (' + Math.round(chk.durationMs) + 'ms)', 'check', chk === null ? '' : (chk.ok ? 'up' : 'down')),
         td(age(b.check.at, now), 'age', 'n'), td('', 'spark-state'), td('', 'spark-rate'), td('', 'spark-active'))
       bb.append(r)
@@ -121,7 +135,7 @@ export function statusPageHtml(): string {
 <h2>Listeners</h2>
 <table id="listeners"><thead><tr><th>Name</th><th>Bind</th><th>Pool</th><th>State</th><th>Active</th><th>Accepted</th></tr></thead><tbody></tbody></table>
 <h2>Backends</h2>
-<table id="backends"><thead><tr><th>Backend</th><th>Address</th><th>State</th><th>Weight</th><th>Active</th><th>Total</th><th>Rate/s</th><th>Last check</th><th>Check age</th><th>State (5 min)</th><th>Conn/s (5 min)</th><th>Active (5 min)</th></tr></thead><tbody></tbody></table>
+<table id="backends"><thead><tr><th>Backend</th><th>Address</th><th>State</th><th>Weight</th><th>Active</th><th>Total</th><th>Rate/s</th><th>CONNECT success</th><th>Last check</th><th>Check age</th><th>State (5 min)</th><th>Conn/s (5 min)</th><th>Active (5 min)</th></tr></thead><tbody></tbody></table>
 <h2>Health timeline</h2><div id="tl-meta"></div>
 <table id="timeline"><thead><tr><th>Time</th><th>Backend</th><th>What</th><th>Change</th><th>Reason</th><th>Check then</th></tr></thead><tbody></tbody></table>
 <script>${JS}</script>

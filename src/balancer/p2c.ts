@@ -4,28 +4,40 @@
 // EWMA, so a slow proxy with as many connections as a fast one loses the duel
 // and gets fewer new flows. A backend with no measurement yet (EWMA 0) is
 // compared on connections alone, so it gets flows and earns a measurement.
+// With options.weighBy 'success-latency' (Envoy's least-request with its
+// active-request bias, weighted by the success rate its outlier detection
+// reads) the score is (active + 1) × latency / (weight × successRate): the
+// latency as above (always, no need for p2cLatency), and load.successRate
+// (observe http-connect; absent = 1) divides it, so a proxy answering 503
+// loses nearly every duel. Latencies under 1 ms count as 1 ms then (weigh.ts says why).
 // Equal scores keep the first draw. Tried / maxconn backends are never drawn.
 // Draws come from a generator seeded from options.random at build time
 // (prng.ts says why); no allocation.
 import type { Picker, PickerBackend, PickerOptions } from './picker.ts'
 import { isAvailable, usableBackends } from './eligible.ts'
 import { Prng30 } from './prng.ts'
+import { weighLatency } from './weigh.ts'
 
 export function createP2cPicker<B extends PickerBackend>(backends: readonly B[], options: PickerOptions): Picker<B> {
   const list = usableBackends(backends)
   const n = list.length
   const prng = new Prng30(options.random)
-  const useLatency = options.p2cLatency
+  const weigh = options.weighBy === 'success-latency'
+  const useLatency = options.p2cLatency || weigh
 
   /** True when b should win over a (strictly better score). */
   function better(b: B, a: B): boolean {
     let sb = (b.load.active + 1) * a.weight
     let sa = (a.load.active + 1) * b.weight
-    const lb = b.load.latencyEwmaMs
-    const la = a.load.latencyEwmaMs
+    const lb = weigh ? weighLatency(b.load.latencyEwmaMs) : b.load.latencyEwmaMs
+    const la = weigh ? weighLatency(a.load.latencyEwmaMs) : a.load.latencyEwmaMs
     if (useLatency && lb > 0 && la > 0) {
       sb *= lb
       sa *= la
+    }
+    if (weigh) {
+      sb *= a.load.successRate ?? 1
+      sa *= b.load.successRate ?? 1
     }
     return sb < sa
   }

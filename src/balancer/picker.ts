@@ -3,12 +3,19 @@
 // A picker is built off the hot path (when the backend set, a weight or a
 // state changes) from the backends that may take NEW flows, and is then asked
 // per connection. `pick` must not allocate and must not throw.
+import type { WeighBy } from './policies.ts'
 import type { TableSource } from './tables.ts'
 
 /** Live per-backend counters, mutated by the data path, read by pickers. */
 export interface BackendLoad {
   active: number // connections currently open to this backend (this worker)
   latencyEwmaMs: number // EWMA of connect latency; 0 = unknown
+  /**
+   * Estimated share of CONNECT answers that succeed, 0 < x <= 1 (observe
+   * http-connect; SuccessWindow.estimate): 1 with no data. Absent = 1. Read
+   * only with `weighBy: 'success-latency'`.
+   */
+  successRate?: number
 }
 
 /** What a picker knows of a backend. Hashing pickers key on `id`, never on position. */
@@ -23,6 +30,7 @@ export interface PickerOptions {
   readonly tableSize: number // maglev: prime M >= 100 x backends (default 65537)
   readonly balanceFactor: number // hashing pickers: 0 = off, else > 1 (bounded load)
   readonly p2cLatency: boolean // p2c: weigh choices by connect-latency EWMA
+  readonly weighBy?: WeighBy // p2c, random: absent = 'none'
   readonly random: () => number // [0,1); injectable for tests (random, p2c seed their generator from it at build)
   /**
    * Pool-wide live counters (optional, added for bounded load). `active` is the

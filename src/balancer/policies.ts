@@ -23,7 +23,15 @@ import { createWeightedRoundRobinPicker } from './weighted-round-robin.ts'
  * them; `maglev-table-size` always has a value, and its minimum-size rule
  * applies to the policies that list it.
  */
-export type PolicyOption = 'balance-factor' | 'p2c-latency' | 'maglev-table-size'
+export type PolicyOption = 'balance-factor' | 'p2c-latency' | 'maglev-table-size' | 'weigh-by'
+
+/**
+ * What the non-hashing pickers that take `weigh-by` multiply each backend's
+ * weight by: `none` nothing; `success-latency` its CONNECT success rate over
+ * the observe window divided by its connect-latency EWMA (p2c.ts, random.ts).
+ */
+export const WEIGH_BY = ['none', 'success-latency'] as const
+export type WeighBy = (typeof WEIGH_BY)[number]
 
 /** A lookup table a policy builds per backend set (tables.ts), large ones off the event loop. */
 export type PolicyTable = TableSpec['kind']
@@ -59,9 +67,9 @@ export const POLICIES = {
   'round-robin': { factory: createRoundRobinPicker, hashing: false, options: [], table: null, doc: 'each backend in turn' },
   'weighted-round-robin': { factory: createWeightedRoundRobinPicker, hashing: false, options: [], table: null, doc: 'smooth weighted round-robin, as nginx' },
   'least-conn': { factory: createLeastConnPicker, hashing: false, options: [], table: null, doc: 'fewest active connections relative to weight' },
-  random: { factory: createRandomPicker, hashing: false, options: [], table: null, doc: 'weighted random' },
+  random: { factory: createRandomPicker, hashing: false, options: ['weigh-by'], table: null, doc: 'weighted random' },
   p2c: {
-    factory: createP2cPicker, hashing: false, options: ['p2c-latency'], table: null,
+    factory: createP2cPicker, hashing: false, options: ['p2c-latency', 'weigh-by'], table: null,
     doc: 'power of two choices: the less loaded of two random backends',
   },
 } as const satisfies Readonly<Record<string, PolicyTraits>>

@@ -39,6 +39,8 @@ export function fleetLine(f: FleetStatus): string {
 export function formatStatus(doc: StatusDoc): string {
   const now = doc.generatedAt
   const up = doc.workers.filter((w) => w.up).length
+  // A SUCCESS column only when some pool observes (`!= null`: an older primary sends no `observed`).
+  const observing = doc.pools.some((p) => p.backends.some((b) => b.observed != null))
   const lines = [
     `l4lb ${doc.version}  primary pid ${doc.pid}  health snapshot v${doc.healthVersion}` +
       `${doc.converged ? '' : ` (workers hold v${doc.appliedVersion})`}  ` +
@@ -50,14 +52,14 @@ export function formatStatus(doc: StatusDoc): string {
     ),
     '',
     formatTable(
-      ['POOL', 'BACKEND', 'STATE', 'WEIGHT', 'ACTIVE', 'TOTAL', 'CHECK', 'AGE'],
+      ['POOL', 'BACKEND', 'STATE', 'WEIGHT', 'ACTIVE', 'TOTAL', ...(observing ? ['SUCCESS'] : []), 'CHECK', 'AGE'],
       doc.pools.flatMap((p) =>
         p.backends.map((b) => {
           const r = b.check.result
           const check = r === null ? '-' : `${r.ok ? 'OK' : 'FAIL'} ${r.detail} ${r.durationMs.toFixed(1)}ms`
           const weight = b.effectiveWeight === b.weight ? String(b.weight) : `${b.effectiveWeight}/${b.weight}`
           const state = b.state.toUpperCase() + (b.backup ? ' (backup)' : '') + agentNote(b.agent)
-          return [p.name, b.id, state, weight, String(b.active), String(b.total), check, age(b.check.at, now)]
+          return [p.name, b.id, state, weight, String(b.active), String(b.total), ...(observing ? [successNote(b.observed)] : []), check, age(b.check.at, now)]
         }),
       ),
     ),
@@ -85,6 +87,13 @@ export async function statusCommand(args: string[], io: Io = processIo): Promise
     io.out(p.flags.has('json') ? JSON.stringify(reply.body, null, 2) : formatStatus(reply.body as StatusDoc))
     return EXIT_OK
   })
+}
+
+/** The SUCCESS column: "75.0% 3/4 30s", "no data 30s" (no answer in the window), "-" (its pool does not observe). */
+export function successNote(o: BackendStatus['observed'] | undefined): string {
+  if (o == null) return '-'
+  const span = o.windowMs % 1000 === 0 ? `${o.windowMs / 1000}s` : `${o.windowMs}ms`
+  return o.successRatio === null ? `no data ${span}` : `${(o.successRatio * 100).toFixed(1)}% ${o.ok}/${o.ok + o.failed} ${span}`
 }
 
 /** What the backend's agent says, for the STATE column: " agent: drain 40%", " agent: (ignored: ...)"; '' without an agent. */

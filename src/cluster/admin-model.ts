@@ -93,6 +93,7 @@ export function adminModel(primary: Primary): AdminModel {
               total: s?.total ?? 0,
               check: h?.check ?? { result: null, at: null },
               agent: h?.agent ?? null,
+              observed: primary.observed.view(p.name, b.id),
             }
           }),
         })),
@@ -148,6 +149,7 @@ export function adminModel(primary: Primary): AdminModel {
             const s = bstat.get(k)
             const r = health.get(k)?.check.result
             const agent = health.get(k)?.agent ?? null
+            const seen = primary.observed.view(p.name, b.id)
             return {
               pool: p.name,
               id: b.id,
@@ -163,6 +165,9 @@ export function adminModel(primary: Primary): AdminModel {
               agentWeightPercent: agent === null ? null : (agent.percent ?? 100),
               agentPollsTotal: agent?.polls ?? null,
               agentIgnoredTotal: agent?.ignoredTotal ?? null,
+              observedSuccessRatio: seen?.successRatio ?? null,
+              observedWindowSuccess: seen?.ok ?? null,
+              observedWindowFailures: seen?.failed ?? null,
             }
           }),
         ),

@@ -20,6 +20,7 @@ import { AddressClaims } from './bind-claim.ts'
 import { WorkerSet } from './workers.ts'
 import { History } from '../history/recorder.ts'
 import { sampleRows, settleHistory } from './history-feed.ts'
+import { answerRows, ObservedRates } from './observed-rates.ts'
 import { CODES } from '../errors.ts'
 
 /** Health changes within this window are published as one snapshot (ms). */
@@ -64,6 +65,8 @@ export class Primary {
   readonly weights = new Map<string, number>()
   /** Recent samples and state changes for the status page (bounded; src/history/). */
   readonly history = new History()
+  /** Each observed backend's success rate over its pool's observe-window, all workers (observed-rates.ts). */
+  readonly observed = new ObservedRates()
   /** This node in its fleet, for /status and /metrics; null when not in a fleet (set by src/fleet/). */
   fleetStatus: (() => FleetStatus) | null = null
   private readonly claims: AddressClaims
@@ -143,6 +146,7 @@ export class Primary {
       this.starting = null
     }
     this.history.start(() => sampleRows(this))
+    this.observed.start(() => answerRows(this.config, this.workers.totals()))
   }
 
   /**
@@ -249,6 +253,7 @@ export class Primary {
   async shutdown(): Promise<void> {
     this.health.stop()
     this.history.stop()
+    this.observed.stop()
     if (this.slowstartTimer) clearTimeout(this.slowstartTimer)
     if (this.publishTimer) clearTimeout(this.publishTimer)
     await this.workers.shutdown(this.config.shutdown.drainMs)
@@ -259,6 +264,7 @@ export class Primary {
   killNow(): void {
     this.health.stop()
     this.history.stop()
+    this.observed.stop()
     this.workers.killAll()
   }
 

@@ -6,7 +6,7 @@ import { bool, duration, host, hostPort, int, num, oneOf, statusRange, str } fro
 import { canonicalHost, formatHostPort, isPrime, nextPrime } from './values.ts'
 import { defaultMaglevTableSize, minMaglevTableSize } from '../balancer/maglev-table.ts'
 import { HASH_KEYS } from '../balancer/hash.ts'
-import { HASHING_POLICIES, POLICIES, POLICY_NAMES, policiesTaking, takesOption, type PolicyOption } from '../balancer/policies.ts'
+import { HASHING_POLICIES, POLICIES, POLICY_NAMES, policiesTaking, takesOption, WEIGH_BY, type PolicyOption } from '../balancer/policies.ts'
 import { CHECK_KIND_NAMES, CHECK_KINDS } from './check-kinds.ts'
 import { LIMITS } from './limits.ts'
 const SEND_PROXY = ['none', 'v1', 'v2'] as const
@@ -157,9 +157,19 @@ export const pool = obj<PoolConfig>({
   observe: {
     to: 'observe', node: oneOf(['none', 'http-connect'] as const), default: 'none',
     doc: 'Passive health from what backends answer (HAProxy `observe layer7`, for forward proxies): `http-connect` reads each backend\'s first response line as it passes, without changing or holding a byte; `2xx` is a success, `5xx` (and `407` with `observe-407`) a failure, as is no status line within `timeouts.connect` of the client\'s first byte; failures feed passive ejection (`pools[].passive`) like failed connects. Anything that is not an HTTP/1.x status line (TLS, a banner, other codes) counts as neither. The session stays on JavaScript until the line is seen, then goes to the native pump. `none`: only connects count.',
-    seeAlso: ['pools[].observe-407', 'pools[].passive.consecutive'],
+    seeAlso: ['pools[].observe-407', 'pools[].observe-window', 'pools[].passive.consecutive'],
   },
   'observe-407': { to: 'observe407', node: bool(), default: false, doc: 'With `observe: http-connect`, count a `407 Proxy Authentication Required` answer as a failure (a proxy that lost its credentials store); off: a 407 counts as neither.', seeAlso: ['pools[].observe'] },
+  'observe-window': {
+    to: 'observeWindowMs', node: duration(1000), default: '30s',
+    doc: 'With `observe: http-connect`, the sliding window of each backend\'s success rate (successes / answers), cut into 10 buckets so it slides a tenth at a time: shown in `/status`, the status page and `l4lb_backend_observed_success_ratio`, and read by `weigh-by: success-latency`. Envoy\'s success-rate outlier detection counts over its `interval` the same way; HAProxy\'s `observe layer7` keeps only a run of errors. A backend with no answer in the window has no rate (null, "no data").',
+    seeAlso: ['pools[].observe', 'pools[].weigh-by'],
+  },
+  'weigh-by': {
+    to: 'weighBy', node: oneOf(WEIGH_BY), default: 'none',
+    doc: `For ${names(policiesTaking('weigh-by'))}, with \`observe: http-connect\`: \`success-latency\` multiplies each backend's weight by its CONNECT success rate over \`observe-window\` and divides it by its connect-latency EWMA, so a proxy that accepts connections but answers 503 loses new flows within seconds while its TCP check still passes (Envoy's least-request active-request bias and success-rate outlier detection, HAProxy's \`observe layer7\`, as a weight rather than an ejection). \`p2c\` duels on weight × success rate / (latency × (active + 1)); \`random\` draws in proportion to weight × success rate / latency. The rate used is (successes + 1) / (answers + 1): 1 with no data, never 0, so a failing proxy keeps a trickle of flows that sees it recover. Latencies under 1 ms count as 1 ms (below that the difference is scheduling noise); a backend with no latency yet is compared on the rest. See docs/backend-states.md. \`none\`: weights as configured.`,
+    seeAlso: ['pools[].observe-window', 'pools[].p2c-latency', 'pools[].passive'],
+  },
   slowstart: { to: 'slowstartMs', node: duration(), default: '0s', doc: 'A backend coming up ramps its weight from 0 to full over this time; 0 = off (full weight at once).', seeAlso: ['pools[].backends[].weight'] },
   'send-proxy': { to: 'sendProxy', node: oneOf(SEND_PROXY), default: 'none', doc: 'PROXY protocol header (`v1` text, `v2` binary) sent to backends so they see the client address; `none` sends none.', seeAlso: ['pools[].backends[].send-proxy', 'listeners[].proxy-protocol'] },
   backends: { to: 'backends', node: list(backend, 1, 'a pool needs at least one backend', LIMITS.backendsPerPool), doc: 'The backends of the pool.', seeAlso: ['pools[].backends[].id'] },
@@ -202,9 +212,10 @@ function checkPool(p: Loose<PoolConfig>, report: Report): void {
     report('max-queue', 'only applies when a backend has maxconn > 0 (a client queues when every backend is at its maxconn)')
   }
   if (p.observe407 === true && p.observe !== undefined && p.observe !== 'http-connect') report('observe-407', `only applies with observe: http-connect (observe is ${p.observe})`)
+  if (p.weighBy !== undefined && p.weighBy !== OFF['weigh-by'] && p.observe !== undefined && p.observe !== 'http-connect') report('weigh-by', `${p.weighBy} needs observe: http-connect (observe is ${p.observe})`)
   if (p.hashKey === 'connect-authority' && p.policy !== undefined && !(HASHING_POLICIES as readonly string[]).includes(p.policy)) report('hash-key', `connect-authority only applies to the hashing policies ${HASHING_POLICIES.join(', ')} (policy is ${p.policy})`)
   if (p.retryBudget != null && p.retries === 0) report('retry-budget.budget-percent', 'only applies when retries > 0')
-  for (const [option, value] of [['balance-factor', p.balanceFactor], ['p2c-latency', p.p2cLatency]] as const) {
+  for (const [option, value] of [['balance-factor', p.balanceFactor], ['p2c-latency', p.p2cLatency], ['weigh-by', p.weighBy]] as const) {
     if (value === undefined || value === OFF[option] || p.policy === undefined || takesOption(p.policy, option)) continue
     const takers = policiesTaking(option)
     report(option, `only applies to ${takers.length === 1 ? 'policy' : 'policies'} ${takers.join(', ').replace(/, ([^,]*)$/, ' and $1')} (policy is ${p.policy})`)
@@ -212,7 +223,7 @@ function checkPool(p: Loose<PoolConfig>, report: Report): void {
 }
 
 /** The value of each restricted pool key that means "unused": any other value needs a policy that takes it. */
-export const OFF = { 'balance-factor': 0, 'p2c-latency': false } as const satisfies Partial<Record<PolicyOption, unknown>>
+export const OFF = { 'balance-factor': 0, 'p2c-latency': false, 'weigh-by': 'none' } as const satisfies Partial<Record<PolicyOption, unknown>>
 
 /** `a`, `a` and `b`, `a`, `b` and `c` (code-formatted names for docs). */
 export function names(list: readonly string[]): string {

@@ -4,7 +4,7 @@
 // Durations are milliseconds here (the YAML accepts "5s", "250ms", "2m" or a
 // number of milliseconds).
 
-import type { PolicyName } from '../balancer/policies.ts'
+import type { PolicyName, WeighBy } from '../balancer/policies.ts'
 import type { HashKeyKind } from '../balancer/hash.ts'
 import type { HealthCheckType } from './check-kinds.ts'
 import type { CODES } from '../errors.ts'
@@ -104,6 +104,8 @@ export interface PoolConfig {
   readonly maxQueue: number // clients waiting per worker when every backend is at maxconn; 0 = no queue
   readonly observe: 'none' | 'http-connect' // read each backend's first response line as passive health
   readonly observe407: boolean // with observe http-connect: a 407 answer is a failure
+  readonly observeWindowMs: number // sliding window of the observed success rate (ms)
+  readonly weighBy: WeighBy // p2c, random: 'success-latency' weighs backends by success rate / latency EWMA
   readonly backends: readonly BackendConfig[]
   readonly health: HealthConfig
   readonly passive: PassiveConfig

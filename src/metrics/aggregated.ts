@@ -19,6 +19,9 @@ export interface BackendTotals {
   readonly agentWeightPercent: number | null // agent's N% (100 before it sent one); null without an agent
   readonly agentPollsTotal: number | null // agent polls finished; null without an agent
   readonly agentIgnoredTotal: number | null // of which ignored (no line, bad line); null without an agent
+  readonly observedSuccessRatio: number | null // successes / answers over the pool's observe-window; null: not observing, or no answer in it
+  readonly observedWindowSuccess: number | null // 2xx answers in the window; null when not observing
+  readonly observedWindowFailures: number | null // failed answers in the window; null when not observing
 }
 
 export interface ListenerTotals {

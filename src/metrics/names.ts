@@ -44,6 +44,24 @@ export const METRICS = {
     help: 'CONNECT answers from the backend that were 5xx (407 with observe-407) or did not come in time (pools with observe: http-connect).',
     labels: BACKEND,
   },
+  backendObservedSuccessRatio: {
+    name: 'l4lb_backend_observed_success_ratio',
+    type: 'gauge',
+    help: 'Share of the backend\'s CONNECT answers that were 2xx over its pool\'s observe-window, 0..1 (pools with observe: http-connect); no sample while the window holds no answer.',
+    labels: BACKEND,
+  },
+  backendObservedWindowSuccess: {
+    name: 'l4lb_backend_observed_window_success',
+    type: 'gauge',
+    help: 'CONNECT answers from the backend that were 2xx within its pool\'s observe-window (pools with observe: http-connect).',
+    labels: BACKEND,
+  },
+  backendObservedWindowFailures: {
+    name: 'l4lb_backend_observed_window_failures',
+    type: 'gauge',
+    help: 'CONNECT answers from the backend that failed (5xx, 407 with observe-407, no answer in time) within its pool\'s observe-window (pools with observe: http-connect).',
+    labels: BACKEND,
+  },
   backendBytesReceived: {
     name: 'l4lb_backend_bytes_received_total',
     type: 'counter',

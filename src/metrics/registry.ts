@@ -35,6 +35,9 @@ const EXTRACT: Record<keyof typeof METRICS, Extract> = {
   backendConnectFailures: (s) => be(s, (b) => b.connectFailuresTotal),
   backendObservedSuccess: (s) => be(s, (b) => b.observedSuccessTotal),
   backendObservedFailures: (s) => be(s, (b) => b.observedFailuresTotal),
+  backendObservedSuccessRatio: (s) => be(s, (b) => b.observedSuccessRatio),
+  backendObservedWindowSuccess: (s) => be(s, (b) => b.observedWindowSuccess),
+  backendObservedWindowFailures: (s) => be(s, (b) => b.observedWindowFailures),
   backendBytesReceived: (s) => be(s, (b) => b.bytesReceivedTotal),
   backendBytesSent: (s) => be(s, (b) => b.bytesSentTotal),
   backendState: (s) =>

@@ -2,6 +2,7 @@
 // live as long as the backend stays in its pool, across picker rebuilds and
 // reloads, because connections outlive any one snapshot; the rest is rebuilt.
 import type { BackendLoad, PickerBackend } from '../balancer/picker.ts'
+import type { SuccessWindow } from '../balancer/success-window.ts'
 import type { BackendConfig, SendProxy } from '../config/types.ts'
 import type { BackendState } from '../health/types.ts'
 
@@ -24,6 +25,8 @@ export interface BackendRuntime extends PickerBackend {
   readonly state: BackendState
   readonly load: BackendLoad
   readonly stats: BackendCounters
+  /** observe http-connect: this worker's answers over pools[].observe-window (load.successRate is its estimate); null when not observing. */
+  readonly answers: SuccessWindow | null
 }
 
 export function newCounters(): BackendCounters {
@@ -31,7 +34,7 @@ export function newCounters(): BackendCounters {
 }
 
 export function newLoad(): BackendLoad {
-  return { active: 0, latencyEwmaMs: 0 }
+  return { active: 0, latencyEwmaMs: 0, successRate: 1 }
 }
 
 export function backendRuntime(
@@ -41,6 +44,7 @@ export function backendRuntime(
   weight: number,
   load: BackendLoad,
   stats: BackendCounters,
+  answers: SuccessWindow | null = null,
 ): BackendRuntime {
   return {
     pool,
@@ -54,6 +58,7 @@ export function backendRuntime(
     state,
     load,
     stats,
+    answers,
   }
 }
 

@@ -1,19 +1,21 @@
 // A session's first half: choose a backend, connect with a deadline, retry
 // another backend when the connect fails (never one already tried, at most
 // `retries` more), and hold what the client sends meanwhile (past HOLD_MAX
-// the client is paused). Each failed connect, and the first success after
+// the client is paused). Reading the client's CONNECT line before the pick
+// (hash-key connect-authority) is connect-scan.ts's; reading the backend's
+// answer after the connect (observe http-connect) is observe.ts's. Each failed connect, and the first success after
 // failures, is one passive-health report. On connect the PROXY header and the
 // held bytes go out and the session is handed to splice.ts. With the native
 // engine's stage 2 (native-connect.ts) the pump makes each connect attempt
 // instead and reports its outcome here: the choices stay in this file.
 import net from 'node:net'
-import { hashAuthority, hashFlow } from '../balancer/hash.ts'
-import { ConnectLineReader } from '../net/http1/connect-line.ts'
-import { connectVerdict, type StatusScan, StatusLineObserver } from '../net/http1/status-line.ts'
+import { hashFlow } from '../balancer/hash.ts'
 import type { ConnectOutcome } from '../health/types.ts'
 import { encodeProxyV1, encodeProxyV2 } from '../net/proxy-protocol/encode.ts'
 import { type BackendRuntime, recordLatency } from './backend-runtime.ts'
 import { abort, CONNECTING, kSession, NONE, OPEN, REFUSED, type Session, type Tagged } from './session.ts'
+import { checkScan, onScanData, scanEarly, scansConnectLine, startScan } from './connect-scan.ts'
+import { checkObserved, observes, startObserving } from './observe.ts'
 import {
   checkDataTimeouts,
   finish,
@@ -47,18 +49,14 @@ export function startSession(s: Session, early: Buffer | null): void {
   s.hash = hashFlow(pool.config.hashKey, s.clientAddr, s.clientPort)
   // Reading the client's first line (connect-authority) or the backend's
   // (observe) needs JavaScript's path: the native shortcut does not take them.
-  const scans = pool.config.hashKey === 'connect-authority'
-  const shortcut = !scans && pool.config.observe === 'none'
+  const scans = scansConnectLine(s)
+  const shortcut = !scans && !observes(s)
   // A new client queues behind those already waiting (arrival order): no pick while others wait.
   const b = scans || othersWaiting(pool) ? undefined : pool.picker.pick(s.hash, s.tried)
   const pump = s.host.pump
   if (shortcut && b !== undefined && pump !== null && pump.connects && pool.nativeConnect && connectNative(s, pump, b, early)) return
   c.setNoDelay(true)
-  if (scans) {
-    s.scan = new ConnectLineReader()
-    s.deadline = s.host.clock.now + s.host.timeouts.connectLineMs
-    c.on('end', onScanEnd)
-  }
+  if (scans) startScan(s)
   c.on('data', scans ? onScanData : onHeldData)
   c.on('end', onClientEnd)
   c.on('error', onClientError)
@@ -67,40 +65,10 @@ export function startSession(s: Session, early: Buffer | null): void {
   if (early !== null && early.length > 0) {
     s.bytesIn += early.length // client bytes that came in the PROXY header's read
     hold(s, early)
-    if (scans && s.scan!.push(early).kind !== 'more') return scanned(s)
+    if (scans && scanEarly(s, early)) return
   }
   if (c.isPaused()) c.resume()
   if (!scans) connectFirst(s, b)
-}
-
-/** Client bytes while its CONNECT line is read: held (forwarded unchanged later) and scanned. */
-function onScanData(this: Tagged, chunk: Buffer): void {
-  const s = this[kSession]!
-  s.lastActive = s.host.clock.now
-  s.bytesIn += chunk.length
-  hold(s, chunk)
-  if (s.scan!.push(chunk).kind !== 'more') scanned(s)
-}
-
-/** The client's FIN before its line ended: no target to hash, the client address is. */
-function onScanEnd(this: Tagged): void {
-  const s = this[kSession]!
-  if (s.scan !== null) scanned(s)
-}
-
-/**
- * The CONNECT line is read (or will not come): hash its authority, or keep
- * the client-address hash (not a CONNECT, malformed, too long, the client's
- * FIN), then pick and connect as any session does.
- */
-function scanned(s: Session): void {
-  const r = s.scan!.result
-  s.scan = null
-  s.client.off('data', onScanData).off('end', onScanEnd).on('data', onHeldData)
-  if (r.kind === 'authority') s.hash = hashAuthority(r.authority)
-  const pool = s.host.pool
-  if (s.client.isPaused() && s.heldBytes < HOLD_MAX) s.client.resume()
-  connectFirst(s, othersWaiting(pool) ? undefined : pool.picker.pick(s.hash, s.tried))
 }
 
 /**
@@ -113,14 +81,7 @@ export function checkTimeouts(s: Session, now: number): void {
     if (s.status !== null) checkObserved(s, now)
     return checkDataTimeouts(s, now)
   }
-  if (s.scan !== null) {
-    // The CONNECT line unfinished at timeouts.connect-line: reset, nothing reached a backend.
-    if (now >= s.deadline && s.reason === null) {
-      s.reason = 'connect-line-timeout'
-      abort(s.client)
-    }
-    return
-  }
+  if (s.scan !== null) return checkScan(s, now) // the CONNECT line unfinished at timeouts.connect-line
   if (s.server === null) {
     // Waiting in the pool's queue (queueing.ts): past timeouts.queue it is reset.
     if (checkQueued(s, now, connectTo) === 'timed-out' && s.reason === null) {
@@ -144,14 +105,15 @@ export function sessionLeft(s: Session): void {
 }
 
 /** While connecting, client bytes are held for the backend to come. */
-function onHeldData(this: Tagged, chunk: Buffer): void {
+export function onHeldData(this: Tagged, chunk: Buffer): void {
   const s = this[kSession]!
   s.lastActive = s.host.clock.now
   s.bytesIn += chunk.length
   hold(s, chunk)
 }
 
-function hold(s: Session, chunk: Buffer): void {
+/** Keep `chunk` for the backend to come; past HOLD_MAX held bytes the client is paused. */
+export function hold(s: Session, chunk: Buffer): void {
   if (s.held === null) s.held = []
   s.held.push(chunk)
   s.heldBytes += chunk.length
@@ -163,7 +125,7 @@ function hold(s: Session, chunk: Buffer): void {
  * no backend to take the client now, queue it (pools[].max-queue, queueing.ts)
  * or end it `no-backend`.
  */
-function connectFirst(s: Session, b: BackendRuntime | undefined): void {
+export function connectFirst(s: Session, b: BackendRuntime | undefined): void {
   if (b === undefined) {
     const pool = s.host.pool
     const queued = enqueue(s)
@@ -245,7 +207,7 @@ export function established(s: Session, latencyMs: number): void {
   b.stats.total++
   // Observed pools count the backend's answer instead (observed()): a proxy that
   // connects and answers 503 must not have its failure run reset by the connect.
-  if (b.stats.failStreak > 0 && s.host.pool.config.observe === 'none') {
+  if (b.stats.failStreak > 0 && !observes(s)) {
     b.stats.failStreak = 0
     report(s, b, 'connected')
   }
@@ -284,70 +246,14 @@ function onServerConnect(this: Tagged): void {
   // can own the session now and JavaScript's splice handlers are never added.
   // Refused (counted), it stays on JavaScript without asking again.
   // Observing the answer keeps the session on JavaScript until its status line is seen (observed()).
-  const observe = s.host.pool.config.observe === 'http-connect'
+  const observe = observes(s)
   const now = !observe && pump !== null && flushed(s, this)
   if (now && handOffNow(s, pump)) return
   s.client.on('data', onClientData)
   splice(s, this)
-  if (observe) {
-    s.status = new StatusLineObserver()
-    s.deadline = s.host.clock.now + s.host.timeouts.connectMs
-    this.on('data', onObserveData) // after splice's handler: the chunk has gone to the client first
-    this.on('end', onObserveEnd)
-  }
+  if (observe) startObserving(s, this) // after splice's handler: each chunk has gone to the client first
   if (s.client.isPaused() && !s.clientEnded) s.client.resume()
   if (pump !== null && !now && !observe) handOff(s, pump)
-}
-
-/** A backend chunk, already forwarded (splice.ts): look for the status line in it. */
-function onObserveData(this: Tagged, chunk: Buffer): void {
-  const s = this[kSession]!
-  if (s.status === null || s.server !== this) return
-  const r = s.status.push(chunk)
-  if (r.kind !== 'more') observed(s, r)
-}
-
-/** The backend's FIN before a whole status line: counted as neither success nor failure. */
-function onObserveEnd(this: Tagged): void {
-  const s = this[kSession]!
-  if (s.status !== null && s.server === this) observed(s, s.status.end())
-}
-
-/**
- * Observing: no status line `timeouts.connect` after the client's first byte
- * reached the backend is a failure (a client that sends nothing is not the
- * backend's fault: its clock starts with the client's first byte).
- */
-function checkObserved(s: Session, now: number): void {
-  // The first byte comes within a tick of `now`: never early, at most two ticks late.
-  if (s.bytesIn === 0) s.deadline = now + s.host.clock.tickMs + s.host.timeouts.connectMs
-  else if (now >= s.deadline) observed(s, 'timeout')
-}
-
-/**
- * The backend's first answer is known (observe http-connect): a success ends
- * its failure run, a failure (5xx, 407 when configured, a timeout) is a
- * passive-health failure as a failed connect is; then the session may go to
- * the native pump, on the next turn (the chunk's own handlers have run).
- */
-function observed(s: Session, scan: StatusScan | 'timeout'): void {
-  s.status = null
-  s.server?.off('data', onObserveData).off('end', onObserveEnd)
-  const b = s.backend!
-  const verdict = scan === 'timeout' ? 'failure' : connectVerdict(scan, s.host.pool.config.observe407)
-  if (verdict === 'success') {
-    b.stats.observedOk++
-    if (b.stats.failStreak > 0) {
-      b.stats.failStreak = 0
-      report(s, b, 'connected')
-    }
-  } else if (verdict === 'failure') {
-    b.stats.observedFailed++
-    b.stats.failStreak++
-    report(s, b, scan === 'timeout' ? 'timeout' : 'error')
-  }
-  const pump = s.nativeId === REFUSED ? null : s.host.pump
-  if (pump !== null && s.phase === OPEN) setImmediate(handOff, s, pump, 0)
 }
 
 /**

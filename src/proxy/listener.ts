@@ -176,6 +176,7 @@ export class Listener implements SessionHost, Sweepable {
       checkTimeouts(s, now)
       s = next
     }
+    this.pool.slideAnswers(now) // observe http-connect: success rates follow their window
     if (now - this.fdProbedAt >= FD_PROBE_MS && this.listening) {
       this.fdProbedAt = now
       const err = probeDescriptors()

@@ -6,6 +6,7 @@
 import { isIP } from 'node:net'
 import type { BackendLoad, Picker, PickerOptions } from '../balancer/picker.ts'
 import { createPoolPicker } from '../balancer/pool-picker.ts'
+import { SuccessWindow } from '../balancer/success-window.ts'
 import { buildTablesOffThread } from '../balancer/table-builder.ts'
 import { tableSpecs } from '../balancer/registry.ts'
 import { isLarge, prebuiltTables } from '../balancer/tables.ts'
@@ -42,7 +43,8 @@ export class PoolRuntime {
   readonly queue = new WaitQueue<Session>()
   readonly queueCounters: QueueCounters = { dequeued: 0, waitMs: 0, timeouts: 0, refused: 0 }
   // Counters by backend id; kept while the id stays in the pool.
-  private readonly counters = new Map<string, { load: BackendLoad; stats: BackendCounters }>()
+  private readonly counters = new Map<string, { load: BackendLoad; stats: BackendCounters; answers: SuccessWindow | null }>()
+  private slideAt = 0 // next time (coarse clock, ms) slideAnswers has work: a bucket of the window ends
   private inputs = '' // config + snapshot of the last apply, to skip rebuilds that change nothing
   private generation = 0
   private building = false
@@ -74,9 +76,10 @@ export class PoolRuntime {
     const list: BackendRuntime[] = []
     for (const cfg of config.backends) {
       let c = this.counters.get(cfg.id)
-      if (!c) this.counters.set(cfg.id, (c = { load: newLoad(), stats: newCounters() }))
+      if (!c) this.counters.set(cfg.id, (c = { load: newLoad(), stats: newCounters(), answers: null }))
+      observeWindow(c, config)
       const snap = states.get(cfg.id)
-      list.push(backendRuntime(config.name, cfg, snap?.state ?? 'ready', snap?.weight ?? cfg.weight, c.load, c.stats))
+      list.push(backendRuntime(config.name, cfg, snap?.state ?? 'ready', snap?.weight ?? cfg.weight, c.load, c.stats, c.answers))
     }
     this.backends = list
     this.nativeConnect = config.backends.every((b) => isIP(b.host) !== 0)
@@ -88,6 +91,7 @@ export class PoolRuntime {
       tableSize: config.maglevTableSize,
       balanceFactor: config.balanceFactor,
       p2cLatency: config.p2cLatency,
+      weighBy: config.weighBy,
       random: Math.random,
       poolLoad: this.poolLoad,
     }
@@ -129,6 +133,23 @@ export class PoolRuntime {
     for (const w of this.waiters.splice(0)) w()
   }
 
+  /**
+   * Let each backend's success-rate estimate (load.successRate) follow its
+   * window as time passes with no new answer (a proxy that lost every flow
+   * gets them back as its failures age out). Called by the listeners' sweep
+   * with the coarse clock (ms); O(1) until a bucket ends, then O(backends).
+   */
+  slideAnswers(now: number): void {
+    if (now < this.slideAt || this.config.observe !== 'http-connect') return
+    let bucketMs = Infinity
+    for (const c of this.counters.values()) {
+      if (c.answers === null) continue
+      c.load.successRate = c.answers.estimate(now)
+      bucketMs = c.answers.bucketMs
+    }
+    this.slideAt = bucketMs === Infinity ? now + 1000 : (Math.floor(now / bucketMs) + 1) * bucketMs
+  }
+
   /** True when at least one backend of the pool takes new flows (for /healthz). */
   takesNewFlows(): boolean {
     return this.backends.some(takesNewFlows)
@@ -137,5 +158,16 @@ export class PoolRuntime {
   /** Counters of every backend this pool has carried, including removed ones still draining. */
   allCounters(): ReadonlyMap<string, { load: BackendLoad; stats: BackendCounters }> {
     return this.counters
+  }
+}
+
+/** Give `c` a window of pools[].observe-window when `config` observes (a new one when its length changed), else none. */
+function observeWindow(c: { load: BackendLoad; answers: SuccessWindow | null }, config: PoolConfig): void {
+  if (config.observe !== 'http-connect') {
+    c.answers = null
+    c.load.successRate = 1
+  } else if (c.answers?.windowMs !== config.observeWindowMs) {
+    c.answers = new SuccessWindow(config.observeWindowMs)
+    c.load.successRate = 1
   }
 }

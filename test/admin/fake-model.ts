@@ -23,6 +23,7 @@ export interface FakeBackend {
   active: number
   total: number
   agent?: BackendStatus['agent'] // what its agent says; absent = no agent
+  observed?: BackendStatus['observed'] // its CONNECT answers in the window; absent = its pool does not observe
 }
 
 export interface FakeModel extends AdminModel {
@@ -83,6 +84,7 @@ export function fakeModel(): FakeModel {
                 at: Date.now() - 2000,
               },
               agent: b.agent ?? null,
+              observed: b.observed ?? null,
             }),
           ),
       }))
@@ -145,6 +147,9 @@ export function fakeModel(): FakeModel {
           agentIgnoredTotal: i === 0 ? 2 : null,
           observedSuccessTotal: i === 0 ? 30 : null,
           observedFailuresTotal: i === 0 ? 3 : null,
+          observedSuccessRatio: i === 0 ? 0.8 : null,
+          observedWindowSuccess: i === 0 ? 8 : null,
+          observedWindowFailures: i === 0 ? 2 : null,
         })),
         listeners: [{ name: 'main', acceptedTotal: 108, rejectedTotal: 2, proxyErrorsTotal: 1, active: 4 }],
         pools: [{ pool: 'web', retriesTotal: 7, retryOverflowsTotal: 2, queued: 3, dequeuedTotal: 40, queueWaitSecondsTotal: 1.5, queueTimeoutsTotal: 1, queueRefusedTotal: 4 }],

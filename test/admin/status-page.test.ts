@@ -64,6 +64,8 @@ t.test('status page in headless Chromium', async (t) => {
   m.backends.push({ pool: 'alt', id: '<b id="inj">x</b>', adminState: 'ready', health: 'up', weight: 1, active: 0, total: 0 })
   const agent = { address: '10.0.0.9:9999', down: false, admin: 'drain' as const, percent: 40, line: 'drain 40%', lineAt: Date.now(), ignored: null, polls: 3, ignoredTotal: 0, source: 'local' as const, leader: null }
   m.backends.push({ pool: 'alt', id: 'agented', adminState: 'drain', health: 'up', weight: 1, active: 0, total: 0, agent })
+  m.backends[0].observed = { windowMs: 30_000, ok: 3, failed: 1, successRatio: 0.75 }
+  m.backends[1].observed = { windowMs: 30_000, ok: 0, failed: 0, successRatio: null }
   const { base } = await startTestServer(t, m, 'page-token')
   const ctx = await launch(t)
   const page = await ctx.newPage()
@@ -77,6 +79,9 @@ t.test('status page in headless Chromium', async (t) => {
   t.equal(await cell(page, 'alt/shared', 'state'), 'DRAIN')
   t.equal(await cell(page, 'alt/agented', 'state'), 'DRAIN · agent drain 40%', 'what the agent says, beside the state')
   t.equal(await cell(page, 'web/a', 'weight'), '2')
+  t.equal(await cell(page, 'web/10.0.0.1:3128', 'success'), '75.0% (3/4 in 30s)', 'CONNECT success rate over the window')
+  t.equal(await cell(page, 'web/a', 'success'), 'no data (30s)', 'no answer in the window: no data, not 100% or 0%')
+  t.equal(await cell(page, 'alt/agented', 'success'), '-', 'a pool that does not observe')
   t.equal(await cell(page, 'web/10.0.0.1:3128', 'active'), '3')
   t.match(await cell(page, 'web/a', 'check'), /^OK L4OK/)
   const readyBg = await stateBg(page, 'web/a')

@@ -60,6 +60,9 @@ const pool = createPoolPicker('maglev', set.slice(0, 50), set.slice(50), opts)
 pickers.push({ name: 'pool(maglev)', pick: pool.pick })
 pickers.push({ name: 'p2c(seeded)', pick: createPicker('p2c', set, { ...opts, random: seeded(1) }).pick })
 pickers.push({ name: 'random(seeded)', pick: createPicker('random', set, { ...opts, random: seeded(1) }).pick })
+set.forEach((b, i) => (b.load.successRate = 1 / (1 + (i % 4))))
+pickers.push({ name: 'p2c(weigh-by)', pick: createPicker('p2c', set, { ...opts, weighBy: 'success-latency' }).pick })
+pickers.push({ name: 'random(weigh-by)', pick: createPicker('random', set, { ...opts, weighBy: 'success-latency' }).pick })
 
 // two rounds, keep each picker's lower figure: the first round can include
 // the optimiser's own (code-space) allocation for functions met for the first time

@@ -20,7 +20,7 @@ t.test('agentNote', async (t) => {
 t.test('in the status table', async (t) => {
   const backend = (id: string, agent: ReturnType<typeof view> | null) => ({
     id, host: '10.0.0.1', port: 3128, state: 'drain' as const, adminState: 'ready' as const, health: 'up' as const, weight: 100, effectiveWeight: 40,
-    backup: false, active: 0, total: 0, check: { result: null, at: null }, agent,
+    backup: false, active: 0, total: 0, check: { result: null, at: null }, agent, observed: null,
   })
   const doc: StatusDoc = {
     version: 'x', pid: 1, startedAt: 0, generatedAt: 0, healthVersion: 1, appliedVersion: 1, converged: true,

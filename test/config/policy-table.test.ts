@@ -14,7 +14,9 @@ function parse(pool: string) {
   return parseConfig(`listeners: [ { bind: 127.0.0.1:0 } ]\npools:\n  - name: p\n    backends: [ { host: 127.0.0.1, port: 9001 } ]\n${pool}`)
 }
 
-const ON = { 'balance-factor': '1.5', 'p2c-latency': 'true' } as const satisfies Record<keyof typeof OFF, string>
+const ON = { 'balance-factor': '1.5', 'p2c-latency': 'true', 'weigh-by': 'success-latency' } as const satisfies Record<keyof typeof OFF, string>
+/** Other keys a restricted key needs to be valid at all (so only the policy is in question). */
+const NEEDS: Partial<Record<keyof typeof OFF, string>> = { 'weigh-by': '    observe: http-connect\n' }
 
 t.test('every policy is accepted and lands in the config', async (t) => {
   for (const name of POLICY_NAMES) {
@@ -30,7 +32,7 @@ t.test('every policy is accepted and lands in the config', async (t) => {
 t.test('a restricted key is accepted exactly where the table lists it', async (t) => {
   for (const option of Object.keys(ON) as (keyof typeof ON)[]) {
     for (const name of POLICY_NAMES) {
-      const r = parse(`    policy: ${name}\n    ${option}: ${ON[option]}\n`)
+      const r = parse(`    policy: ${name}\n    ${option}: ${ON[option]}\n${NEEDS[option] ?? ''}`)
       if (takesOption(name, option)) t.ok(r.ok, `${name} takes ${option}`)
       else {
         t.notOk(r.ok, `${name} rejects ${option}`)

@@ -40,6 +40,8 @@ export function poolCfg(
     p2cLatency: false,
     observe: 'none',
     observe407: false,
+    observeWindowMs: 30_000,
+    weighBy: 'none',
     retries: 1,
     slowstartMs: 0,
     sendProxy: 'none',
