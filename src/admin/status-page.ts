@@ -50,7 +50,7 @@ function age(at, now) {
 // What a backend's agent says (agent check), as \`l4lb status\` writes it.
 function agentWords(a) {
   const w = (a.down ? ['down'] : []).concat(a.admin === 'ready' ? [] : [a.admin], a.percent === null ? [] : [a.percent + '%'])
-  return (a.line === null ? 'no line yet' : (w.join(' ') || 'up')) + (a.ignored === null ? '' : ' (last reply ignored)')
+  return (a.line === null ? 'no line yet' : (w.join(' ') || 'up')) + (a.ignored === null ? '' : ' (last reply ignored)') + (a.source === 'leader' ? ' (via leader ' + a.leader + ')' : '')
 }
 // observe http-connect: the success rate over the window, its counts, or no data; '-' when the pool does not observe.
 function successText(o) {

@@ -96,10 +96,13 @@ export function successNote(o: BackendStatus['observed'] | undefined): string {
   return o.successRatio === null ? `no data ${span}` : `${(o.successRatio * 100).toFixed(1)}% ${o.ok}/${o.ok + o.failed} ${span}`
 }
 
-/** What the backend's agent says, for the STATE column: " agent: drain 40%", " agent: (ignored: ...)"; '' without an agent. */
+/**
+ * What the backend's agent says, for the STATE column: " agent: drain 40%", " agent: up (last reply
+ * ignored)", " agent: drain (via leader lb2)" when adopted from the fleet's health leader; '' without an agent.
+ */
 export function agentNote(a: BackendStatus['agent']): string {
   if (a === null) return ''
   const words = [...(a.down ? ['down'] : []), ...(a.admin === 'ready' ? [] : [a.admin]), ...(a.percent === null ? [] : [`${a.percent}%`])]
   const said = a.line === null ? 'no line yet' : (words.join(' ') || 'up')
-  return ` agent: ${said}${a.ignored === null ? '' : ' (last reply ignored)'}`
+  return ` agent: ${said}${a.ignored === null ? '' : ' (last reply ignored)'}${a.source === 'leader' ? ` (via leader ${a.leader})` : ''}`
 }

@@ -64,6 +64,7 @@ t.test('status page in headless Chromium', async (t) => {
   m.backends.push({ pool: 'alt', id: '<b id="inj">x</b>', adminState: 'ready', health: 'up', weight: 1, active: 0, total: 0 })
   const agent = { address: '10.0.0.9:9999', down: false, admin: 'drain' as const, percent: 40, line: 'drain 40%', lineAt: Date.now(), ignored: null, polls: 3, ignoredTotal: 0, source: 'local' as const, leader: null }
   m.backends.push({ pool: 'alt', id: 'agented', adminState: 'drain', health: 'up', weight: 1, active: 0, total: 0, agent })
+  m.backends.push({ pool: 'alt', id: 'followed', adminState: 'drain', health: 'up', weight: 1, active: 0, total: 0, agent: { ...agent, source: 'leader' as const, leader: 'lb2' } })
   m.backends[0].observed = { windowMs: 30_000, ok: 3, failed: 1, successRatio: 0.75 }
   m.backends[1].observed = { windowMs: 30_000, ok: 0, failed: 0, successRatio: null }
   const { base } = await startTestServer(t, m, 'page-token')
@@ -73,11 +74,12 @@ t.test('status page in headless Chromium', async (t) => {
   page.on('pageerror', (e) => pageErrors.push(e.message))
 
   await page.goto(`${base}/#token=page-token`)
-  await until('a row per backend (6)', async () => (await page.locator('tr[data-backend]').count()) === 6, POLL)
+  await until('a row per backend (7)', async () => (await page.locator('tr[data-backend]').count()) === 7, POLL)
   t.equal(await page.locator('tr[data-listener="main"] td[data-col="up"]').textContent(), 'UP', 'listener row')
   t.equal(await cell(page, 'web/a', 'state'), 'READY')
   t.equal(await cell(page, 'alt/shared', 'state'), 'DRAIN')
   t.equal(await cell(page, 'alt/agented', 'state'), 'DRAIN · agent drain 40%', 'what the agent says, beside the state')
+  t.equal(await cell(page, 'alt/followed', 'state'), 'DRAIN · agent drain 40% (via leader lb2)', 'a fleet follower says whose poll it shows')
   t.equal(await cell(page, 'web/a', 'weight'), '2')
   t.equal(await cell(page, 'web/10.0.0.1:3128', 'success'), '75.0% (3/4 in 30s)', 'CONNECT success rate over the window')
   t.equal(await cell(page, 'web/a', 'success'), 'no data (30s)', 'no answer in the window: no data, not 100% or 0%')

@@ -15,6 +15,7 @@ t.test('agentNote', async (t) => {
   t.equal(agentNote(view({ down: true, admin: 'maint' })), ' agent: down maint')
   t.equal(agentNote(view({ line: null })), ' agent: no line yet')
   t.equal(agentNote(view({ percent: 75, ignored: 'connect ECONNREFUSED' })), ' agent: 75% (last reply ignored)')
+  t.equal(agentNote(view({ admin: 'drain', source: 'leader', leader: 'lb2' })), ' agent: drain (via leader lb2)', 'a fleet follower says whose poll it shows')
 })
 
 t.test('in the status table', async (t) => {
