@@ -41,15 +41,18 @@ export async function allStatus(d: Drill): Promise<Map<string, NodeStatus>> {
 /** A "backend health changed" line of a node's primary. */
 export interface HealthLine { t: number; backend: string; from: string; to: string; change: string; detail: string }
 
-/** The node's health-change lines logged after `after` (wall-clock ms). */
-export async function healthLines(d: Drill, node: string, after: number): Promise<HealthLine[]> {
+/**
+ * The node's health-change lines logged after `after` (wall-clock ms), of pool `pool` (default the
+ * first pool, "proxies", the one drills 1-17 measure; the tunnels pool's own checks are not theirs).
+ */
+export async function healthLines(d: Drill, node: string, after: number, pool = 'proxies'): Promise<HealthLine[]> {
   const raw = await d.sh(node, 'grep -h "backend health changed" /run/lab/l4lb.log 2>/dev/null || true')
   const out: HealthLine[] = []
   for (const line of raw.split('\n')) {
     try {
-      const j = JSON.parse(line) as { time: string; backend: string; from: string; to: string; change: string; detail: string }
+      const j = JSON.parse(line) as { time: string; pool: string; backend: string; from: string; to: string; change: string; detail: string }
       const t = Date.parse(j.time)
-      if (t > after) out.push({ t, backend: j.backend, from: j.from, to: j.to, change: j.change, detail: j.detail })
+      if (t > after && j.pool === pool) out.push({ t, backend: j.backend, from: j.from, to: j.to, change: j.change, detail: j.detail })
     } catch { /* not a JSON line */ }
   }
   return out
