@@ -33,8 +33,10 @@ await drill('18-proxy-503', async (d) => {
   for (const { s } of loads) await moreConns(s, 100)
 
   d.cleanup(`${VICTIM} answers CONNECT again`, async () => { await d.sh(VICTIM, `rm -f ${FAIL_FILE}`) })
-  // The switch's time by the proxy's own clock, not when docker exec started or returned.
-  const tFail = Number(await d.sh(VICTIM, `touch ${FAIL_FILE}; date +%s%3N`))
+  // The switch's time by the proxy's own clock, not when docker exec started or returned: the file's
+  // mtime (the kernel's coarse clock, never later than the write), so every CONNECT that found the
+  // file is logged after it.
+  const tFail = Number(await d.sh(VICTIM, `touch ${FAIL_FILE}; date -r ${FAIL_FILE} +%s%3N`))
   d.mark(`${VICTIM} answers 503 to every CONNECT`, tFail)
   for (const { s } of loads) await connsAfter(s, tFail + HELD_OUT_MS, 20, HELD_OUT_MS + 20_000)
 
