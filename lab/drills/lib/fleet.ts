@@ -24,11 +24,14 @@ export interface NodeFleet {
 }
 export interface NodeStatus { fleet: NodeFleet; backends: string[]; states: Record<string, string> }
 
-/** One node's /status, reduced: its fleet part, the backend ids it serves and their states. */
-export async function nodeStatus(d: Drill, node: string): Promise<NodeStatus> {
+/**
+ * One node's /status, reduced: its fleet part, the backend ids it serves in pool `pool` (default the
+ * first, "proxies", the pool drills 1-17 measure; not the tunnels pool) and their states.
+ */
+export async function nodeStatus(d: Drill, node: string, pool = 'proxies'): Promise<NodeStatus> {
   const raw = await d.sh(node, `${L4LB_BIN} status --json`, 10_000)
-  const doc = JSON.parse(raw) as { fleet: NodeFleet; pools: { backends: { id: string; state: string }[] }[] }
-  const backends = doc.pools.flatMap((p) => p.backends)
+  const doc = JSON.parse(raw) as { fleet: NodeFleet; pools: { name: string; backends: { id: string; state: string }[] }[] }
+  const backends = doc.pools.filter((p) => p.name === pool).flatMap((p) => p.backends)
   return { fleet: doc.fleet, backends: backends.map((b) => b.id), states: Object.fromEntries(backends.map((b) => [b.id, b.state])) }
 }
 
