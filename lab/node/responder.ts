@@ -136,7 +136,8 @@ const server = net.createServer((sock) => {
   }
   sock.on('data', onData)
 })
-server.listen(Number(a.port), '0.0.0.0', () => console.log(`${name} listening on ${a.port}`))
+// The bound port (a test passes --port 0).
+server.listen(Number(a.port), '0.0.0.0', () => console.log(`${name} listening on ${(server.address() as net.AddressInfo).port}`))
 process.on('SIGTERM', () => { server.close(); process.exit(0) })
 
 if (a['agent-port'] !== undefined) {
