@@ -7,7 +7,7 @@ set -u
 . /etc/lab/node.env
 mkdir -p /run/lab
 # A restarted container keeps /run/lab; its pidfiles name processes of the old PID namespace.
-rm -f /run/lab/*.pid /run/lab/*.ctl /run/lab/withdraw /run/lab/l4lb.track /run/lab/lease /run/lab/bird.restarting
+rm -f /run/lab/*.pid /run/lab/*.ctl /run/lab/withdraw /run/lab/l4lb.track /run/lab/lease /run/lab/bird.restarting /run/lab/connect-503
 # Nothing is proven healthy yet: BIRD starts with the VIP withdrawn (its config includes this file).
 echo 'disabled yes;' > /run/lab/vip.state.conf
 exec >>/run/lab/entry.log 2>&1
@@ -31,7 +31,7 @@ case "$LAB_ROLE" in
   ka)      ka_if=$(iface_of "$LAB_VRRP_SELF")
            sed "s/@IFACE@/$ka_if/g" /etc/lab/keepalived.conf > /run/lab/keepalived.conf
            $svc start l4lb; $svc start agent; $svc start keepalived ;;
-  backend) $svc start responder ;;
+  backend|origin) $svc start responder ;;
   etcd)    $svc start etcd ;;
   client)  ;;
 esac

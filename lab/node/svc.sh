@@ -45,7 +45,7 @@ start() {
                 echo $! > "$pidf" ;;
     nhg)        setsid $node /l4lb/lab/tools/nhg.ts --daemon $LAB_NHG >>$run/nhg.log 2>&1 < /dev/null & echo $! > "$pidf" ;;
     etcd)       setsid etcd $LAB_ETCD >>$run/etcd.log 2>&1 < /dev/null & echo $! > "$pidf" ;;
-    responder)  setsid $node /l4lb/lab/node/responder.ts --name "$LAB_NODE" --port "$LAB_PORT" ${LAB_AGENT_PORT:+--agent-port $LAB_AGENT_PORT} >>$run/responder.log 2>&1 < /dev/null & echo $! > "$pidf" ;;
+    responder)  setsid $node /l4lb/lab/node/responder.ts --name "$LAB_NODE" --port "$LAB_PORT" ${LAB_AGENT_PORT:+--agent-port $LAB_AGENT_PORT} ${LAB_ALLOW:+--allow $LAB_ALLOW} >>$run/responder.log 2>&1 < /dev/null & echo $! > "$pidf" ;;
     *) echo "svc: unknown daemon $name" >&2; exit 2 ;;
   esac
   echo "$(date +%s.%N) start $name $(curpid)"

@@ -6,7 +6,7 @@
 import { mkdirSync, readFileSync, writeFileSync, existsSync, rmSync, readdirSync } from 'node:fs'
 import path from 'node:path'
 import YAML from 'yaml'
-import { LAB_DIR, STATE_DIR, loadLab, byRole, container, type Lab, type Node, type NetName } from './lib/data.ts'
+import { LAB_DIR, STATE_DIR, loadLab, byRole, container, origin, type Lab, type Node, type NetName } from './lib/data.ts'
 import { COMPOSE_FILE } from './lib/docker.ts'
 
 export const CONF_DIR = path.join(STATE_DIR, 'conf')
@@ -68,11 +68,27 @@ export function l4lbShared(lab: Lab): string {
   const ag = lab.l4lb.agent
   const backends = byRole(lab, 'backend').map((b) => `      - { host: ${b.addrs.be}, port: ${b.port}, id: ${b.name}, agent: { port: ${ag.port}, interval: ${ag.interval}, timeout: ${ag.timeout} } }`).join('\n')
   const h = lab.l4lb.health
+  const tu = lab.l4lb.tunnels
+  const o = origin(lab).node
   return fill(tpl('l4lb-shared.yaml'), {
     policy: lab.l4lb.policy, hash_key: lab.l4lb.hashKey, retries: lab.l4lb.retries, backends,
     health_type: h.type, health_interval: h.interval, health_timeout: h.timeout, health_fall: h.fall, health_rise: h.rise,
     passive_consecutive: lab.l4lb.passive.consecutive, passive_base: lab.l4lb.passive.baseEjection, passive_max: lab.l4lb.passive.maxEjection,
+    tunnels_hash_key: tu.hashKey, tunnels_observe: tu.observe, tunnels_backends: tunnelBackends(lab),
+    tunnels_health_type: tu.health.type, tunnels_health_interval: tu.health.interval, tunnels_health_timeout: tu.health.timeout,
+    tunnels_health_fall: tu.health.fall, tunnels_health_rise: tu.health.rise, tunnels_check_target: `${o.addrs.be}:${o.port}`,
+    tunnels_passive_consecutive: tu.passive.consecutive, tunnels_passive_base: tu.passive.baseEjection, tunnels_passive_max: tu.passive.maxEjection,
   }, 'l4lb-shared.yaml')
+}
+
+/** Backend id of proxy `name` in the tunnels pool: not its id in the first pool, whose states drills 1-17 read by id. */
+export function tunnelId(name: string): string {
+  return `tun-${name}`
+}
+
+/** The tunnels pool's backends: the same proxies (no agent check: drill 17 drains the first pool's). */
+function tunnelBackends(lab: Lab): string {
+  return byRole(lab, 'backend').map((b) => `      - { host: ${b.addrs.be}, port: ${b.port}, id: ${tunnelId(b.name)} }`).join('\n')
 }
 
 /** Where a node's l4lb keeps its last applied fleet config (svc.sh makes the directory, owned by the l4lb user). */
@@ -88,7 +104,7 @@ function fleetSection(lab: Lab, n: Node): string {
 
 function l4lbConf(lab: Lab, n: Node): string {
   return fill(tpl('l4lb.yaml'), {
-    name: n.name, port: lab.vips.port, admin: lab.l4lb.admin, drain: lab.l4lb.drain,
+    name: n.name, port: lab.vips.port, tunnels_port: lab.l4lb.tunnels.port, admin: lab.l4lb.admin, drain: lab.l4lb.drain,
     rest: lab.l4lb.fleet.enabled ? fleetSection(lab, n) : l4lbShared(lab),
   }, 'l4lb.yaml')
 }
@@ -127,6 +143,8 @@ function nodeEnv(lab: Lab, n: Node): string {
     name: n.name, role: n.role, gw: n.gw ?? '', lo_addrs: n.role === 'lb' ? `${lab.vips.anycast}/32` : '', extra_addrs: extra,
     vrrp_self: n.addrs.ka ?? '', port: n.port ?? lab.vips.port, admin: lab.l4lb.admin, lease_ms: a.leaseMs, nhg: nhgArgs(lab, n),
     etcd: etcdArgs(lab, n), etcd_endpoints: etcdEndpoints(lab), agent_port: n.role === 'backend' ? lab.l4lb.agent.port : '',
+    // A CONNECT may reach the lab's own networks only (responder.ts answers 403 elsewhere).
+    allow: Object.values(lab.networks).map((x) => x.subnet).join(','),
     agent: `--interval ${a.intervalMs} --timeout ${a.timeoutMs} --fall ${a.fall} --rise ${a.rise} --down-after ${a.downAfterMs} --up-after ${a.upAfterMs} --lease-ms ${a.leaseMs}${n.role === 'ka' ? ' --announce off --track-file /run/lab/l4lb.track' : ''}`,
   }, 'node.env')
 }
@@ -153,6 +171,8 @@ export function composeDoc(lab: Lab): string {
     if (n.role === 'client') sysctls['net.ipv4.ip_local_port_range'] = '10000 60999'
     const nets: Record<string, unknown> = {}
     for (const [net, addr] of Object.entries(n.addrs)) nets[`lab-${net}`] = { ipv4_address: addr }
+    // The origin's site names: Docker's DNS answers them on the backend network (the proxies resolve them).
+    if (n.role === 'origin') nets['lab-be'] = { ...(nets['lab-be'] as object), aliases: origin(lab).sites }
     const volumes = ['..:/l4lb:ro', `./.state/conf/${n.name}:/etc/lab:ro`]
     services[n.name] = {
       image: lab.image,

@@ -4,7 +4,7 @@
 // Records each host change in lab/.state/host.json so lab:down can undo it.
 import { existsSync, mkdirSync } from 'node:fs'
 import path from 'node:path'
-import { loadLab, LAB_DIR, REPO_DIR, STATE_DIR, byRole, container } from './lib/data.ts'
+import { loadLab, LAB_DIR, REPO_DIR, STATE_DIR, byRole, container, origin } from './lib/data.ts'
 import { run, must, log } from './lib/exec.ts'
 import { dockerBin, docker, compose, execIn } from './lib/docker.ts'
 import { imageCheck } from './image-check.ts'
@@ -12,7 +12,7 @@ import { ensurePackages, ensureDockerd, addBridgeAccepts, flushBridgeAddrs, host
 import { updateState } from './lib/state.ts'
 import { renderAll } from './render.ts'
 import { until } from './lib/poll.ts'
-import { birdProtocols, etcdHealth, fleetView, healthz, svc, L4LB_BIN, vipNexthops, vrrpHolder, lbAddr, lbNames, kaNames } from './lib/labctl.ts'
+import { birdProtocols, etcdHealth, fleetView, healthz, svc, L4LB_BIN, NODE_BIN, vipNexthops, vrrpHolder, lbAddr, lbNames, kaNames } from './lib/labctl.ts'
 
 const t0 = performance.now()
 const lab = loadLab()
@@ -101,6 +101,16 @@ const want = lbs.map((n) => lbAddr(lab, n)).sort().join(',')
 await until('a router nexthop for the VIP per lb node', async () => (await vipNexthops(lab)).active.join(',') === want, { deadlineMs: 30_000, intervalMs: 200 })
 const master = [...byRole(lab, 'ka')].sort((x, y) => (y.vrrpPriority ?? 0) - (x.vrrpPriority ?? 0))[0].name
 const holder = await until(`the VRRP VIP on ${master} (highest priority)`, async () => (await vrrpHolder(lab)) === master && master, { deadlineMs: 30_000, intervalMs: 200 })
+// Issue 14: the proxies' tunnels reach the origin by its site names (Docker's DNS aliases), through the tunnels listener.
+const o = origin(lab)
+const tunnelCmd = `${NODE_BIN} /l4lb/lab/tools/load.ts burst --vip ${lab.vips.anycast} --port ${lab.l4lb.tunnels.port} --count ${o.sites.length} --concurrency 4 --timeout 2000 ` +
+  `--sites ${o.sites.map((x) => `${x}:${o.node.port}`).join(',')}`
+await until(`CONNECT tunnels to all ${o.sites.length} sites of the origin through the anycast VIP`, async () => {
+  const r = await execIn(container(lab, 'client'), tunnelCmd, 30_000)
+  const done = r.stdout.split('\n').filter((l) => l.includes('"ev":"done"')).map((l) => JSON.parse(l) as { ok: number; count: number })[0]
+  return done !== undefined && done.ok === done.count
+}, { deadlineMs: 30_000, intervalMs: 500 })
+log(`tunnels: ${o.sites.length} sites reached the origin through the proxies`)
 const ic = await imageCheck(lab)
 log(`image check: ${ic.image} run alone (docker run --init, NET_BIND_SERVICE only, read-only) served via ${ic.servedBy} as uid ${ic.uid} (CapEff ${ic.capEff}, CapBnd ${ic.capBnd}); SIGHUP reloaded in ${ic.reloadMs.toFixed(0)} ms; docker stop exited ${ic.exitCode} after ${ic.stopMs.toFixed(0)} ms`)
 log(`lab up in ${secs()}: ${lbs.length} lb nodes announcing ${lab.vips.anycast}, VRRP VIP ${lab.vips.vrrp} on ${holder.value}, ${byRole(lab, 'backend').length} backends`)

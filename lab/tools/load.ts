@@ -8,8 +8,12 @@
 // backend's one-line answer ({"be","peer"}: which backend, through which l4lb node), close.
 // Output: JSON lines on stdout, one per connection result ({ev:"conn"}) or loss
 // ({ev:"lost"}), {ev:"ready"} when the load is running, {ev:"done"} at the end.
+// With --sites S1,S2,... (host:port each) burst and steady make CONNECT tunnels instead
+// (tools/tunnel.ts): connection i asks for site (i + floor(i / sources)) mod sites, so every
+// source address meets every site; {ev:"conn"} then also carries site, status, origin, originPeer.
 // Every mode is bounded in count and time; steady and hold also stop at "stop" or EOF on stdin.
 import net from 'node:net'
+import { tunnelConn } from './tunnel.ts'
 import { monitorEventLoopDelay } from 'node:perf_hooks'
 import { parseArgs } from 'node:util'
 
@@ -21,6 +25,7 @@ const { values: a, positionals } = parseArgs({
     count: { type: 'string', default: '100' }, concurrency: { type: 'string', default: '20' },
     rate: { type: 'string', default: '200' }, duration: { type: 'string', default: '10000' },
     ping: { type: 'string', default: '100' }, timeout: { type: 'string', default: '1000' },
+    sites: { type: 'string', default: '' },
   },
 })
 const mode = positionals[0]
@@ -41,9 +46,12 @@ const sources: (string | undefined)[] = a['src-from']
 
 interface Conn { i: number; src?: string; sport?: number; t0: number; t1?: number; ok: boolean; be?: string; peer?: string; err?: string }
 
-/** One short connection; resolves with its result, never rejects. */
+const sites = (a.sites as string).split(',').filter(Boolean)
+
+/** One short connection (a tunnel with --sites); resolves with its result, never rejects. */
 function shortConn(i: number): Promise<Conn> {
   const src = sources[i % sources.length]
+  if (sites.length) return tunnelConn(i, vip, port, src, sites[(i + Math.floor(i / sources.length)) % sites.length], timeoutMs, now)
   const c: Conn = { i, src, t0: now(), ok: false }
   return new Promise((resolve) => {
     const s = net.connect({ host: vip, port, localAddress: src })

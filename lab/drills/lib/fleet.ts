@@ -24,11 +24,14 @@ export interface NodeFleet {
 }
 export interface NodeStatus { fleet: NodeFleet; backends: string[]; states: Record<string, string> }
 
-/** One node's /status, reduced: its fleet part, the backend ids it serves and their states. */
-export async function nodeStatus(d: Drill, node: string): Promise<NodeStatus> {
+/**
+ * One node's /status, reduced: its fleet part, the backend ids it serves in pool `pool` (default the
+ * first, "proxies", the pool drills 1-17 measure; not the tunnels pool) and their states.
+ */
+export async function nodeStatus(d: Drill, node: string, pool = 'proxies'): Promise<NodeStatus> {
   const raw = await d.sh(node, `${L4LB_BIN} status --json`, 10_000)
-  const doc = JSON.parse(raw) as { fleet: NodeFleet; pools: { backends: { id: string; state: string }[] }[] }
-  const backends = doc.pools.flatMap((p) => p.backends)
+  const doc = JSON.parse(raw) as { fleet: NodeFleet; pools: { name: string; backends: { id: string; state: string }[] }[] }
+  const backends = doc.pools.filter((p) => p.name === pool).flatMap((p) => p.backends)
   return { fleet: doc.fleet, backends: backends.map((b) => b.id), states: Object.fromEntries(backends.map((b) => [b.id, b.state])) }
 }
 
@@ -41,15 +44,18 @@ export async function allStatus(d: Drill): Promise<Map<string, NodeStatus>> {
 /** A "backend health changed" line of a node's primary. */
 export interface HealthLine { t: number; backend: string; from: string; to: string; change: string; detail: string }
 
-/** The node's health-change lines logged after `after` (wall-clock ms). */
-export async function healthLines(d: Drill, node: string, after: number): Promise<HealthLine[]> {
+/**
+ * The node's health-change lines logged after `after` (wall-clock ms), of pool `pool` (default the
+ * first pool, "proxies", the one drills 1-17 measure; the tunnels pool's own checks are not theirs).
+ */
+export async function healthLines(d: Drill, node: string, after: number, pool = 'proxies'): Promise<HealthLine[]> {
   const raw = await d.sh(node, 'grep -h "backend health changed" /run/lab/l4lb.log 2>/dev/null || true')
   const out: HealthLine[] = []
   for (const line of raw.split('\n')) {
     try {
-      const j = JSON.parse(line) as { time: string; backend: string; from: string; to: string; change: string; detail: string }
+      const j = JSON.parse(line) as { time: string; pool: string; backend: string; from: string; to: string; change: string; detail: string }
       const t = Date.parse(j.time)
-      if (t > after) out.push({ t, backend: j.backend, from: j.from, to: j.to, change: j.change, detail: j.detail })
+      if (t > after && j.pool === pool) out.push({ t, backend: j.backend, from: j.from, to: j.to, change: j.change, detail: j.detail })
     } catch { /* not a JSON line */ }
   }
   return out

@@ -11,7 +11,7 @@ export const REPO_DIR = path.resolve(LAB_DIR, '..')
 export const STATE_DIR = path.join(LAB_DIR, '.state')
 export const RESULTS_DIR = path.join(LAB_DIR, 'results')
 
-export type Role = 'client' | 'router' | 'lb' | 'ka' | 'backend' | 'etcd'
+export type Role = 'client' | 'router' | 'lb' | 'ka' | 'backend' | 'etcd' | 'origin'
 export type NetName = 'client' | 'lb' | 'ka' | 'be' | 'store'
 
 export interface Network { subnet: string; bridge: string; hostGw: string }
@@ -25,6 +25,8 @@ export interface Node {
   vrrpPriority?: number
   port?: number
   sources?: { from: string; count: number }
+  /** The origin's site names (site01..siteNN), Docker network aliases on the backend network. */
+  sites?: number
 }
 export interface Lab {
   project: string
@@ -53,12 +55,18 @@ export interface Lab {
     policy: string; hashKey: string; retries: number; admin: string; drain: string
     health: { type: string; interval: string; timeout: string; fall: number; rise: number }
     passive: { consecutive: number; baseEjection: string; maxEjection: string }
+    /** Issue 14: the second listener and pool, CONNECT tunnels through the proxies to the origin. */
+    tunnels: {
+      port: number; hashKey: string; observe: string
+      health: { type: string; interval: string; timeout: string; fall: number; rise: number }
+      passive: { consecutive: number; baseEjection: string; maxEjection: string }
+    }
   }
   nodes: Node[]
 }
 
 type Obj = Record<string, unknown>
-const ROLES: Role[] = ['client', 'router', 'lb', 'ka', 'backend', 'etcd']
+const ROLES: Role[] = ['client', 'router', 'lb', 'ka', 'backend', 'etcd', 'origin']
 const NETS: NetName[] = ['client', 'lb', 'ka', 'be', 'store']
 const IPV4 = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})$/
 
@@ -122,6 +130,9 @@ export function loadLab(file = path.join(LAB_DIR, 'lab.yaml')): Lab {
   const pa = obj(l.passive, 'l4lb.passive')
   const fl = obj(l.fleet, 'l4lb.fleet')
   const ag = obj(l.agent, 'l4lb.agent')
+  const tu = obj(l.tunnels, 'l4lb.tunnels')
+  const th = obj(tu.health, 'l4lb.tunnels.health')
+  const tp = obj(tu.passive, 'l4lb.tunnels.passive')
   if (typeof fl.enabled !== 'boolean') throw new Error('lab.yaml: l4lb.fleet.enabled must be true or false')
   const nodes: Node[] = []
   for (const [name, v] of Object.entries(obj(raw.nodes, 'nodes'))) {
@@ -141,6 +152,7 @@ export function loadLab(file = path.join(LAB_DIR, 'lab.yaml')): Lab {
     if (o['router-id'] !== undefined) node.routerId = ip(o['router-id'], `nodes.${name}.router-id`)
     if (o['vrrp-priority'] !== undefined) node.vrrpPriority = num(o['vrrp-priority'], `nodes.${name}.vrrp-priority`)
     if (o.port !== undefined) node.port = num(o.port, `nodes.${name}.port`)
+    if (o.sites !== undefined) node.sites = num(o.sites, `nodes.${name}.sites`)
     if (o.sources !== undefined) {
       const s = obj(o.sources, `nodes.${name}.sources`)
       node.sources = { from: ip(s.from, `nodes.${name}.sources.from`), count: num(s.count, `nodes.${name}.sources.count`) }
@@ -197,6 +209,17 @@ export function loadLab(file = path.join(LAB_DIR, 'lab.yaml')): Lab {
         consecutive: num(pa.consecutive, 'l4lb.passive.consecutive'), baseEjection: str(pa['base-ejection'], 'l4lb.passive.base-ejection'),
         maxEjection: str(pa['max-ejection'], 'l4lb.passive.max-ejection'),
       },
+      tunnels: {
+        port: num(tu.port, 'l4lb.tunnels.port'), hashKey: str(tu['hash-key'], 'l4lb.tunnels.hash-key'), observe: str(tu.observe, 'l4lb.tunnels.observe'),
+        health: {
+          type: str(th.type, 'l4lb.tunnels.health.type'), interval: str(th.interval, 'l4lb.tunnels.health.interval'),
+          timeout: str(th.timeout, 'l4lb.tunnels.health.timeout'), fall: num(th.fall, 'l4lb.tunnels.health.fall'), rise: num(th.rise, 'l4lb.tunnels.health.rise'),
+        },
+        passive: {
+          consecutive: num(tp.consecutive, 'l4lb.tunnels.passive.consecutive'), baseEjection: str(tp['base-ejection'], 'l4lb.tunnels.passive.base-ejection'),
+          maxEjection: str(tp['max-ejection'], 'l4lb.tunnels.passive.max-ejection'),
+        },
+      },
     },
     nodes,
   }
@@ -221,6 +244,12 @@ export function node(lab: Lab, name: string): Node {
 }
 export function container(lab: Lab, name: string): string {
   return `${lab.project}-${name}`
+}
+/** The origin node (role origin) and its site names site01..siteNN (zero-padded to two digits). */
+export function origin(lab: Lab): { node: Node; sites: string[] } {
+  const o = byRole(lab, 'origin')[0]
+  if (!o) throw new Error('lab.yaml has no node with role origin')
+  return { node: o, sites: Array.from({ length: o.sites ?? 0 }, (_, i) => `site${String(i + 1).padStart(2, '0')}`) }
 }
 /** The client's extra source addresses, in order. */
 export function clientSources(lab: Lab): string[] {
