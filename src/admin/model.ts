@@ -17,7 +17,7 @@ import type { AgentView } from '../health/agent-poller.ts'
 import type { PolicyName } from '../config/types.ts'
 import type { HistoryDoc } from '../history/types.ts'
 import type { AggregatedStats } from '../metrics/aggregated.ts'
-import type { ObservedWindow } from '../cluster/observed-rates.ts'
+import type { ObservedWindow } from '../metrics/aggregated.ts'
 
 export interface ListenerStatus {
   readonly name: string

@@ -9,7 +9,10 @@
 import { SuccessWindow } from '../balancer/success-window.ts'
 import { backendKey } from '../config/backend-key.ts'
 import type { Config } from '../config/types.ts'
+import type { ObservedWindow } from '../metrics/aggregated.ts'
 import type { WorkerStats } from '../metrics/worker-stats.ts'
+
+export type { ObservedWindow }
 
 /** How often the summed counters are fed into the windows (ms): twice per worker report would add nothing. */
 export const FEED_INTERVAL_MS = 1000
@@ -21,14 +24,6 @@ export interface AnswerRow {
   readonly windowMs: number // its pool's observe-window
   readonly ok: number
   readonly failed: number
-}
-
-/** A backend's answers in its window: `successRatio` is ok / (ok + failed), null when there were none ("no data"). */
-export interface ObservedWindow {
-  readonly windowMs: number
-  readonly ok: number
-  readonly failed: number
-  readonly successRatio: number | null
 }
 
 interface Entry {

@@ -86,3 +86,11 @@ export interface StatsSource {
   /** Counters and gauges summed across workers. */
   stats(): AggregatedStats
 }
+
+/** A backend's observe http-connect answers in its pool's observe-window (the primary's ObservedRates): `successRatio` is ok / (ok + failed), null when there were none ("no data"). */
+export interface ObservedWindow {
+  readonly windowMs: number
+  readonly ok: number
+  readonly failed: number
+  readonly successRatio: number | null
+}
