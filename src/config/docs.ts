@@ -101,7 +101,7 @@ These are checked by \`l4lb check\` (the JSON Schema cannot express them):
   \`p2c-latency\` only for ${names(policiesTaking('p2c-latency'))};
 - \`proxy-protocol.accept: true\` needs a non-empty \`trusted\` list;
 ${checkKindRules()}- \`passive.max-ejection\` is not shorter than \`passive.base-ejection\`;
-- \`backends[].agent.timeout\` is not longer than \`backends[].agent.interval\`;
+- \`backends[].agent.timeout\` is not longer than \`backends[].agent.interval\`; any other \`agent\` key needs \`agent.port\`;
 - \`max-queue\` above 0 needs a backend with \`maxconn\` above 0; \`retry-budget.budget-percent\` needs \`retries\` above 0;
 - \`admin.token\` is required when \`admin.bind\` is not loopback (127.0.0.0/8, ::1, localhost).
 `

@@ -31,8 +31,11 @@ const agent = map(obj<{ host: string | null; port: number | null; intervalMs: nu
   interval: { to: 'intervalMs', node: duration(100), default: '2s', doc: 'Time between two polls of the agent (HAProxy `agent-inter`), ±10% jitter; a poll never overlaps the previous one.', seeAlso: ['pools[].backends[].agent.timeout'] },
   timeout: { to: 'timeoutMs', node: duration(1), default: '1s', doc: 'A poll that has no complete line in this time (counted from its start, connect included) is ignored and logged; the backend keeps what the agent said last. At most `interval`.', seeAlso: ['pools[].backends[].agent.interval'] },
   send: { to: 'send', node: nullable(agentSend), default: null, doc: 'String written to the agent once connected (HAProxy `agent-send`), e.g. `"status\\n"`; null = nothing (the agent speaks first).', seeAlso: ['pools[].backends[].agent.port'] },
-}, (a, report) => {
+}, (a, report, raw) => {
   if (a.timeoutMs !== undefined && a.intervalMs !== undefined && a.timeoutMs > a.intervalMs) report('timeout', `${a.timeoutMs}ms is longer than interval (${a.intervalMs}ms)`)
+  // Agent keys without a port would silently mean "no agent check"; an explicit `port: null` is the deliberate off switch.
+  const given = Object.keys(raw)
+  if (given.length > 0 && !Object.hasOwn(raw, 'port')) report('port', `required when other agent keys are set (${given.join(', ')}): without a port there is no agent check`)
 }), (a): AgentConfig | null => (a.port === null ? null : { host: a.host, port: a.port, intervalMs: a.intervalMs, timeoutMs: a.timeoutMs, send: a.send }))
 
 const backend = obj<BackendConfig>({
