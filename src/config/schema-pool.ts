@@ -48,7 +48,7 @@ const backend = obj<BackendConfig>({
   },
   weight: { to: 'weight', node: int(0, 256), default: 1, doc: 'Relative share of new flows. 0 keeps the backend in the pool but gives it no new flows.', seeAlso: ['pools[].slowstart', 'pools[].policy'] },
   backup: { to: 'backup', node: bool(), default: false, doc: 'Only used when no non-backup backend is available.', seeAlso: ['pools[].backends[].weight'] },
-  maxconn: { to: 'maxconn', node: int(0), default: 0, doc: 'Maximum concurrent connections to this backend; 0 = unlimited.', seeAlso: ['listeners[].maxconn'] },
+  maxconn: { to: 'maxconn', node: int(0), default: 0, doc: 'Maximum concurrent connections to this backend, counted in each worker (unlike `listeners[].maxconn` it is not split: with `workers: 2` the backend may carry up to 2 × maxconn); a backend at it takes no new flow (see `pools[].max-queue`); 0 = unlimited.', seeAlso: ['listeners[].maxconn'] },
   'send-proxy': {
     to: 'sendProxy', node: oneOf(SEND_PROXY), contextDefault: "the pool's `send-proxy`",
     doc: 'PROXY protocol header sent to this backend before the client bytes; overrides the pool setting.',
