@@ -102,7 +102,7 @@ These are checked by \`l4lb check\` (the JSON Schema cannot express them):
 - \`proxy-protocol.accept: true\` needs a non-empty \`trusted\` list;
 ${checkKindRules()}- \`passive.max-ejection\` is not shorter than \`passive.base-ejection\`;
 - \`backends[].agent.timeout\` is not longer than \`backends[].agent.interval\`; any other \`agent\` key needs \`agent.port\`;
-- \`observe-407\` needs \`observe: http-connect\`; \`weigh-by\` only for ${names(policiesTaking('weigh-by'))} and with \`observe: http-connect\`;
+- \`observe-407\` and \`observe-window\` need \`observe: http-connect\`; \`retry-budget.min-retry-concurrency\` needs \`retry-budget.budget-percent\`; \`weigh-by\` only for ${names(policiesTaking('weigh-by'))} and with \`observe: http-connect\`;
   \`hash-key: connect-authority\` only for ${names(HASHING_POLICIES)};
 - \`max-queue\` above 0 needs a backend with \`maxconn\` above 0; \`retry-budget.budget-percent\` needs \`retries\` above 0;
 - \`admin.token\` is required when \`admin.bind\` is not loopback (127.0.0.0/8, ::1, localhost).

@@ -123,6 +123,10 @@ const retryBudget = map(obj<{ budgetPercent: number | null; minRetryConcurrency:
     doc: 'Floor of the retry budget (Envoy\'s `min_retry_concurrency`, default 3 there too): this many retries may always be in flight per worker, so a quiet pool still retries.',
     seeAlso: ['pools[].retry-budget.budget-percent'],
   },
+}, (r, report, raw) => {
+  // A floor with no budget would silently mean "no retry budget"; say so, as for observe-407 without observe.
+  // An explicit `budget-percent: null` is the deliberate off switch.
+  if (!Object.hasOwn(raw, 'budget-percent') && Object.hasOwn(raw, 'min-retry-concurrency')) report('min-retry-concurrency', 'only applies when budget-percent is set (without it there is no retry budget)')
 }), (r): RetryBudgetConfig | null => (r.budgetPercent === null ? null : { budgetPercent: r.budgetPercent, minRetryConcurrency: r.minRetryConcurrency }))
 
 const tableSize = refine(int(2, MAX_TABLE), (n) => (isPrime(n) ? undefined : `${n} is not prime (try ${nextPrime(n)})`), 'prime integer <= 16777216')
@@ -180,7 +184,7 @@ export const pool = obj<PoolConfig>({
   passive: { to: 'passive', node: passive, default: {}, doc: 'Passive ejection of backends whose connects keep failing.', seeAlso: ['pools[].health'] },
 }, checkPool)
 
-function checkPool(p: Loose<PoolConfig>, report: Report): void {
+function checkPool(p: Loose<PoolConfig>, report: Report, raw: Readonly<Record<string, unknown>>): void {
   const backends = p.backends
   if (backends !== undefined) {
     const seen = new Map<string, number>()
@@ -215,6 +219,7 @@ function checkPool(p: Loose<PoolConfig>, report: Report): void {
     report('max-queue', 'only applies when a backend has maxconn > 0 (a client queues when every backend is at its maxconn)')
   }
   if (p.observe407 === true && p.observe !== undefined && p.observe !== 'http-connect') report('observe-407', `only applies with observe: http-connect (observe is ${p.observe})`)
+  if (Object.hasOwn(raw, 'observe-window') && p.observe !== undefined && p.observe !== 'http-connect') report('observe-window', `only applies with observe: http-connect (observe is ${p.observe})`)
   if (p.weighBy !== undefined && p.weighBy !== OFF['weigh-by'] && p.observe !== undefined && p.observe !== 'http-connect') report('weigh-by', `${p.weighBy} needs observe: http-connect (observe is ${p.observe})`)
   if (p.hashKey === 'connect-authority' && p.policy !== undefined && !(HASHING_POLICIES as readonly string[]).includes(p.policy)) report('hash-key', `connect-authority only applies to the hashing policies ${HASHING_POLICIES.join(', ')} (policy is ${p.policy})`)
   if (p.retryBudget != null && p.retries === 0) report('retry-budget.budget-percent', 'only applies when retries > 0')
