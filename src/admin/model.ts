@@ -17,7 +17,14 @@ import type { AgentView } from '../health/agent-poller.ts'
 import type { PolicyName } from '../config/types.ts'
 import type { HistoryDoc } from '../history/types.ts'
 import type { AggregatedStats } from '../metrics/aggregated.ts'
-import type { ObservedWindow } from '../cluster/observed-rates.ts'
+
+/** A backend's answers in its window: `successRatio` is ok / (ok + failed), null when there were none ("no data"). */
+export interface ObservedWindow {
+  readonly windowMs: number
+  readonly ok: number
+  readonly failed: number
+  readonly successRatio: number | null
+}
 
 export interface ListenerStatus {
   readonly name: string

@@ -10,6 +10,8 @@ import { SuccessWindow } from '../balancer/success-window.ts'
 import { backendKey } from '../config/backend-key.ts'
 import type { Config } from '../config/types.ts'
 import type { WorkerStats } from '../metrics/worker-stats.ts'
+// The view's shape is part of the /status document, so it lives there (admin may not import cluster back).
+import type { ObservedWindow } from '../admin/model.ts'
 
 /** How often the summed counters are fed into the windows (ms): twice per worker report would add nothing. */
 export const FEED_INTERVAL_MS = 1000
@@ -21,14 +23,6 @@ export interface AnswerRow {
   readonly windowMs: number // its pool's observe-window
   readonly ok: number
   readonly failed: number
-}
-
-/** A backend's answers in its window: `successRatio` is ok / (ok + failed), null when there were none ("no data"). */
-export interface ObservedWindow {
-  readonly windowMs: number
-  readonly ok: number
-  readonly failed: number
-  readonly successRatio: number | null
 }
 
 interface Entry {
