@@ -3,7 +3,9 @@
 // /backends/ID/STATE, POST /backends/ID/weight) from the command line.
 // Exit 0 applied; 1 refused (unknown backend, id in several pools without
 // --pool, weight out of range) or API unreachable; 2 usage.
-import { EXIT_FAIL, EXIT_OK, EXIT_USAGE, adminRequest, errorText, processIo, runCommand, type Io, type ParsedArgs } from './admin-client.ts'
+import { EXIT_FAIL, EXIT_OK, EXIT_USAGE, adminRequest, errorText, processIo, runCommand, type AdminTarget, type Io, type ParsedArgs } from './admin-client.ts'
+import type { StatusDoc } from '../admin/model.ts'
+import { agentNote } from './status.ts'
 
 export const BACKEND_USAGE = 'usage: l4lb backend ID ready|drain|maint [--pool P] [--admin HOST:PORT] [--token T]'
 export const WEIGHT_USAGE = 'usage: l4lb weight ID N [--pool P] [--admin HOST:PORT] [--token T]   (N: integer 0..256, 0 takes no new flows)'
@@ -32,11 +34,30 @@ export async function setBackendState(p: ParsedArgs, io: Io, id: string, state: 
   const pool = p.options.get('pool')
   const reply = await adminRequest(p.target, 'POST', backendPath(id, state, pool))
   if (reply.status === 200) {
-    io.out(`${where(id, pool)} ${STATES[state]}`)
+    const heldOut = state === 'ready' ? await agentHolds(p.target, id, pool) : null
+    io.out(heldOut === null ? `${where(id, pool)} ${STATES[state]}` : `${where(id, pool)} ready, but still takes no new connections: its agent says ${heldOut}; only the agent can undo it`)
     return EXIT_OK
   }
   io.err(`${where(id, pool)} ${state}: ${errorText(reply)}`)
   return EXIT_FAIL
+}
+
+/**
+ * What the backend's agent says when it keeps the backend out of new flows
+ * (down, drain or maint), in `l4lb status`'s words ("drain 40%");
+ * null when it does not, has no agent, or /status cannot be read. The
+ * operator's `ready` never clears the agent's own state (backend-states.md).
+ */
+async function agentHolds(target: AdminTarget, id: string, pool: string | undefined): Promise<string | null> {
+  try {
+    const reply = await adminRequest(target, 'GET', '/status')
+    if (reply.status !== 200) return null
+    const rows = (reply.body as StatusDoc).pools.filter((p) => pool === undefined || p.name === pool).flatMap((p) => p.backends.filter((b) => b.id === id))
+    const a = rows.length === 1 ? rows[0].agent : null
+    return a !== null && (a.down || a.admin !== 'ready') ? agentNote(a).replace(/^ agent: /, '') : null
+  } catch {
+    return null
+  }
 }
 
 export async function backendCommand(args: string[], io: Io = processIo): Promise<number> {

@@ -6,7 +6,7 @@ import { limitsMarkdown } from './limits.ts'
 import { schema } from './schema.ts'
 import { names } from './schema-pool.ts'
 import { CHECK_KIND_NAMES, CHECK_KINDS } from './check-kinds.ts'
-import { policiesTaking } from '../balancer/policies.ts'
+import { HASHING_POLICIES, policiesTaking } from '../balancer/policies.ts'
 
 export const DOCS_PATH = 'docs/configuration.md'
 
@@ -101,7 +101,9 @@ These are checked by \`l4lb check\` (the JSON Schema cannot express them):
   \`p2c-latency\` only for ${names(policiesTaking('p2c-latency'))};
 - \`proxy-protocol.accept: true\` needs a non-empty \`trusted\` list;
 ${checkKindRules()}- \`passive.max-ejection\` is not shorter than \`passive.base-ejection\`;
-- \`backends[].agent.timeout\` is not longer than \`backends[].agent.interval\`;
+- \`backends[].agent.timeout\` is not longer than \`backends[].agent.interval\`; any other \`agent\` key needs \`agent.port\`;
+- \`observe-407\` and \`observe-window\` need \`observe: http-connect\`; \`retry-budget.min-retry-concurrency\` needs \`retry-budget.budget-percent\`; \`weigh-by\` only for ${names(policiesTaking('weigh-by'))} and with \`observe: http-connect\`;
+  \`hash-key: connect-authority\` only for ${names(HASHING_POLICIES)};
 - \`max-queue\` above 0 needs a backend with \`maxconn\` above 0; \`retry-budget.budget-percent\` needs \`retries\` above 0;
 - \`admin.token\` is required when \`admin.bind\` is not loopback (127.0.0.0/8, ::1, localhost).
 `

@@ -31,8 +31,11 @@ const agent = map(obj<{ host: string | null; port: number | null; intervalMs: nu
   interval: { to: 'intervalMs', node: duration(100), default: '2s', doc: 'Time between two polls of the agent (HAProxy `agent-inter`), ±10% jitter; a poll never overlaps the previous one.', seeAlso: ['pools[].backends[].agent.timeout'] },
   timeout: { to: 'timeoutMs', node: duration(1), default: '1s', doc: 'A poll that has no complete line in this time (counted from its start, connect included) is ignored and logged; the backend keeps what the agent said last. At most `interval`.', seeAlso: ['pools[].backends[].agent.interval'] },
   send: { to: 'send', node: nullable(agentSend), default: null, doc: 'String written to the agent once connected (HAProxy `agent-send`), e.g. `"status\\n"`; null = nothing (the agent speaks first).', seeAlso: ['pools[].backends[].agent.port'] },
-}, (a, report) => {
+}, (a, report, raw) => {
   if (a.timeoutMs !== undefined && a.intervalMs !== undefined && a.timeoutMs > a.intervalMs) report('timeout', `${a.timeoutMs}ms is longer than interval (${a.intervalMs}ms)`)
+  // Agent keys without a port would silently mean "no agent check"; an explicit `port: null` is the deliberate off switch.
+  const given = Object.keys(raw)
+  if (given.length > 0 && !Object.hasOwn(raw, 'port')) report('port', `required when other agent keys are set (${given.join(', ')}): without a port there is no agent check`)
 }), (a): AgentConfig | null => (a.port === null ? null : { host: a.host, port: a.port, intervalMs: a.intervalMs, timeoutMs: a.timeoutMs, send: a.send }))
 
 const backend = obj<BackendConfig>({
@@ -45,7 +48,7 @@ const backend = obj<BackendConfig>({
   },
   weight: { to: 'weight', node: int(0, 256), default: 1, doc: 'Relative share of new flows. 0 keeps the backend in the pool but gives it no new flows.', seeAlso: ['pools[].slowstart', 'pools[].policy'] },
   backup: { to: 'backup', node: bool(), default: false, doc: 'Only used when no non-backup backend is available.', seeAlso: ['pools[].backends[].weight'] },
-  maxconn: { to: 'maxconn', node: int(0), default: 0, doc: 'Maximum concurrent connections to this backend; 0 = unlimited.', seeAlso: ['listeners[].maxconn'] },
+  maxconn: { to: 'maxconn', node: int(0), default: 0, doc: 'Maximum concurrent connections to this backend, counted in each worker (unlike `listeners[].maxconn` it is not split: with `workers: 2` the backend may carry up to 2 × maxconn); a backend at it takes no new flow (see `pools[].max-queue`); 0 = unlimited.', seeAlso: ['listeners[].maxconn'] },
   'send-proxy': {
     to: 'sendProxy', node: oneOf(SEND_PROXY), contextDefault: "the pool's `send-proxy`",
     doc: 'PROXY protocol header sent to this backend before the client bytes; overrides the pool setting.',
@@ -120,6 +123,10 @@ const retryBudget = map(obj<{ budgetPercent: number | null; minRetryConcurrency:
     doc: 'Floor of the retry budget (Envoy\'s `min_retry_concurrency`, default 3 there too): this many retries may always be in flight per worker, so a quiet pool still retries.',
     seeAlso: ['pools[].retry-budget.budget-percent'],
   },
+}, (r, report, raw) => {
+  // A floor with no budget would silently mean "no retry budget"; say so, as for observe-407 without observe.
+  // An explicit `budget-percent: null` is the deliberate off switch.
+  if (!Object.hasOwn(raw, 'budget-percent') && Object.hasOwn(raw, 'min-retry-concurrency')) report('min-retry-concurrency', 'only applies when budget-percent is set (without it there is no retry budget)')
 }), (r): RetryBudgetConfig | null => (r.budgetPercent === null ? null : { budgetPercent: r.budgetPercent, minRetryConcurrency: r.minRetryConcurrency }))
 
 const tableSize = refine(int(2, MAX_TABLE), (n) => (isPrime(n) ? undefined : `${n} is not prime (try ${nextPrime(n)})`), 'prime integer <= 16777216')
@@ -177,7 +184,7 @@ export const pool = obj<PoolConfig>({
   passive: { to: 'passive', node: passive, default: {}, doc: 'Passive ejection of backends whose connects keep failing.', seeAlso: ['pools[].health'] },
 }, checkPool)
 
-function checkPool(p: Loose<PoolConfig>, report: Report): void {
+function checkPool(p: Loose<PoolConfig>, report: Report, raw: Readonly<Record<string, unknown>>): void {
   const backends = p.backends
   if (backends !== undefined) {
     const seen = new Map<string, number>()
@@ -212,6 +219,7 @@ function checkPool(p: Loose<PoolConfig>, report: Report): void {
     report('max-queue', 'only applies when a backend has maxconn > 0 (a client queues when every backend is at its maxconn)')
   }
   if (p.observe407 === true && p.observe !== undefined && p.observe !== 'http-connect') report('observe-407', `only applies with observe: http-connect (observe is ${p.observe})`)
+  if (Object.hasOwn(raw, 'observe-window') && p.observe !== undefined && p.observe !== 'http-connect') report('observe-window', `only applies with observe: http-connect (observe is ${p.observe})`)
   if (p.weighBy !== undefined && p.weighBy !== OFF['weigh-by'] && p.observe !== undefined && p.observe !== 'http-connect') report('weigh-by', `${p.weighBy} needs observe: http-connect (observe is ${p.observe})`)
   if (p.hashKey === 'connect-authority' && p.policy !== undefined && !(HASHING_POLICIES as readonly string[]).includes(p.policy)) report('hash-key', `connect-authority only applies to the hashing policies ${HASHING_POLICIES.join(', ')} (policy is ${p.policy})`)
   if (p.retryBudget != null && p.retries === 0) report('retry-budget.budget-percent', 'only applies when retries > 0')

@@ -211,7 +211,8 @@ export class HealthChecker {
 
   /**
    * One worker's connect outcome for a backend. An ejection's detail names the
-   * outcome of the failure that completed the run (timeout or error).
+   * failure that completed the run: the observed answer (`CONNECT 503`) when
+   * the report carries one, else the connect outcome (timeout or error).
    */
   reportPassive(r: PassiveReport): void {
     const { pool, id, outcome } = r
@@ -230,7 +231,9 @@ export class HealthChecker {
     this.#armExpiry(e, step.state.ejectedUntil - now)
     // Check soon: a backend that recovers is back after one passing check.
     if (e.inflight === null) this.#arm(e, e.health.fastIntervalMs)
-    const detail = `passive: ${e.passiveConfig.consecutive} consecutive connect failures (last: ${outcome === 'timeout' ? 'timeout' : 'error'})`
+    const detail = r.answer === undefined
+      ? `passive: ${e.passiveConfig.consecutive} consecutive connect failures (last: ${outcome === 'timeout' ? 'timeout' : 'error'})`
+      : `passive: ${e.passiveConfig.consecutive} consecutive failures (last: ${r.answer})`
     this.#emit(e, 'eject', e.damp.verdict, detail)
   }
 

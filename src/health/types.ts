@@ -108,4 +108,6 @@ export interface PassiveReport {
   readonly pool: string
   readonly id: string // backend id
   readonly outcome: ConnectOutcome
+  /** A failure that was not a connect (observe http-connect): what the backend did, e.g. `CONNECT 503`; named by an ejection's detail. */
+  readonly answer?: string
 }

@@ -72,7 +72,8 @@ function observed(s: Session, scan: StatusScan | 'timeout'): void {
   } else if (verdict === 'failure') {
     b.stats.observedFailed++
     b.stats.failStreak++
-    s.host.reportPassive({ pool: b.pool, id: b.id, outcome: scan === 'timeout' ? 'timeout' : 'error' })
+    const answer = scan === 'timeout' ? `no CONNECT answer within ${s.host.timeouts.connectMs}ms` : `CONNECT ${scan.kind === 'status' ? scan.code : '?'}`
+    s.host.reportPassive({ pool: b.pool, id: b.id, outcome: scan === 'timeout' ? 'timeout' : 'error', answer })
   }
   const pump = s.nativeId === REFUSED ? null : s.host.pump
   if (pump !== null && s.phase === OPEN) setImmediate(handOff, s, pump, 0)

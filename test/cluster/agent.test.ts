@@ -8,6 +8,7 @@ import { startBackend } from '../fixtures/backend.ts'
 import { startCluster } from '../helpers/cluster.ts'
 import { connect, whoServes } from '../helpers/lb.ts'
 import { until } from '../helpers/until.ts'
+import { backendCommand } from '../../src/cli/backend.ts'
 
 t.test('agent drain takes a backend out of new flows; ready brings it back', async (t) => {
   const a = await startBackend('a')
@@ -49,6 +50,12 @@ t.test('agent drain takes a backend out of new flows; ready brings it back', asy
   const after = new Set<string>()
   for (let i = 0; i < 10; i++) after.add(await whoServes(lb.port))
   t.same([...after], ['b'], 'no new flow to the drained backend')
+  // The operator's `ready` does not undo the agent's drain: the command must not claim it takes new connections.
+  const said: string[] = []
+  const code = await backendCommand(['a', 'ready', '--admin', `127.0.0.1:${lb.adminPort}`], { out: (l) => said.push(l), err: (l) => said.push(l), env: {} })
+  t.equal(code, 0)
+  t.match(said.join('\n'), /still takes no new connections: its agent says drain 40%/, 'l4lb backend ready says the agent keeps it out')
+  t.equal((await row()).state, 'drain', 'and it stays drained')
   held.write('still here\n')
   const echoed = await new Promise<string>((r) => held.once('data', (d) => r(d.toString())))
   t.equal(echoed, 'still here\n', `the established flow (on ${heldName}) carries on`)

@@ -67,6 +67,9 @@ forEachEngine((t) => {
     for (let i = 0; i < 6; i++) answers.push(await tunnel(lb.port))
     t.ok(answers.some((a) => a.startsWith('HTTP/1.1 503 ')), 'clients got the 503 answer as the proxy sent it')
     await until('bad ejected', async () => (await lb.status()).pools[0].backends.find((b) => b.id === 'bad')!.state === 'down', { deadlineMs: 3000, intervalMs: 25 })
+    // The operator reads why in the timeline and the log: the proxy's answer, not a "connect failure" it never had.
+    const events = (JSON.parse((await lb.admin('GET', '/history')).body) as { events: { backend: string; to: string; reason: string }[] }).events
+    t.equal(events.find((e) => e.backend === 'bad' && e.to === 'ejected')?.reason, 'passive: 3 consecutive failures (last: CONNECT 503)', 'the ejection names the answer')
     const accepted = bad.accepted
     const after: string[] = []
     for (let i = 0; i < 6; i++) after.push(await tunnel(lb.port))

@@ -5,6 +5,10 @@ import { join } from 'node:path'
 import { checkCommand } from '../../src/cli/check.ts'
 import { loadConfigFile, parseConfig } from '../../src/config/load.ts'
 import type { Config } from '../../src/config/types.ts'
+import type { Node } from '../../src/config/dsl.ts'
+import { schema } from '../../src/config/schema.ts'
+import { readFileSync } from 'node:fs'
+import { parse } from 'yaml'
 
 const root = join(import.meta.dirname, '..', '..')
 
@@ -119,4 +123,26 @@ t.test('admin off loopback is fine with a token, or when disabled', async (t) =>
 t.test('file not found names the path', async (t) => {
   const r = await loadConfigFile('/nonexistent/l4lb.yaml')
   t.same(r, { ok: false, code: 'LB_ERR_CONFIG_READ', errors: [{ path: '/nonexistent/l4lb.yaml', message: 'file not found' }] })
+})
+
+t.test('examples/l4lb.yaml shows every key, as its header says', async (t) => {
+  // "every key is shown": a key added to the schema without a line here leaves
+  // the reader of the full example unaware of it. A null section (fleet) shows
+  // the key only; a key counts when one item of a list has it.
+  const doc = parse(readFileSync(join(root, 'examples', 'l4lb.yaml'), 'utf8')) as unknown
+  const missing: string[] = []
+  const walk = (node: Node<unknown>, values: unknown[], path: string): void => {
+    const inner = node.kind === 'nullable' && node.inner ? node.inner : node
+    if (inner.kind === 'list' && inner.item) return walk(inner.item, values.flatMap((v) => (Array.isArray(v) ? v : [])), `${path}[]`)
+    if (inner.fields === undefined) return
+    const maps = values.filter((v): v is Record<string, unknown> => v !== null && typeof v === 'object' && !Array.isArray(v))
+    if (maps.length === 0) return
+    for (const [key, f] of Object.entries(inner.fields)) {
+      const here = maps.filter((m) => Object.hasOwn(m, key)).map((m) => m[key])
+      if (here.length === 0) missing.push(`${path}${path ? '.' : ''}${key}`)
+      else walk(f.node, here, `${path}${path ? '.' : ''}${key}`)
+    }
+  }
+  walk(schema as Node<unknown>, [doc], '')
+  t.same(missing, [], 'keys of the schema missing from examples/l4lb.yaml')
 })
