@@ -175,7 +175,7 @@ export function adminModel(primary: Primary): AdminModel {
         fleet: fleetStats(primary.fleetStatus?.() ?? null),
         pools: primary.config.pools.map((p) => {
           const s = totals.pools?.find((x) => x.pool === p.name)
-          return { pool: p.name, retriesTotal: s?.retries ?? 0, retryOverflowsTotal: s?.retryOverflows ?? 0, queued: s?.queued ?? 0, dequeuedTotal: s?.dequeued ?? 0, queueWaitSecondsTotal: (s?.queueWaitMs ?? 0) / 1000, queueTimeoutsTotal: s?.queueTimeouts ?? 0, queueRefusedTotal: s?.queueRefused ?? 0 }
+          return { pool: p.name, retriesTotal: s?.retries ?? 0, retryOverflowsTotal: s?.retryOverflows ?? 0, queued: s?.queued ?? 0, dequeuedTotal: s?.dequeued ?? 0, queueWaitSecondsTotal: (s?.queueWaitMs ?? 0) / 1000, queueTimeoutsTotal: s?.queueTimeouts ?? 0, queueRefusedTotal: s?.queueRefused ?? 0, queueAbortedTotal: s?.queueAborted ?? 0 }
         }),
         workers: primary.workers.slots.map((w) => ({ id: w.worker?.id ?? 0, pid: w.pid, up: w.ready, restartsTotal: w.restarts, residentMemoryBytes: w.ready ? w.rss : null, cpuSecondsTotal: w.ready ? w.cpuSeconds : null, ...nativeOf(w.ready ? w.stats?.engine : undefined) })),
         healthVersion: primary.snapshot.version,

@@ -161,6 +161,11 @@ export const pool = obj<PoolConfig>({
     doc: 'HAProxy\'s `maxconn` queue: when every backend that takes new flows is at its `maxconn`, a new client waits, unread, in a FIFO of at most this many per worker until a backend frees a slot (then it connects, in arrival order) or `timeouts.queue` passes (then it is reset, `queue-timeout`). A client that finds the queue full is reset at once (`no-backend`). 0 = no queue (the default): such a client is reset at once (`no-backend`).',
     seeAlso: ['pools[].backends[].maxconn', 'timeouts.queue'],
   },
+  'abort-on-close': {
+    to: 'abortOnClose', node: bool(), default: false,
+    doc: 'HAProxy\'s `option abortonclose` for the queue: a waiting client is read from (its bytes held, at most 64 KiB) so that its close is seen, and a client that closes (FIN) while queued leaves the queue (`client-closed-early`) instead of being connected to a backend for nobody when a slot frees. Off (the default, as in HAProxy): a waiting client is not read from, so a client that sends its request and half-closes (`shutdown(SHUT_WR)`) still gets its answer; its close is seen only once it is connected.',
+    seeAlso: ['pools[].max-queue', 'timeouts.queue'],
+  },
   observe: {
     to: 'observe', node: oneOf(['none', 'http-connect'] as const), default: 'none',
     doc: 'Passive health from what backends answer (HAProxy `observe layer7`, for forward proxies): `http-connect` reads each backend\'s first response line as it passes, without changing or holding a byte; `2xx` is a success, `5xx` (and `407` with `observe-407`) a failure, as is no status line within `timeouts.connect` of the client\'s first byte; failures feed passive ejection (`pools[].passive`) like failed connects. Anything that is not an HTTP/1.x status line (TLS, a banner, other codes) counts as neither. The session stays on JavaScript until the line is seen, then goes to the native pump. `none`: only connects count.',
@@ -218,6 +223,7 @@ function checkPool(p: Loose<PoolConfig>, report: Report, raw: Readonly<Record<st
   if (p.maxQueue !== undefined && p.maxQueue > 0 && backends !== undefined && backends.every((b) => b === undefined || b.maxconn === 0)) {
     report('max-queue', 'only applies when a backend has maxconn > 0 (a client queues when every backend is at its maxconn)')
   }
+  if (p.abortOnClose === true && p.maxQueue === 0) report('abort-on-close', 'only applies with a queue (max-queue > 0)')
   if (p.observe407 === true && p.observe !== undefined && p.observe !== 'http-connect') report('observe-407', `only applies with observe: http-connect (observe is ${p.observe})`)
   if (Object.hasOwn(raw, 'observe-window') && p.observe !== undefined && p.observe !== 'http-connect') report('observe-window', `only applies with observe: http-connect (observe is ${p.observe})`)
   if (p.weighBy !== undefined && p.weighBy !== OFF['weigh-by'] && p.observe !== undefined && p.observe !== 'http-connect') report('weigh-by', `${p.weighBy} needs observe: http-connect (observe is ${p.observe})`)

@@ -102,6 +102,7 @@ export interface PoolConfig {
   readonly sendProxy: SendProxy
   readonly retryBudget: RetryBudgetConfig | null // null = off: every failed connect may retry (up to `retries`)
   readonly maxQueue: number // clients waiting per worker when every backend is at maxconn; 0 = no queue
+  readonly abortOnClose: boolean // a queued client that closes (FIN) leaves the queue instead of being connected later
   readonly observe: 'none' | 'http-connect' // read each backend's first response line as passive health
   readonly observe407: boolean // with observe http-connect: a 407 answer is a failure
   readonly observeWindowMs: number // sliding window of the observed success rate (ms)

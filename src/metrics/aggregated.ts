@@ -42,6 +42,7 @@ export interface PoolTotals {
   readonly queueWaitSecondsTotal: number
   readonly queueTimeoutsTotal: number
   readonly queueRefusedTotal: number
+  readonly queueAbortedTotal: number
 }
 
 export interface WorkerTotals {

@@ -164,6 +164,12 @@ export const METRICS = {
     help: 'Clients reset after waiting timeouts.queue in the pool\'s queue (queue-timeout).',
     labels: ['pool'],
   },
+  poolQueueAborted: {
+    name: 'l4lb_pool_queue_aborted_total',
+    type: 'counter',
+    help: 'Clients that closed while waiting in the pool\'s queue and left it (pools[].abort-on-close; client-closed-early).',
+    labels: ['pool'],
+  },
   poolQueueRefused: {
     name: 'l4lb_pool_queue_refused_total',
     type: 'counter',

@@ -58,6 +58,7 @@ const EXTRACT: Record<keyof typeof METRICS, Extract> = {
   poolQueueDequeued: (s) => po(s, (p) => p.dequeuedTotal),
   poolQueueWait: (s) => po(s, (p) => p.queueWaitSecondsTotal),
   poolQueueTimeouts: (s) => po(s, (p) => p.queueTimeoutsTotal),
+  poolQueueAborted: (s) => po(s, (p) => p.queueAbortedTotal),
   poolQueueRefused: (s) => po(s, (p) => p.queueRefusedTotal),
   workerRestarts: (s) => wo(s, (w) => w.restartsTotal),
   workerUp: (s) => wo(s, (w) => (w.up ? 1 : 0)),

@@ -34,6 +34,7 @@ export interface PoolStats {
   readonly queueWaitMs: number // time waited in the queue (dequeued and timed-out clients)
   readonly queueTimeouts: number // reset after timeouts.queue
   readonly queueRefused: number // found the queue full
+  readonly queueAborted?: number // closed while waiting, with abort-on-close (absent from older workers' reports)
 }
 
 /** Which engine a worker runs (config `engine`) and its native pump's counters (0 on JavaScript). */
@@ -70,6 +71,7 @@ export function sumStats(reports: Iterable<WorkerStats>): WorkerStats {
         queueWaitMs: o.queueWaitMs + p.queueWaitMs,
         queueTimeouts: o.queueTimeouts + p.queueTimeouts,
         queueRefused: o.queueRefused + p.queueRefused,
+        queueAborted: (o.queueAborted ?? 0) + (p.queueAborted ?? 0),
       })
     }
     for (const b of r.backends) {

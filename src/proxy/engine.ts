@@ -215,6 +215,7 @@ export class Engine {
       dequeued: p.queueCounters.dequeued,
       queueWaitMs: p.queueCounters.waitMs,
       queueTimeouts: p.queueCounters.timeouts,
+      queueAborted: p.queueCounters.aborted,
       queueRefused: p.queueCounters.refused,
     }))
     const e = this.engine

@@ -24,6 +24,7 @@ export interface QueueCounters {
   waitMs: number // time waited by those and by the timed-out ones
   timeouts: number // reset after timeouts.queue (queue-timeout)
   refused: number // found the queue full: reset at once (no-backend)
+  aborted: number // closed while waiting, with abort-on-close (client-closed-early)
 }
 
 const NOBODY: Picker<BackendRuntime> = { name: 'none', pick: () => undefined }
@@ -41,7 +42,7 @@ export class PoolRuntime {
   readonly retry = new RetryBudget<Session>()
   /** Clients waiting for a slot when every backend is at maxconn (pools[].max-queue; queueing.ts). */
   readonly queue = new WaitQueue<Session>()
-  readonly queueCounters: QueueCounters = { dequeued: 0, waitMs: 0, timeouts: 0, refused: 0 }
+  readonly queueCounters: QueueCounters = { dequeued: 0, waitMs: 0, timeouts: 0, refused: 0, aborted: 0 }
   // Counters by backend id; kept while the id stays in the pool.
   private readonly counters = new Map<string, { load: BackendLoad; stats: BackendCounters; answers: SuccessWindow | null }>()
   private slideAt = 0 // next time (coarse clock, ms) slideAnswers has work: a bucket of the window ends

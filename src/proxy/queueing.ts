@@ -8,6 +8,11 @@
 // (`no-backend`, as without a queue). New clients queue behind waiting ones
 // even when a slot is free, so the order is arrival order.
 //
+// With `abort-on-close` (HAProxy `option abortonclose`) a waiting client is
+// read from instead (bytes held as while connecting, paused past HOLD_MAX) so
+// its FIN is seen: it leaves the queue and ends `client-closed-early` rather
+// than being connected, when a slot frees, to a backend for nobody.
+//
 // The queue is served when a session that held a slot ends or gives up
 // (connect.ts), and at each sweep tick for the oldest client (a health
 // snapshot may have brought a backend back: served within one tick, 50 ms).
@@ -28,7 +33,7 @@ export function enqueue(s: Session): QueueOutcome {
     return 'full'
   }
   s.deadline = now + s.host.timeouts.queueMs
-  s.client.pause()
+  if (!pool.config.abortOnClose) s.client.pause()
   return 'queued'
 }
 
@@ -69,6 +74,20 @@ export function checkQueued(s: Session, now: number, start: (s: Session, b: Back
   }
   if (pool.queue.peek() === s) serveQueue(pool, now, start)
   return 'waiting'
+}
+
+/**
+ * The client of `s` closed (FIN): with abort-on-close, a queued client leaves
+ * the queue (counted in its wait time) and true is returned, for the caller
+ * to end it `client-closed-early`; false otherwise (it stays queued).
+ */
+export function abortQueued(s: Session, now: number): boolean {
+  const pool = s.host.pool
+  if (!pool.config.abortOnClose || !pool.queue.has(s)) return false
+  pool.queueCounters.waitMs += now - (pool.queue.since(s) ?? now)
+  pool.queueCounters.aborted++
+  pool.queue.remove(s)
+  return true
 }
 
 /** `s` ended or no longer waits: out of the queue (if there). */

@@ -6,6 +6,7 @@
 // The client's handlers live here from the start, since a client can end,
 // fail or close while its backend is still connecting.
 import { abort, CONNECTING, DONE, kSession, OPEN, type Session, type Tagged } from './session.ts'
+import { abortQueued } from './queueing.ts'
 
 /** Splice an open session: the backend socket `server` starts carrying bytes to the client. */
 export function splice(s: Session, server: Tagged): void {
@@ -63,6 +64,11 @@ export function onClientEnd(this: Tagged): void {
   if (s.firstClose === null) s.firstClose = 'client'
   s.lastActive = s.host.clock.now
   if (s.phase === OPEN) s.server!.end()
+  else if (s.server === null && abortQueued(s, s.host.clock.now)) {
+    // Closed while waiting in the queue (abort-on-close): no backend is connected for nobody.
+    if (s.reason === null) s.reason = 'client-closed-early'
+    abort(s.client)
+  }
 }
 
 export function onServerEnd(this: Tagged): void {

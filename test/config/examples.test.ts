@@ -39,7 +39,7 @@ t.test('minimal config: every default filled', async (t) => {
     }],
     pools: [{
       name: 'proxies', policy: 'maglev', hashKey: 'src-ip', balanceFactor: 0, maglevTableSize: 65537,
-      p2cLatency: false, retries: 2, slowstartMs: 0, sendProxy: 'none', retryBudget: null, maxQueue: 0, observe: 'none', observe407: false, observeWindowMs: 30_000, weighBy: 'none',
+      p2cLatency: false, retries: 2, slowstartMs: 0, sendProxy: 'none', retryBudget: null, maxQueue: 0, abortOnClose: false, observe: 'none', observe407: false, observeWindowMs: 30_000, weighBy: 'none',
       backends: [backend(9001), backend(9002)],
       health: {
         type: 'tcp', intervalMs: 2000, fastIntervalMs: 500, timeoutMs: 1000, fall: 3, rise: 2, jitter: 0.1,

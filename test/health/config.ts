@@ -47,6 +47,7 @@ export function poolCfg(
     sendProxy: 'none',
     retryBudget: null,
     maxQueue: 0,
+    abortOnClose: false,
     backends,
     health,
     passive,

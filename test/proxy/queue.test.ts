@@ -123,4 +123,59 @@ forEachEngine((t) => {
     t.equal(seen(await ending(net.connect({ port, host: '127.0.0.1' }))), 'reset')
     t.equal(poolStats(lb).queueRefused, 0, 'no queue: nothing counted as refused by it')
   })
+
+  t.test('abort-on-close: clients that close while waiting leave the queue; no backend connects for them', async (t) => {
+    const { lb, port, bes, lines } = await setup(t, { pool: { 'max-queue': 8, 'abort-on-close': true }, backend: () => ({ maxconn: 2 }), top: { timeouts: { queue: '20s' } } })
+    const holders: Client[] = []
+    t.teardown(() => holders.forEach((c) => c.sock.destroy()))
+    for (let i = 0; i < 4; i++) holders.push(await client(port, lb))
+    await until('both backends at maxconn', () => holders.every(served))
+    const leavers: Client[] = []
+    for (let i = 0; i < 3; i++) leavers.push(await client(port, lb))
+    const stayer = await client(port, lb)
+    t.teardown(() => stayer.sock.destroy())
+    for (const c of leavers) c.sock.end('CONNECT gone.example:443 HTTP/1.1\r\n\r\n') // a request, then FIN: the client gave up
+    await until('the three leave the queue', () => poolStats(lb).queued === 1)
+    t.equal(poolStats(lb).queueAborted, 3, 'counted as aborted')
+    await until('their connection lines', () => lines.filter((l) => l.reason === 'client-closed-early').length === 3)
+    t.match(lines.filter((l) => l.reason === 'client-closed-early'), [{ flags: 'CC', backend: null }, { flags: 'CC', backend: null }, { flags: 'CC', backend: null }])
+    const accepted = bes.reduce((n, b) => n + b.accepted, 0)
+    holders[0].sock.destroy()
+    holders[1].sock.destroy()
+    await until('the client still waiting gets the freed slot', () => served(stayer))
+    await holdFor(100)
+    t.equal(bes.reduce((n, b) => n + b.accepted, 0), accepted + 1, 'one backend connection for the one client still there, none for those that left')
+    t.equal(poolStats(lb).queued, 0)
+  })
+
+  t.test('abort-on-close: bytes sent while waiting are held and all arrive, in order', async (t) => {
+    const { lb, port } = await setup(t, { pool: { 'max-queue': 5, 'abort-on-close': true }, backend: () => ({ maxconn: 1 }) }, 1)
+    const first = await client(port, lb)
+    t.teardown(() => first.sock.destroy())
+    await until('first served', () => served(first))
+    const waiting = await client(port, lb)
+    t.teardown(() => waiting.sock.destroy())
+    const payload = 'y'.repeat(200_000) + '\n' // more than is held: the rest waits in the kernel
+    waiting.sock.write(payload)
+    await holdFor(200)
+    t.equal(poolStats(lb).queued, 1, 'it waits')
+    first.sock.destroy()
+    await until('the whole payload echoed back', () => waiting.got.length === 3 + payload.length, { deadlineMs: 5000 })
+    t.equal(waiting.got, 'b0\n' + payload, 'every byte, in order, after the greeting')
+  })
+
+  t.test('without abort-on-close, a client that sends its request and half-closes while waiting still gets its answer', async (t) => {
+    const { lb, port } = await setup(t, { pool: { 'max-queue': 5 }, backend: () => ({ maxconn: 1 }) }, 1)
+    const first = await client(port, lb)
+    t.teardown(() => first.sock.destroy())
+    await until('first served', () => served(first))
+    const half = await client(port, lb)
+    t.teardown(() => half.sock.destroy())
+    half.sock.end('request\n') // shutdown(SHUT_WR) after the request, as some clients do
+    await holdFor(200)
+    t.equal(poolStats(lb).queued, 1, 'it still waits')
+    first.sock.destroy()
+    await until('its answer: the greeting and its request echoed', () => half.got === 'b0\nrequest\n')
+    t.equal(poolStats(lb).queueAborted, 0)
+  })
 })
