@@ -103,7 +103,12 @@ function distance(a: string, b: string): number {
 
 const canon = (s: string): string => s.replace(/([a-z])([A-Z])/g, '$1-$2').replace(/_/g, '-').toLowerCase()
 
-/** The closest candidate (camelCase/snake_case spellings and typos), or undefined. */
+/**
+ * The closest candidate (camelCase/snake_case spellings and typos, within an
+ * edit distance of 2; 1 for words of 3 letters or fewer), else the one
+ * candidate that starts with an unfinished key of 4 letters or more
+ * (`min-retry` -> `min-retry-concurrency`), or undefined.
+ */
 export function suggest(word: string, candidates: readonly string[]): string | undefined {
   if (word.length > 100) return undefined
   let best: string | undefined
@@ -113,5 +118,8 @@ export function suggest(word: string, candidates: readonly string[]): string | u
     if (score < bestScore) [best, bestScore] = [c, score]
   }
   const limit = word.length <= 3 ? 1 : 2
-  return bestScore <= limit ? best : undefined
+  if (bestScore <= limit) return best
+  const start = canon(word)
+  const longer = start.length >= 4 ? candidates.filter((c) => c.startsWith(start)) : []
+  return longer.length === 1 ? longer[0] : undefined
 }

@@ -63,4 +63,8 @@ t.test('show and suggest', async (t) => {
   t.equal(suggest('backend', keys), 'backends')
   t.equal(suggest('zzz', keys), undefined)
   t.equal(suggest('completely-different', keys), undefined)
+  t.equal(suggest('min-retry', ['budget-percent', 'min-retry-concurrency']), 'min-retry-concurrency', 'an unfinished key: the one key it starts')
+  t.equal(suggest('balance', keys), 'balance-factor')
+  t.equal(suggest('max', ['max-queue', 'maxconn']), undefined, 'too short to say which')
+  t.equal(suggest('max-', ['max-queue', 'max-ejection-percent']), undefined, 'two keys start so: no guess')
 })
