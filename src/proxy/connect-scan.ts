@@ -63,7 +63,10 @@ function scanned(s: Session): void {
   const r = s.scan!.result
   s.scan = null
   s.client.off('data', onScanData).off('end', onScanEnd).on('data', onHeldData)
-  if (r.kind === 'authority') s.hash = hashAuthority(r.authority)
+  if (r.kind === 'authority') {
+    s.hash = hashAuthority(r.authority)
+    s.authority = r.authority
+  }
   const pool = s.host.pool
   if (s.client.isPaused() && s.heldBytes < HOLD_MAX) s.client.resume()
   connectFirst(s, othersWaiting(pool) ? undefined : pool.picker.pick(s.hash, s.tried))

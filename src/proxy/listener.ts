@@ -240,6 +240,11 @@ export class Listener implements SessionHost, Sweepable {
     if (s.reason === 'no-backend' || this.deps.logConnections()) this.logSession(s)
   }
 
+  /**
+   * The connection's log line. With hash-key connect-authority it also says
+   * what the flow was hashed on: `authority` (host:port of its CONNECT line),
+   * or null when it fell back to the client address.
+   */
   private logSession(s: Session): void {
     const b = s.backend
     this.deps.log.info(
@@ -247,6 +252,7 @@ export class Listener implements SessionHost, Sweepable {
         client: formatHostPort(s.clientAddr, s.clientPort),
         listener: this.config.name,
         pool: this.pool.config.name,
+        ...(this.pool.config.hashKey === 'connect-authority' ? { authority: s.authority } : null),
         backend: b === null ? null : b.id,
         tries: s.tried.length + (b === null ? 0 : 1),
         bytesIn: s.bytesIn,

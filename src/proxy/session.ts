@@ -53,6 +53,8 @@ export class Session {
   firstClose: 'client' | 'server' | null = null
   reason: Termination | null = null
   hash = 0
+  /** hash-key connect-authority: the CONNECT authority the flow was hashed on; null when it fell back to the client address. */
+  authority: string | null = null
   /** Reading the client's CONNECT line before the pick (hash-key connect-authority); null once decided. */
   scan: ConnectLineReader | null = null
   /** Watching the backend's first response line (observe http-connect); null once seen or when not observing. */

@@ -62,7 +62,7 @@ const tunnelled = (got: string): boolean => /\r\n\r\np\d\n/.test(got)
 forEachEngine((t) => {
   for (const [label, pool] of [['maglev', { policy: 'maglev' }], ['ring', { policy: 'ring' }], ['maglev with bounded load', { policy: 'maglev', 'balance-factor': 1.5 }]] as const) {
     t.test(`${label}: 20 target sites from 4 client addresses through 3 proxies: each site always leaves through one proxy`, async (t) => {
-      const { lb, port, bes } = await setup(t, { pool })
+      const { lb, port, bes, lines } = await setup(t, { pool })
       const bySite = new Map<string, Set<string>>()
       for (const site of SITES) {
         const seen = new Set<string>()
@@ -78,6 +78,11 @@ forEachEngine((t) => {
       t.same(split, [], 'every site through exactly one proxy, whichever client asked')
       const used = new Set([...bySite.values()].map((s) => [...s][0]))
       t.equal(used.size, 3, `the sites spread over all three proxies (${[...used].join(', ')})`)
+      await until('a connection line per tunnel', () => lines.filter((l) => l.msg === 'connection closed').length === SITES.length * 4)
+      const logged = new Map<string, Set<unknown>>()
+      for (const l of lines.filter((l) => l.msg === 'connection closed')) logged.set(String(l.authority), (logged.get(String(l.authority)) ?? new Set()).add(l.backend))
+      t.same([...logged.keys()].sort(), [...SITES].sort(), 'each line names the authority it was hashed on')
+      t.ok([...logged.values()].every((b) => b.size === 1), 'and the log alone shows each site on one proxy')
     })
   }
 
@@ -103,7 +108,7 @@ forEachEngine((t) => {
   })
 
   t.test('a client that is not CONNECT is hashed on its address, at once', async (t) => {
-    const { port } = await setup(t, { top: { timeouts: { 'connect-line': '10s' } } }, 'name')
+    const { port, lines } = await setup(t, { top: { timeouts: { 'connect-line': '10s' } } }, 'name')
     const started = Date.now()
     const seen = new Set<string>()
     for (const path of ['/a', '/b', '/c', '/d', '/e']) {
@@ -112,6 +117,8 @@ forEachEngine((t) => {
       seen.add(got.slice(0, 2))
     }
     t.equal(seen.size, 1, 'one client address: one backend')
+    await until('their connection lines', () => lines.filter((l) => l.msg === 'connection closed').length === 5)
+    t.ok(lines.filter((l) => l.msg === 'connection closed').every((l) => l.authority === null), 'logged with authority null: hashed on the client address')
     t.ok(Date.now() - started < 5000, 'not held until timeouts.connect-line')
   })
 
