@@ -29,8 +29,8 @@ export function createP2cPicker<B extends PickerBackend>(backends: readonly B[],
   function better(b: B, a: B): boolean {
     let sb = (b.load.active + 1) * a.weight
     let sa = (a.load.active + 1) * b.weight
-    const lb = weigh ? weighLatency(b.load.latencyEwmaMs) : b.load.latencyEwmaMs
-    const la = weigh ? weighLatency(a.load.latencyEwmaMs) : a.load.latencyEwmaMs
+    const lb = weigh ? weighLatency(b.load) : b.load.latencyEwmaMs
+    const la = weigh ? weighLatency(a.load) : a.load.latencyEwmaMs
     if (useLatency && lb > 0 && la > 0) {
       sb *= lb
       sa *= la

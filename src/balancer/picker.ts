@@ -16,6 +16,12 @@ export interface BackendLoad {
    * only with `weighBy: 'success-latency'`.
    */
   successRate?: number
+  /**
+   * observe http-connect: EWMA (ms) from the client's first byte at the
+   * backend to its 2xx status line, the proxy's own time to tunnel (its
+   * connect onward); 0 or absent = not measured. Read only with `weighBy`.
+   */
+  answerEwmaMs?: number
 }
 
 /** What a picker knows of a backend. Hashing pickers key on `id`, never on position. */

@@ -57,7 +57,7 @@ function weighedDraw<B extends PickerBackend>(list: readonly B[], tried: readonl
   let latSum = 0
   let latN = 0
   for (let i = 0; i < list.length; i++) {
-    const l = weighLatency(list[i].load.latencyEwmaMs)
+    const l = weighLatency(list[i].load)
     if (l > 0) {
       latSum += l
       latN++
@@ -72,7 +72,7 @@ function weighedDraw<B extends PickerBackend>(list: readonly B[], tried: readonl
       continue
     }
     const b = list[i]
-    const l = weighLatency(b.load.latencyEwmaMs)
+    const l = weighLatency(b.load)
     scratch[i] = (b.weight * (b.load.successRate ?? 1)) / (l > 0 ? l : fill)
     total += scratch[i]
     last = i

@@ -34,7 +34,7 @@ export function newCounters(): BackendCounters {
 }
 
 export function newLoad(): BackendLoad {
-  return { active: 0, latencyEwmaMs: 0, successRate: 1 }
+  return { active: 0, latencyEwmaMs: 0, successRate: 1, answerEwmaMs: 0 }
 }
 
 export function backendRuntime(
@@ -65,4 +65,10 @@ export function backendRuntime(
 /** Connect latency EWMA, alpha 0.2: recent connects dominate, one outlier does not. */
 export function recordLatency(load: BackendLoad, ms: number): void {
   load.latencyEwmaMs = load.latencyEwmaMs === 0 ? ms : load.latencyEwmaMs * 0.8 + ms * 0.2
+}
+
+/** CONNECT-answer latency EWMA (observe http-connect, 2xx answers only), alpha 0.2 as for connects. */
+export function recordAnswer(load: BackendLoad, ms: number): void {
+  const prev = load.answerEwmaMs ?? 0
+  load.answerEwmaMs = prev === 0 ? ms : prev * 0.8 + ms * 0.2
 }

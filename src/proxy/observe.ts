@@ -6,6 +6,7 @@
 // (pools[].observe-window), whose estimate weigh-by: success-latency reads.
 // The session stays on JavaScript until then, and goes to the native pump after.
 import { connectVerdict, type StatusScan, StatusLineObserver } from '../net/http1/status-line.ts'
+import { recordAnswer } from './backend-runtime.ts'
 import { handOff } from './hand-off.ts'
 import { kSession, OPEN, REFUSED, type Session, type Tagged } from './session.ts'
 
@@ -18,6 +19,10 @@ export function observes(s: Session): boolean {
 export function startObserving(s: Session, sock: Tagged): void {
   s.status = new StatusLineObserver()
   s.deadline = s.host.clock.now + s.host.timeouts.connectMs
+  // The answer's clock starts when the client's first byte reaches the backend: now, when bytes
+  // were held while connecting (and just written), else at the client's first chunk.
+  if (s.bytesIn > 0) s.answerFrom = performance.now()
+  else s.client.once('data', () => (s.answerFrom = performance.now()))
   sock.on('data', onObserveData)
   sock.on('end', onObserveEnd)
 }
@@ -64,6 +69,7 @@ function observed(s: Session, scan: StatusScan | 'timeout'): void {
     b.load.successRate = b.answers.estimate(now) // what weigh-by: success-latency reads at the next pick
   }
   if (verdict === 'success') {
+    if (s.answerFrom > 0) recordAnswer(b.load, performance.now() - s.answerFrom)
     b.stats.observedOk++
     if (b.stats.failStreak > 0) {
       b.stats.failStreak = 0

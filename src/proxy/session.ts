@@ -53,6 +53,8 @@ export class Session {
   firstClose: 'client' | 'server' | null = null
   reason: Termination | null = null
   hash = 0
+  /** observe http-connect: when the client's first byte went to the backend (performance.now() ms); 0 = not yet. */
+  answerFrom = 0
   /** hash-key connect-authority: the CONNECT authority the flow was hashed on; null when it fell back to the client address. */
   authority: string | null = null
   /** Reading the client's CONNECT line before the pick (hash-key connect-authority); null once decided. */

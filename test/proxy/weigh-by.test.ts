@@ -71,6 +71,16 @@ forEachEngine((t) => {
     })
   }
 
+  t.test('p2c, weigh-by success-latency: a proxy slow to answer CONNECT (its TCP connect as fast as the others) gets few tunnels', async (t) => {
+    const { port, bad: slow } = await setup(t, { policy: 'p2c', 'weigh-by': 'success-latency' })
+    slow.connectStatus = 200
+    slow.connectDelayMs = 150 // a proxy whose own connect onward is slow: only its answer shows it
+    const n = await tunnels(port, slow, 60)
+    // Weighed by connect time alone the three look alike and it would get about 20; by connect
+    // plus answer time it loses every duel once its first answer was timed.
+    t.ok(n <= 6, `${n} of 60 tunnels went to the proxy that answers 150 ms late`)
+  })
+
   t.test('p2c: once the proxy answers 200 again and its failures leave the window, it is back in rotation', async (t) => {
     const { lb, port, bad } = await setup(t, { policy: 'p2c', 'weigh-by': 'success-latency', 'observe-window': '3s' })
     const rate = () => lb.pools.get('pool')!.backends.find((b) => b.id === 'bad')!.load.successRate
