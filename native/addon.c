@@ -6,13 +6,18 @@
  * [id, EV_*, -1, connectMs, 0] per connect outcome (stage 2).
  * Descriptors are dup'ed here, so JavaScript can close its own handles; the
  * backend sockets of stage 2 are created here, on the caller's thread, so
- * running out of descriptors is known at once.
+ * running out of descriptors is known at once. Stage 3: a batch with
+ * EV_ACCEPTED records comes with a second argument, their addresses (the
+ * layout is in pump.h), and JavaScript answers all of a batch's clients in
+ * one call (decide).
  */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
 #include <node_api.h>
 #include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include "pump.h"
@@ -38,8 +43,9 @@ static void call_js(napi_env env, napi_value cb, void *context, void *data) {
   static struct pump_done done[BATCH_MAX];
   size_t n;
   while ((n = pump_take_done(done, BATCH_MAX)) > 0) {
-    napi_value ab, arr, undef;
+    napi_value ab, args[2], undef;
     double *p;
+    size_t accepted = 0;
     if (napi_create_arraybuffer(env, n * DONE_FIELDS * sizeof(double), (void **)&p, &ab) != napi_ok) return;
     for (size_t i = 0; i < n; i++) {
       p[i * DONE_FIELDS + 0] = done[i].id;
@@ -47,10 +53,21 @@ static void call_js(napi_env env, napi_value cb, void *context, void *data) {
       p[i * DONE_FIELDS + 2] = done[i].first_fin;
       p[i * DONE_FIELDS + 3] = done[i].bytes_in;
       p[i * DONE_FIELDS + 4] = done[i].bytes_out;
+      if (done[i].ending == EV_ACCEPTED) accepted++;
     }
-    if (napi_create_typedarray(env, napi_float64_array, n * DONE_FIELDS, ab, 0, &arr) != napi_ok) return;
+    if (napi_create_typedarray(env, napi_float64_array, n * DONE_FIELDS, ab, 0, &args[0]) != napi_ok) return;
     napi_get_undefined(env, &undef);
-    if (napi_call_function(env, undef, cb, 1, &arr, NULL) != napi_ok) return;
+    args[1] = undef;
+    if (accepted > 0) {
+      char *a;
+      if (napi_create_buffer(env, accepted * 2 * PUMP_ADDR_LEN, (void **)&a, &args[1]) != napi_ok) return;
+      for (size_t i = 0; i < n; i++) {
+        if (done[i].ending != EV_ACCEPTED) continue;
+        memcpy(a, done[i].addr, 2 * PUMP_ADDR_LEN);
+        a += 2 * PUMP_ADDR_LEN;
+      }
+    }
+    if (napi_call_function(env, undef, cb, 2, args, NULL) != napi_ok) return;
   }
 }
 
@@ -224,6 +241,122 @@ static napi_value js_retry(napi_env env, napi_callback_info info) {
   return out;
 }
 
+/* Close `fd` with a reset (SO_LINGER 0): a client refused by JavaScript's policy. */
+static void reset_fd(int fd) {
+  struct linger lg = {1, 0};
+  (void)setsockopt(fd, SOL_SOCKET, SO_LINGER, &lg, sizeof lg);
+  (void)close(fd);
+}
+
+/* One decision of decide(): [fd, kind, port, connectMs, idleMs, halfClosedMs]. */
+#define DECIDE_FIELDS 6
+enum { DECIDE_CONNECT = 0, DECIDE_PARK = 1, DECIDE_RESET = 2 };
+
+/*
+ * decide(records, hosts, toServer): JavaScript's answer for a batch of
+ * natively accepted clients, in one call. records: a Float64Array of
+ * DECIDE_FIELDS per client: its fd, what to do (0 connect hosts[i]:port
+ * within connectMs, sending toServer[i] first; 1 park it with no backend
+ * yet (queued); 2 reset it (refused)), then the timer values. Returns a
+ * Float64Array: per client its id (connect, park), 0 (reset), or -errno when
+ * the pump cannot take it (its fd untouched: JavaScript serves it instead).
+ * The loop is woken once for the whole batch.
+ */
+static napi_value js_decide(napi_env env, napi_callback_info info) {
+  size_t argc = 3;
+  napi_value argv[3], ab, out;
+  napi_typedarray_type type;
+  size_t len, off;
+  void *data;
+  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  if (argc < 3) return NULL;
+  CHECK(napi_get_typedarray_info(env, argv[0], &type, &len, &data, &ab, &off));
+  if (type != napi_float64_array || len % DECIDE_FIELDS != 0) {
+    napi_throw_type_error(env, NULL, "l4lb native: decide expects a Float64Array of records");
+    return NULL;
+  }
+  const double *r = data;
+  size_t n = len / DECIDE_FIELDS;
+  double *res;
+  CHECK(napi_create_arraybuffer(env, n * sizeof(double), (void **)&res, &ab));
+  CHECK(napi_create_typedarray(env, napi_float64_array, n, ab, 0, &out));
+  pump_hold_wake(1);
+  for (size_t i = 0; i < n; i++, r += DECIDE_FIELDS) {
+    const int fd = (int)r[0], kind = (int)r[1];
+    const uint32_t idle = (uint32_t)r[4], half = (uint32_t)r[5];
+    if (kind == DECIDE_RESET) {
+      reset_fd(fd);
+      res[i] = 0;
+      continue;
+    }
+    if (kind == DECIDE_PARK) {
+      res[i] = pump_park(fd, idle, half);
+      continue;
+    }
+    napi_value host, port, ms, buf;
+    char *ts;
+    size_t tsl;
+    struct pump_target t;
+    if (napi_get_element(env, argv[1], (uint32_t)i, &host) != napi_ok ||
+        napi_get_element(env, argv[2], (uint32_t)i, &buf) != napi_ok ||
+        napi_create_uint32(env, (uint32_t)r[2], &port) != napi_ok ||
+        napi_create_uint32(env, (uint32_t)r[3], &ms) != napi_ok || get_bytes(env, buf, &ts, &tsl) < 0) {
+      res[i] = -EINVAL;
+      continue;
+    }
+    double id = get_target(env, host, port, ms, &t);
+    if (id == 0) {
+      int s = pump_socket(t.addr.ss_family);
+      id = s < 0 ? s : pump_connect(fd, s, &t, idle, half, ts, tsl);
+      if (id < 0 && s >= 0) close(s);
+    }
+    res[i] = id;
+  }
+  pump_hold_wake(0);
+  return out;
+}
+
+/*
+ * listen(fd, tag): accept on a dup of listening socket `fd` (JavaScript then
+ * closes its own handle), reporting its clients under `tag`. Returns the
+ * dup's descriptor (to hand back to Node later, see unlisten), or -errno.
+ */
+static napi_value js_listen(napi_env env, napi_callback_info info) {
+  size_t argc = 2;
+  napi_value argv[2], out;
+  uint32_t fd;
+  double tag;
+  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  if (argc < 2 || !arg_u32(env, argv[0], &fd)) return NULL;
+  CHECK(napi_get_value_double(env, argv[1], &tag));
+  int d = dup_fd((int)fd);
+  int r = d < 0 ? -errno : pump_listen(d, tag);
+  if (r < 0 && d >= 0) close(d);
+  CHECK(napi_create_int32(env, r < 0 ? r : d, &out));
+  return out;
+}
+
+/*
+ * unlisten(tag, fd, close): stop accepting on `tag` (its descriptor `fd`).
+ * close: the socket stops listening now (shutdown: new clients are refused,
+ * as when Node closes a server) and the loop closes it; else the loop lets
+ * go of it and JavaScript may listen on `fd` again. EV_UNLISTENED follows.
+ */
+static napi_value js_unlisten(napi_env env, napi_callback_info info) {
+  size_t argc = 3;
+  napi_value argv[3], out;
+  double tag;
+  uint32_t fd;
+  bool close_it;
+  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  if (argc < 3 || !arg_u32(env, argv[1], &fd)) return NULL;
+  CHECK(napi_get_value_double(env, argv[0], &tag));
+  CHECK(napi_get_value_bool(env, argv[2], &close_it));
+  if (close_it) (void)shutdown((int)fd, SHUT_RD);
+  CHECK(napi_create_int32(env, pump_unlisten(tag, close_it), &out));
+  return out;
+}
+
 /* kill(id): reset both sides now; the completion says END_KILLED. */
 static napi_value js_kill(napi_env env, napi_callback_info info) {
   size_t argc = 1;
@@ -287,7 +420,7 @@ NAPI_MODULE_INIT(/* napi_env env, napi_value exports */) {
   static const struct { const char *name; napi_callback fn; } fns[] = {
       {"start", js_start}, {"adopt", js_adopt}, {"connect", js_connect}, {"retry", js_retry}, {"kill", js_kill},
       {"retime", js_retime}, {"ref", js_ref}, {"owned", js_owned}, {"held", js_held},
-      {"sample", js_sample},
+      {"sample", js_sample}, {"decide", js_decide}, {"listen", js_listen}, {"unlisten", js_unlisten},
   };
   for (size_t i = 0; i < sizeof fns / sizeof fns[0]; i++) {
     napi_value f;
