@@ -7,12 +7,17 @@
  * and reports each client as an EV_ACCEPTED record: its descriptor, address
  * and port. JavaScript decides what becomes of it (pick, queue, refuse); no
  * choice is made here. Edge-triggered: a listener stays "ready" until
- * accept4 says EAGAIN. Out of descriptors (EMFILE), the listener is tried
- * again every ACCEPT_RETRY_MS and JavaScript hears of it (EV_ACCEPT_ERROR).
+ * accept4 says EAGAIN. Out of descriptors (EMFILE, ENFILE), the waiting
+ * clients are accepted and reset at once with a reserve descriptor (libuv's
+ * uv__emfile_trick, so both engines behave alike: a client is refused, not
+ * left hanging); out of memory, the listener is tried again every
+ * ACCEPT_RETRY_MS. JavaScript hears of it once per run of failures
+ * (EV_ACCEPT_ERROR).
  */
 #define _GNU_SOURCE
 #include <arpa/inet.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <string.h>
@@ -31,12 +36,14 @@ struct pump_listener {
   double tag;      /* JavaScript's name for it */
   uint8_t ready;   /* accept4 may have more */
   uint8_t wildcard; /* bound to 0.0.0.0 or ::: the local address is asked per client */
+  uint8_t failing;  /* accept4 failed and has not succeeded since: reported once per run of failures */
   int64_t retry_at; /* 0, or when to try again after running out of descriptors */
   char local[PUMP_ADDR_LEN];
   uint32_t local_port;
 };
 
 static struct pump_listener L[MAX_LISTENERS];
+static int reserve_fd = -1; /* kept open to be given up when out of descriptors (refuse_waiting) */
 static int nlisteners; /* entries in use at the front of L (free ones have fd -1) */
 
 /* `sa` as text (inet_ntop) and its port; "" and 0 for another family. */
@@ -73,6 +80,7 @@ int pump_listen_add(int epfd, int fd, double tag) {
   if (i == MAX_LISTENERS) return -ENOSPC;
   struct pump_listener *l = &L[i];
   memset(l, 0, sizeof *l);
+  if (reserve_fd < 0) reserve_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
   struct sockaddr_storage ss;
   socklen_t len = sizeof ss;
   memset(&ss, 0, sizeof ss);
@@ -120,6 +128,26 @@ static void report(const struct pump_listener *l, int code, int value) {
   pump_done(&d, 0, 0);
 }
 
+/*
+ * Out of descriptors: free the reserve, accept and reset every waiting client
+ * of `l` (a refusal is a reset, docs/errors.md), take the reserve again.
+ */
+static void refuse_waiting(struct pump_listener *l) {
+  if (reserve_fd < 0) return;
+  (void)close(reserve_fd);
+  for (int n = 0; n < 4096; n++) {
+    int fd = accept4(l->fd, NULL, NULL, SOCK_CLOEXEC);
+    if (fd < 0) {
+      if (errno == EINTR || errno == ECONNABORTED) continue;
+      break;
+    }
+    struct linger lg = {1, 0};
+    (void)setsockopt(fd, SOL_SOCKET, SO_LINGER, &lg, sizeof lg);
+    (void)close(fd);
+  }
+  reserve_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+}
+
 /* Accept up to ACCEPT_BURST clients of `l`, reporting each. */
 static void accept_burst(struct pump_listener *l, int64_t now) {
   for (int n = 0; n < ACCEPT_BURST; n++) {
@@ -130,10 +158,14 @@ static void accept_burst(struct pump_listener *l, int64_t now) {
       if (errno == EINTR || errno == ECONNABORTED) continue;
       l->ready = 0;
       if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINVAL) return; /* EINVAL: shut down (unlisten) */
-      if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM) l->retry_at = now + ACCEPT_RETRY_MS;
-      report(l, EV_ACCEPT_ERROR, errno);
+      const int e = errno;
+      if (!l->failing) report(l, EV_ACCEPT_ERROR, e); /* once per run of failures */
+      l->failing = 1;
+      if (e == EMFILE || e == ENFILE) refuse_waiting(l); /* new clients bring a new edge */
+      else if (e == ENOBUFS || e == ENOMEM) l->retry_at = now + ACCEPT_RETRY_MS;
       return;
     }
+    l->failing = 0;
     int one = 1;
     (void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one); /* as JavaScript's accepted sockets (noDelay) */
     struct pump_done d;
@@ -188,4 +220,6 @@ void pump_listen_close_all(int epfd) {
     L[i].fd = -1;
   }
   nlisteners = 0;
+  if (reserve_fd >= 0) (void)close(reserve_fd);
+  reserve_fd = -1;
 }
