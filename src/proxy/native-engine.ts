@@ -308,6 +308,7 @@ export class NativePump {
     const owner = this.listeners.get(tag)
     if (owner === undefined) return
     if (code === EV_ACCEPT_ERROR) return owner.nativeAcceptError(errno)
+    if (code !== EV_UNLISTENED) return // a code this build does not know
     this.listeners.delete(tag)
     owner.nativeUnlistened(errno)
   }
