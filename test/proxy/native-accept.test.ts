@@ -6,7 +6,8 @@
 // crossings than clients; maxconn refuses with a reset; drain closes the
 // socket with sessions untouched; a reload that makes the listener ineligible
 // gives its socket back to JavaScript (and a later one takes it again)
-// without losing a connection.
+// without losing a connection; listeners that must read first bytes keep
+// JavaScript's accept; a client the pump cannot take is served by JavaScript.
 import net from 'node:net'
 import { Worker } from 'node:worker_threads'
 import t from 'tap'
@@ -215,4 +216,53 @@ t.test('a reload that makes the listener ineligible gives the socket back to Jav
   stop = true
   await load
   t.same(failures, [], `no client was lost across two switches (${served} served)`)
+})
+
+t.test('listeners that read first bytes keep JavaScript accept (the seam): PROXY headers, connect-authority, observe', async (t) => {
+  const p = pump()
+  const bes = await backends(t, 1)
+  for (const [what, over, hello] of [
+    ['proxy-protocol accept', { listener: { 'proxy-protocol': { accept: true, trusted: ['127.0.0.0/8'] } } }, 'PROXY TCP4 198.18.0.7 198.18.0.1 40000 80\r\n'],
+    ['hash-key connect-authority', { pool: { 'hash-key': 'connect-authority', policy: 'maglev' } }, 'CONNECT example.test:443 HTTP/1.1\r\n\r\n'],
+    ['observe http-connect', { pool: { observe: 'http-connect' } }, ''],
+  ] as const) {
+    const { lb, port } = await engine(t, buildConfig(bes, over))
+    const before = p.counters.accepted
+    const name = await new Promise<string>((resolve, reject) => {
+      const s = net.connect(port, '127.0.0.1', () => void (hello && s.write(hello)))
+      let buf = ''
+      s.setEncoding('latin1')
+      s.on('data', (d: string) => {
+        buf += d
+        if (buf.includes('\n')) {
+          s.destroy()
+          resolve(buf.slice(0, buf.indexOf('\n')))
+        }
+      })
+      s.on('error', reject)
+    })
+    t.equal(name, 'b0', `${what}: served`)
+    t.equal(p.counters.accepted, before, `${what}: accepted by JavaScript, not the pump`)
+    await lb.shutdown(200)
+  }
+})
+
+t.test('clients the pump cannot take at decide are served by JavaScript, counted as fallbacks', async (t) => {
+  const p = pump()
+  const bes = await backends(t, 1)
+  const { port, closed } = await engine(t, buildConfig(bes))
+  // The pump refuses every decision (as when out of slots or descriptors): the descriptors stay JavaScript's.
+  const addon = (p as unknown as { addon: { decide: (r: Float64Array) => Float64Array } }).addon
+  const real = addon.decide
+  addon.decide = (r: Float64Array) => new Float64Array(r.length / 6).fill(-24)
+  t.teardown(() => {
+    addon.decide = real
+  })
+  const before = { accepted: p.counters.accepted, fallbacks: p.counters.fallbacks }
+  const got = await Promise.all(Array.from({ length: 5 }, (_, i) => nameFrom('127.0.0.1', port, `127.0.2.${i + 1}`)))
+  t.same(got.map((g) => g.name), ['b0', 'b0', 'b0', 'b0', 'b0'], 'every client was served')
+  t.equal(p.counters.accepted - before.accepted, 5, 'accepted by the pump')
+  t.equal(p.counters.fallbacks - before.fallbacks, 5, 'each counted once as a fallback')
+  await until('their log lines', () => closed().length === 5)
+  t.same(closed().map((l) => String(l.client).split(':')[0]).sort(), ['127.0.2.1', '127.0.2.2', '127.0.2.3', '127.0.2.4', '127.0.2.5'], 'with their own addresses')
 })
