@@ -27,6 +27,9 @@ import type { NativePump } from './native-engine.ts'
 import { canAcceptNatively, listenNatively, type NativeAcceptHost } from './native-accept.ts'
 import { closedSocket } from './hand-off.ts'
 import { kSession, type Tagged } from './session.ts'
+import { listenFd, serverOnFd } from './listen-fd.ts'
+
+const SERVER_OPTS: net.ServerOpts = { allowHalfOpen: true, noDelay: true }
 
 export interface ListenerCounters {
   accepted: number
@@ -140,8 +143,8 @@ export class Listener implements SessionHost, Sweepable, NativeAcceptHost {
    */
   private toNative(server: net.Server): void {
     const pump = this.pump!
-    const fd = (server as net.Server & { _handle?: { fd?: number } | null })._handle?.fd
-    if (typeof fd !== 'number' || fd < 0) return
+    const fd = listenFd(server)
+    if (fd === null) return
     const addr = this.address()
     const r = listenNatively(pump, this, fd)
     if (r === null) return
@@ -161,14 +164,8 @@ export class Listener implements SessionHost, Sweepable, NativeAcceptHost {
       return
     }
     if (errno > 0) this.deps.log.warn({ listener: this.config.name, errno }, 'native accept could not take the listener: JavaScript accepts')
-    // Listen on the same socket from Node again (exclusive: a worker's own socket, not the primary's).
-    const holder = new net.Socket({ fd: n.fd, manualStart: true } as net.SocketConstructorOpts) as net.Socket & { _handle: unknown }
-    const handle = holder._handle
-    holder._handle = null
-    const server = net.createServer({ allowHalfOpen: true, noDelay: true }, (sock) => this.onConnection(sock))
-    server.on('error', (err: NodeJS.ErrnoException) => this.onServerError(err))
-    this.server = server
-    server.listen(handle as net.ListenOptions)
+    // Listen on the same socket from Node again (in this process: a worker's own socket, not the primary's).
+    this.server = serverOnFd(n.fd, SERVER_OPTS, (sock) => this.onConnection(sock), (err) => this.onServerError(err))
   }
 
   nativeAcceptError(errno: number): void {
@@ -200,7 +197,7 @@ export class Listener implements SessionHost, Sweepable, NativeAcceptHost {
    */
   listen(port = this.config.bind.port, hold = false): Promise<void> {
     this.held = hold ? [] : null
-    const server = net.createServer({ allowHalfOpen: true, noDelay: true }, (sock) => this.onConnection(sock))
+    const server = net.createServer(SERVER_OPTS, (sock) => this.onConnection(sock))
     this.server = server
     this.deps.clock.add(this)
     const { host } = this.config.bind
