@@ -124,13 +124,17 @@ export function serveAccepted(pump: NativePump, clients: readonly AcceptedClient
   const ids = n === 0 ? null : pump.decide(n * DECIDE_FIELDS === records.length ? records : records.subarray(0, n * DECIDE_FIELDS), hosts, toServer)
   for (let i = 0; i < n; i++) {
     const s = sessions[i]
-    if (s === null) continue
+    if (s === null) {
+      if (ids === null) closeQuietly(records[i * DECIDE_FIELDS]!)
+      continue
+    }
     const kind = records[i * DECIDE_FIELDS + 1]
     if (kind === DECIDE_RESET) {
+      if (ids === null) closeQuietly(records[i * DECIDE_FIELDS]!)
       finish(s)
       continue
     }
-    const id = ids![i]!
+    const id = ids === null ? -1 : ids[i]!
     if (id >= 0) {
       s.native = pump
       s.nativeId = id
@@ -149,17 +153,21 @@ export function serveAccepted(pump: NativePump, clients: readonly AcceptedClient
   for (const [s, fd] of onJs) serveOnJs(s, fd)
 }
 
+function closeQuietly(fd: number): void {
+  try {
+    closeSync(fd)
+  } catch {
+    // already closed
+  }
+}
+
 /** Serve `s` on the JavaScript engine: its client becomes a Node socket on `fd`, then the session starts as any other. */
 function serveOnJs(s: Session, fd: number): void {
   let sock: Tagged
   try {
     sock = new net.Socket({ fd, allowHalfOpen: true, readable: true, writable: true })
   } catch {
-    try {
-      closeSync(fd)
-    } catch {
-      // already closed
-    }
+    closeQuietly(fd)
     s.reason = 'hard-stop'
     return finish(s)
   }

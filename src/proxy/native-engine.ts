@@ -250,11 +250,16 @@ export class NativePump {
    * Stage 3: one crossing with the decisions for a batch of accepted clients
    * (DECIDE_FIELDS numbers each; hosts and toServer by index, for connects).
    * Per client: its id (connect, park), 0 (reset), or -errno: the pump did
-   * not take it and its descriptor is still the caller's.
+   * not take it and its descriptor is still the caller's. null: the addon
+   * refused the whole call (it took nothing, not even the resets).
    */
-  decide(records: Float64Array, hosts: readonly string[], toServer: readonly (Buffer | null)[]): Float64Array {
+  decide(records: Float64Array, hosts: readonly string[], toServer: readonly (Buffer | null)[]): Float64Array | null {
     this.counters.decides++
-    return this.addon.decide(records, hosts, toServer)
+    try {
+      return this.addon.decide(records, hosts, toServer)
+    } catch {
+      return null
+    }
   }
 
   /** Stage 3: `owner` owns pump connection `id` (from decide); `connecting`: the pump connects its backend. */
