@@ -7,6 +7,7 @@
 // the socket back (clients queued in the kernel meanwhile are not lost).
 import { closeSync } from 'node:fs'
 import net from 'node:net'
+import { constants } from 'node:os'
 import type { Logger } from 'pino'
 import type { ListenerConfig, TimeoutsConfig } from '../config/types.ts'
 import type { PassiveReport } from '../health/types.ts'
@@ -168,9 +169,10 @@ export class Listener implements SessionHost, Sweepable, NativeAcceptHost {
     this.server = serverOnFd(n.fd, SERVER_OPTS, (sock) => this.onConnection(sock), (err) => this.onServerError(err))
   }
 
+  /** The pump's accept4 failed with `errno` (logged as JavaScript's accept errors are). */
   nativeAcceptError(errno: number): void {
-    const err = Object.assign(new Error(`accept failed (errno ${errno})`), { code: errno === 24 ? 'EMFILE' : errno === 23 ? 'ENFILE' : String(errno) })
-    this.onServerError(err)
+    const code = Object.entries(constants.errno).find(([, v]) => v === errno)?.[0] ?? String(errno)
+    this.onServerError(Object.assign(new Error(`accept failed (${code})`), { code }))
   }
 
   /** A client the pump accepted: counted and linked like one JavaScript accepted (see NativeAcceptHost). */
