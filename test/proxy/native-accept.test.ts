@@ -266,3 +266,29 @@ t.test('clients the pump cannot take at decide are served by JavaScript, counted
   await until('their log lines', () => closed().length === 5)
   t.same(closed().map((l) => String(l.client).split(':')[0]).sort(), ['127.0.2.1', '127.0.2.2', '127.0.2.3', '127.0.2.4', '127.0.2.5'], 'with their own addresses')
 })
+
+t.test('a reload to engine: js hands the listening socket back to JavaScript; its native sessions carry on', async (t) => {
+  const p = pump()
+  const env = process.env.L4LB_ENGINE
+  delete process.env.L4LB_ENGINE // the config's `engine` decides here
+  t.teardown(() => {
+    process.env.L4LB_ENGINE = env
+  })
+  const bes = await backends(t, 1)
+  const native = buildConfig(bes, { top: { engine: 'native' } })
+  const { lb, port } = await engine(t, native)
+  const before = p.counters.accepted
+  const held = await connect(port)
+  t.equal(await new Promise<string>((r) => held.once('data', (d: Buffer) => r(d.toString()))), 'b0\n', 'a session accepted natively')
+  t.equal(p.counters.accepted - before, 1)
+  await lb.applyConfig({ ...buildConfig(bes, { top: { engine: 'js' } }), log: native.log })
+  t.equal(lb.engine.engine, 'js', 'the engine is js now')
+  await until('a client is served', async () => (await nameFrom('127.0.0.1', port, '127.0.0.1')).name === 'b0')
+  const after = p.counters.accepted
+  const names = await Promise.all(Array.from({ length: 5 }, (_, i) => nameFrom('127.0.0.1', port, `127.0.3.${i + 1}`)))
+  t.same(names.map((n) => n.name), ['b0', 'b0', 'b0', 'b0', 'b0'], 'new clients are served')
+  t.equal(p.counters.accepted, after, 'by JavaScript: the pump accepts no more')
+  held.write('still here')
+  t.equal(await new Promise<string>((r) => held.once('data', (d: Buffer) => r(d.toString()))), 'still here', 'the native session carries on')
+  held.destroy()
+})
