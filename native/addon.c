@@ -6,29 +6,25 @@
  * [id, EV_*, -1, connectMs, 0] per connect outcome (stage 2).
  * Descriptors are dup'ed here, so JavaScript can close its own handles; the
  * backend sockets of stage 2 are created here, on the caller's thread, so
- * running out of descriptors is known at once.
+ * running out of descriptors is known at once. Stage 3: a batch with
+ * EV_ACCEPTED records comes with a second argument, their addresses (the
+ * layout is in pump.h); the functions that answer them are in accept-glue.c.
  */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
 #include <node_api.h>
 #include <stdlib.h>
+#include <string.h>
 #include <unistd.h>
 
+#include "glue.h"
 #include "pump.h"
 
 #define DONE_FIELDS 5
 #define BATCH_MAX 1024
 
 static napi_threadsafe_function tsfn;
-
-#define CHECK(call)                                                                                \
-  do {                                                                                             \
-    if ((call) != napi_ok) {                                                                       \
-      napi_throw_error(env, NULL, "l4lb native: " #call " failed");                                \
-      return NULL;                                                                                 \
-    }                                                                                              \
-  } while (0)
 
 /* Main thread: hand every waiting completion to the JavaScript callback. */
 static void call_js(napi_env env, napi_value cb, void *context, void *data) {
@@ -38,8 +34,9 @@ static void call_js(napi_env env, napi_value cb, void *context, void *data) {
   static struct pump_done done[BATCH_MAX];
   size_t n;
   while ((n = pump_take_done(done, BATCH_MAX)) > 0) {
-    napi_value ab, arr, undef;
+    napi_value ab, args[2], undef;
     double *p;
+    size_t accepted = 0;
     if (napi_create_arraybuffer(env, n * DONE_FIELDS * sizeof(double), (void **)&p, &ab) != napi_ok) return;
     for (size_t i = 0; i < n; i++) {
       p[i * DONE_FIELDS + 0] = done[i].id;
@@ -47,10 +44,21 @@ static void call_js(napi_env env, napi_value cb, void *context, void *data) {
       p[i * DONE_FIELDS + 2] = done[i].first_fin;
       p[i * DONE_FIELDS + 3] = done[i].bytes_in;
       p[i * DONE_FIELDS + 4] = done[i].bytes_out;
+      if (done[i].ending == EV_ACCEPTED) accepted++;
     }
-    if (napi_create_typedarray(env, napi_float64_array, n * DONE_FIELDS, ab, 0, &arr) != napi_ok) return;
+    if (napi_create_typedarray(env, napi_float64_array, n * DONE_FIELDS, ab, 0, &args[0]) != napi_ok) return;
     napi_get_undefined(env, &undef);
-    if (napi_call_function(env, undef, cb, 1, &arr, NULL) != napi_ok) return;
+    args[1] = undef;
+    if (accepted > 0) {
+      char *a;
+      if (napi_create_buffer(env, accepted * 2 * PUMP_ADDR_LEN, (void **)&a, &args[1]) != napi_ok) return;
+      for (size_t i = 0; i < n; i++) {
+        if (done[i].ending != EV_ACCEPTED) continue;
+        memcpy(a, done[i].addr, 2 * PUMP_ADDR_LEN);
+        a += 2 * PUMP_ADDR_LEN;
+      }
+    }
+    if (napi_call_function(env, undef, cb, 2, args, NULL) != napi_ok) return;
   }
 }
 
@@ -65,7 +73,7 @@ static void cleanup(void *arg) {
   pump_stop();
 }
 
-static napi_value arg_u32(napi_env env, napi_value v, uint32_t *out) {
+napi_value arg_u32(napi_env env, napi_value v, uint32_t *out) {
   if (napi_get_value_uint32(env, v, out) != napi_ok) {
     napi_throw_type_error(env, NULL, "l4lb native: expected a number");
     return NULL;
@@ -92,13 +100,13 @@ static napi_value js_start(napi_env env, napi_callback_info info) {
   return NULL;
 }
 
-static int dup_fd(int fd) {
+int dup_fd(int fd) {
   int d = fcntl(fd, F_DUPFD_CLOEXEC, 0);
   if (d >= 0) (void)fcntl(d, F_SETFL, fcntl(d, F_GETFL) | O_NONBLOCK);
   return d;
 }
 
-static int get_bytes(napi_env env, napi_value v, char **data, size_t *len) {
+int get_bytes(napi_env env, napi_value v, char **data, size_t *len) {
   bool is_buf = false;
   *data = NULL;
   *len = 0;
@@ -144,7 +152,7 @@ static napi_value js_adopt(napi_env env, napi_callback_info info) {
   return out;
 }
 
-static int get_target(napi_env env, napi_value host, napi_value port, napi_value ms, struct pump_target *t) {
+int get_target(napi_env env, napi_value host, napi_value port, napi_value ms, struct pump_target *t) {
   char h[64];
   size_t hl;
   uint32_t p, m;
@@ -287,7 +295,7 @@ NAPI_MODULE_INIT(/* napi_env env, napi_value exports */) {
   static const struct { const char *name; napi_callback fn; } fns[] = {
       {"start", js_start}, {"adopt", js_adopt}, {"connect", js_connect}, {"retry", js_retry}, {"kill", js_kill},
       {"retime", js_retime}, {"ref", js_ref}, {"owned", js_owned}, {"held", js_held},
-      {"sample", js_sample},
+      {"sample", js_sample}, {"decide", js_decide}, {"listen", js_listen}, {"unlisten", js_unlisten},
   };
   for (size_t i = 0; i < sizeof fns / sizeof fns[0]; i++) {
     napi_value f;

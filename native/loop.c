@@ -3,7 +3,9 @@
  * the native side, the commands from JavaScript (queue.c) run as they come,
  * a sweep of the inactivity and connect timers every tick, and each
  * connection's life: adopted or connecting (connect.c), pumping (conn.c),
- * finished (its completion queued for JavaScript by queue.c).
+ * finished (its completion queued for JavaScript by queue.c). Stage 3: the
+ * listening sockets JavaScript gave it are in the same epoll set (accept.c),
+ * tagged with PUMP_LISTEN_BIT, accepted from after each wake's events.
  *
  * Ids (queue.c) are slot + generation * 2^20; the loop's slot table finds a
  * live connection by id, so a command for one that ended matches none. Epoll
@@ -50,14 +52,14 @@ static void finish(struct pump_conn *c, int ending) {
   if (c->next) c->next->prev = c->prev;
   P.slots[c->slot] = NULL;
   /* The bytes no sample reported yet: JavaScript adds them to what the samples gave. */
-  struct pump_done d = {c->id, ending, c->first_fin, c->bytes[0] - c->sampled[0], c->bytes[1] - c->sampled[1]};
+  struct pump_done d = {.id = c->id, .ending = ending, .first_fin = c->first_fin, .bytes_in = c->bytes[0] - c->sampled[0], .bytes_out = c->bytes[1] - c->sampled[1]};
   pump_done(&d, c->slot, 1);
   pump_conn_free(c);
 }
 
 /* Loop thread: tell JavaScript how a connect attempt went (`value`: the connect time for EV_CONNECTED). */
 static void report(const struct pump_conn *c, int event, double value) {
-  struct pump_done d = {c->id, event, -1, value, 0};
+  struct pump_done d = {.id = c->id, .ending = event, .first_fin = -1, .bytes_in = value};
   pump_done(&d, c->slot, 0);
 }
 
@@ -140,6 +142,28 @@ static void add_connecting(struct pump_conn *c, const struct pump_target *t, cha
   connect_begin(c, t, buf, now);
 }
 
+/* A client accepted natively with no backend yet (stage 3): watched for its hang-up until retried or killed. */
+static void add_parked(struct pump_conn *c) {
+  link_conn(c);
+  if (watch(c, SIDE_CLIENT) < 0) finish(c, END_NO_MEMORY);
+}
+
+/* Stage 3: stop accepting on a listener; JavaScript hears EV_UNLISTENED once the loop let go of it. */
+static void unlisten(const struct pump_cmd *k) {
+  if (pump_listen_remove(P.epfd, k->id, k->fd) < 0) return;
+  struct pump_done d = {.id = k->id, .ending = EV_UNLISTENED, .first_fin = -1};
+  pump_done(&d, 0, 0);
+}
+
+/* Stage 3: accept on a listener; when it cannot be watched, JavaScript hears EV_UNLISTENED (first_fin: errno) and takes it back. */
+static void listen_on(const struct pump_cmd *k) {
+  int r = pump_listen_add(P.epfd, k->fd, k->id);
+  if (r < 0) {
+    struct pump_done d = {.id = k->id, .ending = EV_UNLISTENED, .first_fin = -r};
+    pump_done(&d, 0, 0);
+  }
+}
+
 static void retry(struct pump_cmd *k, char *buf, int64_t now) {
   struct pump_conn *c = lookup(k->id);
   if (c == NULL || c->state != ST_PARKED) { /* ended meanwhile (its completion is on its way) */
@@ -165,7 +189,7 @@ static void retry(struct pump_cmd *k, char *buf, int64_t now) {
 static void sample(void) {
   for (struct pump_conn *c = P.head; c != NULL; c = c->next) {
     if (c->state != ST_PUMPING || (c->bytes[0] == c->sampled[0] && c->bytes[1] == c->sampled[1])) continue;
-    struct pump_done d = {c->id, EV_BYTES, -1, c->bytes[0] - c->sampled[0], c->bytes[1] - c->sampled[1]};
+    struct pump_done d = {.id = c->id, .ending = EV_BYTES, .first_fin = -1, .bytes_in = c->bytes[0] - c->sampled[0], .bytes_out = c->bytes[1] - c->sampled[1]};
     c->sampled[0] = c->bytes[0];
     c->sampled[1] = c->bytes[1];
     pump_done(&d, c->slot, 0);
@@ -192,6 +216,9 @@ static int run_commands(char *buf) {
       if ((c = lookup(k->id)) != NULL) { c->idle_ms = k->idle_ms; c->half_ms = k->half_ms; }
       break;
     case CMD_SAMPLE: sample(); break;
+    case CMD_PARK: add_parked(k->conn); break;
+    case CMD_LISTEN: listen_on(k); break;
+    case CMD_UNLISTEN: unlisten(k); break;
     case CMD_STOP: stop = 1; break;
     }
   }
@@ -217,15 +244,21 @@ static void *loop_main(void *arg) {
   char *buf = malloc(BUF_SIZE);
   struct epoll_event evs[256];
   int64_t next_sweep = pump_now_ms() + TICK_MS;
+  int accept_wait = -1; /* pump_accept_ready: -1 none ready, 0 more to accept, else ms to a retry */
   for (int stop = 0; !stop && buf != NULL;) {
     int timeout = P.head == NULL ? -1 : (int)(next_sweep - pump_now_ms());
     if (P.head != NULL && timeout < 0) timeout = 0;
+    if (accept_wait >= 0 && (timeout < 0 || accept_wait < timeout)) timeout = accept_wait;
     int n = epoll_wait(P.epfd, evs, 256, timeout);
     int64_t now = pump_now_ms();
     for (int i = 0; i < n; i++) {
       uint64_t tag = evs[i].data.u64;
       if (tag == 0) { /* the eventfd */
         stop = run_commands(buf);
+        continue;
+      }
+      if (tag & PUMP_LISTEN_BIT) {
+        pump_listen_event(tag);
         continue;
       }
       const int side = (int)(tag & 1);
@@ -243,7 +276,9 @@ static void *loop_main(void *arg) {
       sweep(buf, now);
       next_sweep = now + TICK_MS;
     }
+    if (!stop) accept_wait = pump_accept_ready(pump_now_ms());
   }
+  pump_listen_close_all(P.epfd);
   while (P.head != NULL) finish(P.head, END_KILLED);
   free(buf);
   return NULL;

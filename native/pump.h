@@ -7,9 +7,25 @@
  * No policy lives here: which backend, which retry, which timeout values,
  * what to log and count are decided in TypeScript.
  *
+ * Stage 3 (accept.c): the loop also accepts on plain listening sockets
+ * JavaScript bound and gave it (a dup), and reports each client (descriptor,
+ * address, port) for JavaScript to pick a backend; the decisions of a whole
+ * batch come back in one call (addon.c js_decide).
+ *
  * Threads: one loop thread per process (loop.c) owns every connection;
  * JavaScript talks to it only through the command queue (queue.c) and
  * hears back through completion batches (the callback given to pump_start).
+ *
+ * A batch, as JavaScript sees it (addon.c call_js): a Float64Array of
+ * records of 5 numbers [id, code, first_fin, a, b], and, when the batch has
+ * EV_ACCEPTED records, a Buffer of PUMP_ADDR_LEN * 2 bytes per such record
+ * (in their order): the client's address then the local address, each
+ * NUL-terminated text (inet_ntop, as Node's remoteAddress spells it; an
+ * IPv6 address does not fit in a double). Records:
+ *   endings and EV_CONNECT_*: [conn id, code, first_fin or -1, bytes/ms, bytes]
+ *   EV_ACCEPTED:     [listener tag, EV_ACCEPTED, client fd, client port, local port]
+ *   EV_UNLISTENED:   [listener tag, EV_UNLISTENED, -1 or errno, 0, 0] (the loop let go of it; errno: it could not watch it)
+ *   EV_ACCEPT_ERROR: [listener tag, EV_ACCEPT_ERROR, errno, 0, 0] (EMFILE...: retried each tick)
  */
 #ifndef L4LB_PUMP_H
 #define L4LB_PUMP_H
@@ -39,8 +55,14 @@ enum pump_ending {
   EV_CONNECT_ERROR = 9,   /* refused, unreachable, ...: parked until JavaScript retries or kills */
   EV_CONNECT_TIMEOUT = 10, /* no answer within the connect timeout: parked likewise */
   EV_CONNECTED = 11,      /* connected: now pumping (value: the connect time, ms) */
-  EV_BYTES = 12           /* a sample of a connection still pumping: bytes from each side since the last sample */
+  EV_BYTES = 12,          /* a sample of a connection still pumping: bytes from each side since the last sample */
+  /* Stage 3, listener events (the id is the listener's tag, not a connection's). */
+  EV_ACCEPTED = 13,     /* a client accepted: its descriptor is JavaScript's until it decides (js_decide) */
+  EV_UNLISTENED = 14,   /* the loop no longer watches the listener (CMD_UNLISTEN done) */
+  EV_ACCEPT_ERROR = 15  /* accept4 failed (first_fin: errno) */
 };
+
+#define PUMP_ADDR_LEN 48 /* INET6_ADDRSTRLEN rounded up: one address as text, NUL-terminated */
 
 /* What a connection is doing (struct pump_conn.state). */
 enum { ST_PUMPING = 0, ST_CONNECTING = 1, ST_PARKED = 2 };
@@ -86,6 +108,8 @@ struct pump_done {
   int first_fin;
   /* From the client, from the backend, since the last EV_BYTES sample (all of them when none); EV_CONNECTED: the connect time (ms), 0 */
   double bytes_in, bytes_out;
+  /* EV_ACCEPTED only: the client's address and the local address, as text */
+  char addr[2][PUMP_ADDR_LEN];
 };
 
 int pump_dir_keep(struct pump_dir *x, const char *buf, size_t n);
@@ -108,19 +132,21 @@ typedef void (*pump_notify_fn)(void *arg); /* called on the loop thread when com
 
 /* queue.c: commands to the loop thread, completions back, slots and ids. */
 #define PUMP_GEN_UNIT 1048576.0 /* 2^20: slots per generation in an id */
-enum pump_cmd_kind { CMD_ADD, CMD_CONNECT, CMD_RETRY, CMD_KILL, CMD_RETIME, CMD_SAMPLE, CMD_STOP };
+enum pump_cmd_kind { CMD_ADD, CMD_CONNECT, CMD_RETRY, CMD_KILL, CMD_RETIME, CMD_SAMPLE, CMD_STOP, CMD_PARK, CMD_LISTEN, CMD_UNLISTEN };
 struct pump_cmd {
   enum pump_cmd_kind kind;
   double id;
   struct pump_conn *conn;    /* CMD_ADD, CMD_CONNECT: the new connection */
   uint32_t idle_ms, half_ms; /* CMD_RETIME */
-  int fd;                    /* CMD_RETRY: the fresh backend socket */
+  int fd;                    /* CMD_RETRY: the fresh backend socket; CMD_LISTEN: the listening socket; CMD_UNLISTEN: 1 to close it */
   struct pump_dir to_server; /* CMD_RETRY: what to send first once connected */
   struct pump_target target; /* CMD_CONNECT, CMD_RETRY */
 };
 int pump_queue_init(uint32_t max_conns, pump_notify_fn notify, void *arg);
 void pump_queue_open(int open);
 int pump_submit(const struct pump_cmd *k);
+/* While on, pump_submit queues without waking the loop; turning it off wakes it once (a batch of decisions). */
+void pump_hold_wake(int on);
 struct pump_cmd *pump_take_cmds(size_t *n);
 void pump_done(const struct pump_done *d, uint32_t slot, int release);
 
@@ -140,6 +166,16 @@ double pump_add(int cfd, int sfd, uint32_t idle_ms, uint32_t half_ms, uint32_t q
  */
 double pump_connect(int cfd, int sfd, const struct pump_target *t, uint32_t idle_ms, uint32_t half_ms,
                     const char *to_server, size_t to_server_len);
+/*
+ * Stage 3: take the accepted client `cfd` (not dup'ed: JavaScript never had a
+ * handle on it) with no backend yet: parked (watched for its hang-up) until
+ * pump_retry connects it or pump_kill resets it. Its id, or -errno (cfd untouched).
+ */
+double pump_park(int cfd, uint32_t idle_ms, uint32_t half_ms);
+/* Stage 3: accept on listening socket `fd` (the loop owns this descriptor from now on), reporting under `tag`. 0, or -errno. */
+int pump_listen(int fd, double tag);
+/* Stage 3: stop accepting on `tag`; `close_it`: close its descriptor, else it is JavaScript's again once EV_UNLISTENED comes. */
+int pump_unlisten(double tag, int close_it);
 /* Another attempt for a parked connection (a fresh `sfd`, a new `to_server`): 0, or -errno (sfd untouched). */
 int pump_retry(double id, int sfd, const struct pump_target *t, const char *to_server, size_t to_server_len);
 void pump_kill(double id);
@@ -152,6 +188,14 @@ uint32_t pump_owned(void);
 /* Bytes held unsent across every connection (at most one read per direction each). */
 int64_t pump_held_bytes(void);
 void pump_held_add(int64_t delta);
+
+/* accept.c (loop thread): the listening sockets the loop accepts on. */
+#define PUMP_LISTEN_BIT (1ULL << 63) /* set in the epoll tag of a listener (connections' tags never reach it) */
+int pump_listen_add(int epfd, int fd, double tag);
+int pump_listen_remove(int epfd, double tag, int close_it);
+void pump_listen_event(uint64_t tag);
+int pump_accept_ready(int64_t now);
+void pump_listen_close_all(int epfd);
 
 /* loop.c */
 int pump_start(pump_notify_fn notify, void *arg, uint32_t max_conns);

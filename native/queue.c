@@ -1,6 +1,7 @@
 /*
  * The crossings between JavaScript's thread and the loop thread (loop.c):
- * the commands JavaScript sends (add, connect, retry, kill, retime, sample, stop;
+ * the commands JavaScript sends (add, connect, park, retry, kill, retime, sample,
+ * listen, unlisten, stop;
  * queued under one mutex, the loop woken by an eventfd), the completions
  * and connect outcomes the loop sends back (drained in batches by the
  * Node-API glue), and the table of slots and generations that gives each
@@ -30,6 +31,7 @@ static struct {
   uint32_t owned;
   pump_notify_fn notify;
   void *notify_arg;
+  int hold_wake, wake_held; /* JavaScript's thread only: pump_hold_wake */
 } Q = {.mu = PTHREAD_MUTEX_INITIALIZER, .evfd = -1};
 
 static int push(struct vec *v, const void *item, size_t size) {
@@ -70,12 +72,24 @@ int pump_submit(const struct pump_cmd *k) {
   pthread_mutex_lock(&Q.mu);
   int r = push(&Q.cmds, k, sizeof *k);
   pthread_mutex_unlock(&Q.mu);
-  if (r == 0) {
+  if (r == 0 && Q.hold_wake) Q.wake_held = 1;
+  else if (r == 0) {
     uint64_t one = 1;
     ssize_t w = write(Q.evfd, &one, sizeof one);
     (void)w; /* EAGAIN: the counter is already non-zero, the loop will wake */
   }
   return r;
+}
+
+/** Queue without waking while `on` (a batch of decisions); off: one wake for all of them. */
+void pump_hold_wake(int on) {
+  Q.hold_wake = on;
+  if (!on && Q.wake_held) {
+    Q.wake_held = 0;
+    uint64_t one = 1;
+    ssize_t w = write(Q.evfd, &one, sizeof one);
+    (void)w;
+  }
 }
 
 /** Loop thread, on the eventfd's event: every queued command (free() them), how many in *n. */
@@ -184,6 +198,33 @@ double pump_connect(int cfd, int sfd, const struct pump_target *t, uint32_t idle
   }
   struct pump_cmd k = {.kind = CMD_CONNECT, .conn = c, .target = *t};
   return admit(&k);
+}
+
+double pump_park(int cfd, uint32_t idle_ms, uint32_t half_ms) {
+  if (!Q.open) return -EINVAL;
+  struct pump_conn *c = calloc(1, sizeof *c);
+  if (c == NULL) return -ENOMEM;
+  c->fd[SIDE_CLIENT] = cfd;
+  c->fd[SIDE_SERVER] = -1;
+  c->first_fin = -1;
+  c->state = ST_PARKED;
+  c->last_ms = pump_now_ms();
+  c->idle_ms = idle_ms;
+  c->half_ms = half_ms;
+  struct pump_cmd k = {.kind = CMD_PARK, .conn = c};
+  return admit(&k);
+}
+
+int pump_listen(int fd, double tag) {
+  if (!Q.open) return -EINVAL;
+  struct pump_cmd k = {.kind = CMD_LISTEN, .id = tag, .fd = fd};
+  return pump_submit(&k) < 0 ? -ENOMEM : 0;
+}
+
+int pump_unlisten(double tag, int close_it) {
+  if (!Q.open) return -EINVAL;
+  struct pump_cmd k = {.kind = CMD_UNLISTEN, .id = tag, .fd = close_it};
+  return pump_submit(&k) < 0 ? -ENOMEM : 0;
 }
 
 int pump_retry(double id, int sfd, const struct pump_target *t, const char *to_server, size_t to_server_len) {

@@ -72,7 +72,8 @@ const PRODUCERS: Record<Termination, (t: T) => Promise<Lines>> = {
   },
   'connect-failed': async (t) => {
     const { port, cap } = await logged(t, [{ name: 'gone', port: await refusedPort() }], { pool: { retries: 0 } })
-    await ending(await connect(port))
+    // Not awaiting the connect: accepted natively, the reset may land before the client saw its connect complete.
+    await ending(net.connect({ port, host: '127.0.0.1' }))
     return () => cap.lines
   },
   'no-backend': async (t) => {

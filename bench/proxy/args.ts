@@ -29,7 +29,7 @@ export const USAGE = `usage: npm run bench -- [flags]
   --idle K             idle connections for the memory measure (default 9000, max ~9,400)
   --workers N          l4lb's N workers (default: number of CPUs, at least 2)
   --only a,b           only these proxies (direct, haproxy-1, haproxy-2, haproxy-splice-1, nginx-1, nginx-2,
-                       l4lb-1, l4lb-N, l4lb-native-s1-1, l4lb-native-1, l4lb-native-N)
+                       l4lb-1, l4lb-N, l4lb-native-s1-1, l4lb-native-s2-1, l4lb-native-1, l4lb-native-N)
   --skip m,n           skip measures: ${MEASURES.join(', ')}
   --measure m,n        only these measures (the opposite of --skip)
   --no-setup           do not run bench/setup.sh (the tools must be installed)

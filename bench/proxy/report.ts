@@ -85,7 +85,8 @@ export function markdownTables(specs: readonly ProxySpec[], summary: Summary, ro
     ['nginx stream 2 / 1 workers', 'nginx-2', 'nginx-1'],
     [`l4lb ${n} / 1 workers`, `l4lb-${n}`, 'l4lb-1'],
     [`l4lb native ${n} / 1 workers`, `l4lb-native-${n}`, 'l4lb-native-1'],
-    ['l4lb native 1 worker, stage 2 / stage 1', 'l4lb-native-1', 'l4lb-native-s1-1'],
+    ['l4lb native 1 worker, stage 2 / stage 1', 'l4lb-native-s2-1', 'l4lb-native-s1-1'],
+    ['l4lb native 1 worker, stage 3 / stage 2', 'l4lb-native-1', 'l4lb-native-s2-1'],
     ['HAProxy 1 thread, splice-auto / without', 'haproxy-splice-1', 'haproxy-1'],
   ]
   const present = pairs.filter(([, a, b]) => specs.some((s) => s.id === a) && specs.some((s) => s.id === b))

@@ -22,7 +22,7 @@ export interface ProxySpec {
   readonly kind: ProxyKind
   readonly threads: number // threads or worker processes; 0 for direct
   readonly engine?: 'js' | 'native' // l4lb only: config `engine`
-  readonly stage?: 1 | 2 // l4lb native only: 1 = JavaScript connects, then hands over (L4LB_NATIVE_CONNECT=0); 2 (default) = the pump connects
+  readonly stage?: 1 | 2 | 3 // l4lb native only: 1 = JavaScript accepts and connects, then hands over (L4LB_NATIVE_CONNECT=0); 2 = JavaScript accepts, the pump connects (L4LB_NATIVE_ACCEPT=0); 3 (default) = the pump accepts too
   readonly splice?: boolean // HAProxy only: `option splice-auto`
 }
 
@@ -54,6 +54,7 @@ export function proxySpecs(workers: number): ProxySpec[] {
     { id: 'l4lb-1', label: 'l4lb 1 worker', kind: 'l4lb', threads: 1, engine: 'js' },
     { id: `l4lb-${workers}`, label: `l4lb ${workers} workers`, kind: 'l4lb', threads: workers, engine: 'js' },
     { id: 'l4lb-native-s1-1', label: 'l4lb native stage 1 (JS connects), 1 worker', kind: 'l4lb', threads: 1, engine: 'native', stage: 1 },
+    { id: 'l4lb-native-s2-1', label: 'l4lb native stage 2 (JS accepts), 1 worker', kind: 'l4lb', threads: 1, engine: 'native', stage: 2 },
     { id: 'l4lb-native-1', label: 'l4lb native 1 worker', kind: 'l4lb', threads: 1, engine: 'native' },
     { id: `l4lb-native-${workers}`, label: `l4lb native ${workers} workers`, kind: 'l4lb', threads: workers, engine: 'native' },
   ]
@@ -129,7 +130,7 @@ export async function startTarget(spec: ProxySpec, be: BackendPorts, root: strin
     if (!existsSync(L4LB_CLI)) throw new Error(`l4lb: ${L4LB_CLI} not found`)
     const conf = join(dir, 'l4lb.yaml')
     writeFileSync(conf, l4lbConfig(spec.threads, fe, be, spec.engine ?? 'js'))
-    const env = spec.stage === 1 ? { ...process.env, L4LB_NATIVE_CONNECT: '0' } : undefined
+    const env = spec.stage === 1 ? { ...process.env, L4LB_NATIVE_CONNECT: '0' } : spec.stage === 2 ? { ...process.env, L4LB_NATIVE_ACCEPT: '0' } : undefined
     proc = startProc(spec.id, process.execPath, [L4LB_CLI, 'run', '-c', conf], log, REPO_ROOT, env)
   }
   try {

@@ -1,7 +1,7 @@
 // The primary seen through the admin API's contract (src/admin/model.ts):
 // status documents, /healthz, operator changes and aggregated counters.
 import type { AdminModel, FleetStatus, HealthzResult, MutationResult, StatusDoc } from '../admin/model.ts'
-import type { AggregatedStats, FleetStats } from '../metrics/aggregated.ts'
+import type { AggregatedStats, FleetStats, WorkerTotals } from '../metrics/aggregated.ts'
 import type { AdminState } from '../health/types.ts'
 import { takesNewFlows } from '../health/state.ts'
 import { formatHostPort } from '../net/ip.ts'
@@ -197,8 +197,8 @@ function fleetStats(f: FleetStatus | null): FleetStats | null {
 }
 
 /** A worker's native-engine counters for /metrics; null (no sample) before its first report. */
-function nativeOf(e: EngineStats | undefined): { nativeSessions: number | null; nativeHandoffsTotal: number | null; nativeConnectsTotal: number | null; nativeFallbacksTotal: number | null } {
+function nativeOf(e: EngineStats | undefined): Pick<WorkerTotals, 'nativeSessions' | 'nativeHandoffsTotal' | 'nativeConnectsTotal' | 'nativeFallbacksTotal' | 'nativeAcceptsTotal' | 'nativeAcceptBatchesTotal'> {
   return e === undefined
-    ? { nativeSessions: null, nativeHandoffsTotal: null, nativeConnectsTotal: null, nativeFallbacksTotal: null }
-    : { nativeSessions: e.nativeSessions, nativeHandoffsTotal: e.handoffs, nativeConnectsTotal: e.connects, nativeFallbacksTotal: e.fallbacks }
+    ? { nativeSessions: null, nativeHandoffsTotal: null, nativeConnectsTotal: null, nativeFallbacksTotal: null, nativeAcceptsTotal: null, nativeAcceptBatchesTotal: null }
+    : { nativeSessions: e.nativeSessions, nativeHandoffsTotal: e.handoffs, nativeConnectsTotal: e.connects, nativeFallbacksTotal: e.fallbacks, nativeAcceptsTotal: e.accepts ?? 0, nativeAcceptBatchesTotal: e.acceptBatches ?? 0 }
 }

@@ -56,6 +56,8 @@ export interface WorkerTotals {
   readonly nativeHandoffsTotal: number | null // handed to the native engine since the worker started
   readonly nativeConnectsTotal: number | null // of those, whose backend the native engine connected (stage 2)
   readonly nativeFallbacksTotal: number | null // the native engine could not take them: served by JavaScript
+  readonly nativeAcceptsTotal: number | null // stage 3: clients the native engine accepted itself
+  readonly nativeAcceptBatchesTotal: number | null // stage 3: crossings that answered them (picks in batches)
 }
 
 export interface AggregatedStats {

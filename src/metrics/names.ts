@@ -224,6 +224,18 @@ export const METRICS = {
     help: 'Connections the native engine could not take (out of descriptors or slots, addon error): served by JavaScript instead.',
     labels: ['worker'],
   },
+  workerNativeAccepts: {
+    name: 'l4lb_worker_native_accepts_total',
+    type: 'counter',
+    help: 'Client connections the worker\'s native engine accepted itself (stage 3: plain listeners whose pool it connects); no Node socket was made for them.',
+    labels: ['worker'],
+  },
+  workerNativeAcceptBatches: {
+    name: 'l4lb_worker_native_accept_batches_total',
+    type: 'counter',
+    help: 'Crossings from JavaScript to the native engine that answered natively accepted clients: one per batch of accepts, not one per client.',
+    labels: ['worker'],
+  },
   healthSnapshotVersion: {
     name: 'l4lb_health_snapshot_version',
     type: 'gauge',

@@ -68,6 +68,8 @@ const EXTRACT: Record<keyof typeof METRICS, Extract> = {
   workerNativeHandoffs: (s) => wo(s, (w) => w.nativeHandoffsTotal),
   workerNativeConnects: (s) => wo(s, (w) => w.nativeConnectsTotal),
   workerNativeFallbacks: (s) => wo(s, (w) => w.nativeFallbacksTotal),
+  workerNativeAccepts: (s) => wo(s, (w) => w.nativeAcceptsTotal),
+  workerNativeAcceptBatches: (s) => wo(s, (w) => w.nativeAcceptBatchesTotal),
   healthSnapshotVersion: (s) => [[{}, s.healthVersion]],
   configReloads: (s) => [[{}, s.configReloadsTotal]],
   configReloadFailures: (s) => [[{}, s.configReloadFailuresTotal]],

@@ -45,6 +45,8 @@ export interface EngineStats {
   readonly handoffs: number // sessions handed to the pump since start
   readonly connects: number // of those, sessions whose backend the pump connected (stage 2)
   readonly fallbacks: number // sessions the pump could not take (they stayed on JavaScript)
+  readonly accepts?: number // stage 3: clients the pump accepted (absent from older workers)
+  readonly acceptBatches?: number // stage 3: crossings that answered them (one per batch)
 }
 
 export interface WorkerStats {

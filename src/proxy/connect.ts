@@ -54,7 +54,7 @@ export function startSession(s: Session, early: Buffer | null): void {
   // A new client queues behind those already waiting (arrival order): no pick while others wait.
   const b = scans || othersWaiting(pool) ? undefined : pool.picker.pick(s.hash, s.tried)
   const pump = s.host.pump
-  if (shortcut && b !== undefined && pump !== null && pump.connects && pool.nativeConnect && connectNative(s, pump, b, early)) return
+  if (shortcut && b !== undefined && pump !== null && pump.connects && pool.nativeConnect && s.nativeId !== REFUSED && connectNative(s, pump, b, early)) return
   c.setNoDelay(true)
   if (scans) startScan(s)
   c.on('data', scans ? onScanData : onHeldData)
@@ -86,7 +86,7 @@ export function checkTimeouts(s: Session, now: number): void {
     // Waiting in the pool's queue (queueing.ts): past timeouts.queue it is reset.
     if (checkQueued(s, now, connectTo) === 'timed-out' && s.reason === null) {
       s.reason = 'queue-timeout'
-      abort(s.client)
+      giveUp(s) // a client the pump holds (accepted natively) is reset by it
     }
     return
   }

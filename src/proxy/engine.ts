@@ -220,7 +220,7 @@ export class Engine {
     }))
     const e = this.engine
     const pump = e.pump ?? loadedPump()
-    const engine = { engine: e.engine, note: e.note, nativeSessions: pump?.owned ?? 0, handoffs: pump?.counters.adopted ?? 0, connects: pump?.counters.connects ?? 0, fallbacks: pump?.counters.fallbacks ?? 0 }
+    const engine = { engine: e.engine, note: e.note, nativeSessions: pump?.owned ?? 0, handoffs: pump?.counters.adopted ?? 0, connects: pump?.counters.connects ?? 0, fallbacks: pump?.counters.fallbacks ?? 0, accepts: pump?.counters.accepted ?? 0, acceptBatches: pump?.counters.decides ?? 0 }
     return { backends, listeners, pools, engine }
   }
 

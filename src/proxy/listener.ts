@@ -1,7 +1,13 @@
 // One listening socket and the sessions it accepted. In a cluster every
 // worker opens its own socket on the same address with SO_REUSEPORT, so the
 // kernel spreads connections across workers without the primary in the path.
+// On the native engine a plain listener's socket is accepted on by the pump
+// (stage 3, native-accept.ts): JavaScript still binds it, then gives the pump
+// a dup and closes its own handle; a reload that makes it ineligible takes
+// the socket back (clients queued in the kernel meanwhile are not lost).
+import { closeSync } from 'node:fs'
 import net from 'node:net'
+import { constants } from 'node:os'
 import type { Logger } from 'pino'
 import type { ListenerConfig, TimeoutsConfig } from '../config/types.ts'
 import type { PassiveReport } from '../health/types.ts'
@@ -19,6 +25,12 @@ import { checkTimeouts, sessionLeft, startSession } from './connect.ts'
 import type { SessionHost } from './session-host.ts'
 import { CODES } from '../errors.ts'
 import type { NativePump } from './native-engine.ts'
+import { canAcceptNatively, listenNatively, type NativeAcceptHost } from './native-accept.ts'
+import { closedSocket } from './hand-off.ts'
+import { kSession, type Tagged } from './session.ts'
+import { listenFd, serverOnFd } from './listen-fd.ts'
+
+const SERVER_OPTS: net.ServerOpts = { allowHalfOpen: true, noDelay: true }
 
 export interface ListenerCounters {
   accepted: number
@@ -38,7 +50,16 @@ export interface ListenerDeps {
   readonly pump: () => NativePump | null
 }
 
-export class Listener implements SessionHost, Sweepable {
+/** The pump accepting on a listener's socket: its tag, the dup it holds; `back`: being handed back; `closing`: to be closed. */
+interface NativeListen {
+  readonly pump: NativePump
+  readonly tag: number
+  readonly fd: number
+  back: boolean
+  closing: boolean
+}
+
+export class Listener implements SessionHost, Sweepable, NativeAcceptHost {
   config: ListenerConfig
   pool: PoolRuntime
   timeouts: TimeoutsConfig
@@ -46,6 +67,9 @@ export class Listener implements SessionHost, Sweepable {
   active = 0
   private head: Session | null = null
   private server: net.Server | null = null
+  /** Stage 3: the pump accepts on this listener's socket (server is then null). */
+  private native: NativeListen | null = null
+  private boundAddress: net.AddressInfo | null = null
   /** Bound by a reload not committed yet: accepted sockets wait here (see listen). */
   private held: net.Socket[] | null = null
   private trusted: (addr: string) => boolean = () => false
@@ -81,15 +105,89 @@ export class Listener implements SessionHost, Sweepable {
     this.timeouts = timeouts
     this.trusted = compileCidrs(config.proxyProtocol.trusted)
     this.maxActive = this.deps.maxconnShare(config.maxconn) || Infinity
+    this.syncEngine()
   }
 
   get listening(): boolean {
-    return this.server?.listening === true
+    return this.server?.listening === true || (this.native !== null && !this.native.closing)
   }
 
   address(): net.AddressInfo | null {
-    const a = this.server?.address()
+    if (this.server === null) return this.boundAddress
+    const a = this.server.address()
     return a && typeof a === 'object' ? a : null
+  }
+
+  /** Stage 3: its clients may be accepted by the pump now (native-accept.ts canAcceptNatively). */
+  get acceptsNatively(): boolean {
+    return canAcceptNatively(this.pump, this.config, this.pool)
+  }
+
+  /**
+   * Accept on the pump or on JavaScript, whichever the engine and config
+   * say (not while holding a reload's clients, nor once stopped).
+   */
+  private syncEngine(): void {
+    if (this.held !== null) return
+    const want = this.acceptsNatively
+    if (want && this.native === null && this.server?.listening === true) this.toNative(this.server)
+    else if (!want && this.native !== null && !this.native.back && !this.native.closing) {
+      this.native.back = true
+      this.native.pump.unlisten(this.native.tag, this.native.fd, false)
+    }
+  }
+
+  /**
+   * Give the pump a dup of the listening socket and close Node's handle
+   * (libuv drops it from its epoll set and closes its descriptor: the socket
+   * lives on in the dup, clients queued in the kernel included).
+   */
+  private toNative(server: net.Server): void {
+    const pump = this.pump!
+    const fd = listenFd(server)
+    if (fd === null) return
+    const addr = this.address()
+    const r = listenNatively(pump, this, fd)
+    if (r === null) return
+    this.boundAddress = addr
+    this.native = { pump, tag: r.tag, fd: r.fd, back: false, closing: false }
+    this.server = null
+    server.close()
+  }
+
+  /** The pump let go of the socket: closed by it, to close, or back on JavaScript (a reload made it ineligible). */
+  nativeUnlistened(errno: number): void {
+    const n = this.native
+    if (n === null) return
+    this.native = null
+    if (n.closing) {
+      if (n.back || errno > 0) closeSync(n.fd) // the pump let go of it without closing it
+      return
+    }
+    if (errno > 0) this.deps.log.warn({ listener: this.config.name, errno }, 'native accept could not take the listener: JavaScript accepts')
+    // Listen on the same socket from Node again (in this process: a worker's own socket, not the primary's).
+    this.server = serverOnFd(n.fd, SERVER_OPTS, (sock) => this.onConnection(sock), (err) => this.onServerError(err))
+  }
+
+  /** The pump's accept4 failed with `errno` (logged as JavaScript's accept errors are). */
+  nativeAcceptError(errno: number): void {
+    const code = Object.entries(constants.errno).find(([, v]) => v === errno)?.[0] ?? String(errno)
+    this.onServerError(Object.assign(new Error(`accept failed (${code})`), { code }))
+  }
+
+  /** A client the pump accepted: counted and linked like one JavaScript accepted (see NativeAcceptHost). */
+  nativeSession(addr: string, port: number, localAddr: string, localPort: number): Session | null {
+    if (this.active >= this.maxActive) {
+      this.counters.rejected++
+      return null
+    }
+    this.counters.accepted++
+    this.active++
+    const closed = closedSocket()
+    const s = new Session(this, closed, addr, port, localAddr, localPort)
+    delete (closed as Tagged)[kSession]
+    this.link(s)
+    return s
   }
 
   /**
@@ -101,7 +199,7 @@ export class Listener implements SessionHost, Sweepable {
    */
   listen(port = this.config.bind.port, hold = false): Promise<void> {
     this.held = hold ? [] : null
-    const server = net.createServer({ allowHalfOpen: true, noDelay: true }, (sock) => this.onConnection(sock))
+    const server = net.createServer(SERVER_OPTS, (sock) => this.onConnection(sock))
     this.server = server
     this.deps.clock.add(this)
     const { host } = this.config.bind
@@ -114,6 +212,7 @@ export class Listener implements SessionHost, Sweepable {
       server.listen({ host, port, reusePort: true, exclusive: true, backlog: 4096 }, () => {
         server.off('error', onError)
         server.on('error', (err: NodeJS.ErrnoException) => this.onServerError(err))
+        this.syncEngine()
         resolve()
       })
     })
@@ -127,6 +226,7 @@ export class Listener implements SessionHost, Sweepable {
       sock.off('error', noop)
       if (!sock.destroyed) this.accept(sock)
     }
+    this.syncEngine()
   }
 
   private onConnection(sock: net.Socket): void {
@@ -144,6 +244,12 @@ export class Listener implements SessionHost, Sweepable {
   stopAccepting(): Promise<void> {
     const s = this.server
     if (s && s.listening) s.close()
+    const n = this.native
+    if (n !== null && !n.closing) {
+      // The socket stops listening now (shutdown); the pump then closes it, or this does once handed back.
+      n.closing = true
+      n.pump.unlisten(n.tag, n.fd, true)
+    }
     return Promise.resolve()
   }
 
@@ -223,10 +329,14 @@ export class Listener implements SessionHost, Sweepable {
   private startSession(sock: net.Socket, src: string, srcPort: number, dst: string | null, dstPort: number, early: Buffer | null): void {
     sock.off('error', noop) // no-op (no listener) on the direct path
     const s = new Session(this, sock, src, srcPort, dst, dstPort)
+    this.link(s)
+    startSession(s, early)
+  }
+
+  private link(s: Session): void {
     s.next = this.head
     if (this.head !== null) this.head.prev = s
     this.head = s
-    startSession(s, early)
   }
 
   sessionEnded(s: Session): void {

@@ -1,7 +1,9 @@
 // The native engine: a C addon (native/, built at install by
 // scripts/build-native.sh) whose one thread per process moves the bytes of
 // established sessions that JavaScript accepted, and (stage 2) connects the
-// backends JavaScript picks, reporting each attempt back. This file
+// backends JavaScript picks, reporting each attempt back, and (stage 3)
+// accepts on plain listeners, asking JavaScript for a batch's picks in one
+// crossing (src/proxy/native-accept.ts). This file
 // loads it, chooses the engine (`engine: auto | js | native`), and turns its
 // completion batches back into session endings; src/proxy/hand-off.ts hands
 // sessions over. No policy crosses: TypeScript passes timeout values and
@@ -18,7 +20,8 @@ export type { EngineChoice }
 
 /** The addon's functions (native/addon.c). Ids are numbers >= 0; a negative adopt result is -errno. */
 export interface NativeAddon {
-  start(onDone: (batch: Float64Array) => void, maxConns: number): void
+  /** onDone's `addrs`: present when the batch has EV_ACCEPTED records (layout in native/pump.h). */
+  start(onDone: (batch: Float64Array, addrs: Buffer | undefined) => void, maxConns: number): void
   /** ended: bit 0 the client's FIN, bit 1 the backend's, already forwarded by JavaScript; quietMs: since the last byte or FIN. */
   adopt(clientFd: number, serverFd: number, idleMs: number, halfClosedMs: number, quietMs: number, ended: number, toServer: Buffer | null, toClient: Buffer | null): number
   /** Stage 2: take the client, connect `host` (an IP literal) within connectMs, send toServer first. */
@@ -32,7 +35,20 @@ export interface NativeAddon {
   held(): number
   /** Ask for a byte-count sample (EV_BYTES records in a later batch) of every session that moved bytes since its last. */
   sample(): void
+  /** Stage 3: accept on a dup of listening socket `fd` under `tag`: the dup's descriptor, or -errno. */
+  listen(fd: number, tag: number): number
+  /** Stage 3: stop accepting on `tag` (its dup `fd`); close: the socket stops listening now. EV_UNLISTENED follows. */
+  unlisten(tag: number, fd: number, close: boolean): number
+  /** Stage 3: a batch's decisions, DECIDE_FIELDS numbers each (native/addon.c js_decide): per client its id, 0, or -errno. */
+  decide(records: Float64Array, hosts: readonly string[], toServer: readonly (Buffer | null)[]): Float64Array
 }
+
+/** Numbers per decision in NativePump.decide's records: [fd, kind, port, connectMs, idleMs, halfClosedMs]. */
+export const DECIDE_FIELDS = 6
+/** Decision kinds (native/addon.c): connect the picked backend, park (queued, no backend yet), reset (refused). */
+export const DECIDE_CONNECT = 0
+export const DECIDE_PARK = 1
+export const DECIDE_RESET = 2
 
 /** Endings in the order of `enum pump_ending` (native/pump.h); null: a kill, whose reason JavaScript set. */
 const ENDINGS: readonly (Termination | null)[] = [
@@ -46,6 +62,30 @@ const CONNECT_OUTCOMES: readonly ConnectOutcome[] = ['error', 'timeout', 'connec
 
 /** EV_BYTES (native/pump.h): a byte-count sample of a session still pumping, after the connect outcomes. */
 const EV_BYTES = ENDINGS.length + CONNECT_OUTCOMES.length
+/** Stage 3's listener events (native/pump.h): a client accepted, a listener let go of, an accept error. */
+const EV_ACCEPTED = EV_BYTES + 1
+const EV_UNLISTENED = EV_BYTES + 2
+const EV_ACCEPT_ERROR = EV_BYTES + 3
+/** Bytes of one address as text in a batch's address buffer (PUMP_ADDR_LEN); two per accepted client. */
+const ADDR_LEN = 48
+
+/** A listener whose socket the pump accepts on (stage 3). */
+export interface NativeListenerOwner {
+  /** The pump no longer watches the socket (after unlisten, or `errno` > 0: it could not watch it). */
+  nativeUnlistened(errno: number): void
+  /** accept4 failed with `errno` (out of descriptors: the pump tries again every 50 ms). */
+  nativeAcceptError(errno: number): void
+}
+
+/** A client the pump accepted: its descriptor is JavaScript's to decide on (NativePump.decide) or to serve itself. */
+export interface AcceptedClient {
+  readonly owner: NativeListenerOwner | undefined // undefined: its listener is gone (reset it)
+  readonly fd: number
+  readonly addr: string
+  readonly port: number
+  readonly localAddr: string
+  readonly localPort: number
+}
 
 /** What a session handed to the pump hears when it ends. */
 export interface NativeOwner {
@@ -67,19 +107,27 @@ export interface NativeCounters {
   fallbacks: number // sessions the pump could not take: they stayed on JavaScript
   batches: number // completion batches received
   samples: number // byte-count samples asked for (sample())
+  accepted: number // stage 3: clients the pump accepted (one Node socket fewer each)
+  decides: number // stage 3: crossings that answered accepted clients (one per batch, not per client)
 }
 
 /** The process's native pump: adopts sessions, routes their completions, counts. */
 export class NativePump {
-  readonly counters: NativeCounters = { adopted: 0, connects: 0, fallbacks: 0, batches: 0, samples: 0 }
+  readonly counters: NativeCounters = { adopted: 0, connects: 0, fallbacks: 0, batches: 0, samples: 0, accepted: 0, decides: 0 }
   /** Stage 2: the pump connects backends (pools of IP literals); L4LB_NATIVE_CONNECT=0 keeps stage 1 (JavaScript connects), to compare them. */
   connects = process.env.L4LB_NATIVE_CONNECT !== '0'
+  /** Stage 3: the pump accepts on plain listeners; L4LB_NATIVE_ACCEPT=0 keeps stage 2 (JavaScript accepts), to compare them. */
+  accepts = process.env.L4LB_NATIVE_ACCEPT !== '0'
+  /** Stage 3: what serves a batch's accepted clients (native-accept.ts sets it with the first listener). */
+  onAccepted: ((clients: AcceptedClient[]) => void) | null = null
   private readonly owners = new Map<number, NativeOwner>()
+  private readonly listeners = new Map<number, NativeListenerOwner>()
+  private nextTag = 1
   private readonly addon: NativeAddon
 
   constructor(addon: NativeAddon, maxConns: number) {
     this.addon = addon
-    addon.start((batch) => this.onDone(batch), maxConns)
+    addon.start((batch, addrs) => this.onDone(batch, addrs), maxConns)
   }
 
   /** Sessions the pump owns now. */
@@ -108,7 +156,7 @@ export class NativePump {
       return id
     }
     this.counters.adopted++
-    if (this.owners.size === 0) this.addon.ref(true)
+    if (this.owners.size === 0 && this.listeners.size === 0) this.addon.ref(true)
     this.owners.set(id, owner)
     return id
   }
@@ -168,18 +216,80 @@ export class NativePump {
     this.addon.sample()
   }
 
+  /**
+   * Stage 3: accept on listening socket `fd` (the pump dups it; the caller
+   * closes its own handle). Returns the tag the pump reports its clients
+   * under and the dup's descriptor, or null when the pump cannot take it
+   * (the caller keeps accepting on JavaScript).
+   */
+  listen(owner: NativeListenerOwner, fd: number): { tag: number; fd: number } | null {
+    const tag = this.nextTag++
+    let dup: number
+    try {
+      dup = this.addon.listen(fd, tag)
+    } catch {
+      dup = -1
+    }
+    if (dup < 0) return null
+    this.listeners.set(tag, owner)
+    if (this.owners.size === 0 && this.listeners.size === 1) this.addon.ref(true)
+    return { tag, fd: dup }
+  }
+
+  /**
+   * Stage 3: stop accepting on `tag`. `close`: the socket stops listening
+   * now (clients in its queue are reset, as when Node closes a server) and
+   * the pump closes it; else `fd` is the caller's again once its owner hears
+   * nativeUnlistened (clients in the queue wait there).
+   */
+  unlisten(tag: number, fd: number, close: boolean): void {
+    if (this.addon.unlisten(tag, fd, close) < 0) this.listeners.get(tag)?.nativeUnlistened(0) // the loop is gone
+  }
+
+  /**
+   * Stage 3: one crossing with the decisions for a batch of accepted clients
+   * (DECIDE_FIELDS numbers each; hosts and toServer by index, for connects).
+   * Per client: its id (connect, park), 0 (reset), or -errno: the pump did
+   * not take it and its descriptor is still the caller's. null: the addon
+   * refused the whole call (it took nothing, not even the resets).
+   */
+  decide(records: Float64Array, hosts: readonly string[], toServer: readonly (Buffer | null)[]): Float64Array | null {
+    this.counters.decides++
+    try {
+      return this.addon.decide(records, hosts, toServer)
+    } catch {
+      return null
+    }
+  }
+
+  /** Stage 3: `owner` owns pump connection `id` (from decide); `connecting`: the pump connects its backend. */
+  own(owner: NativeOwner, id: number, connecting: boolean): void {
+    if (connecting) this.counters.connects++
+    this.took(owner, id)
+  }
+
   /** Count a session that could not be handed over for a reason found in JavaScript. */
   fellBack(): void {
     this.counters.fallbacks++
   }
 
-  private onDone(batch: Float64Array): void {
+  private onDone(batch: Float64Array, addrs: Buffer | undefined): void {
     this.counters.batches++
+    let accepted: AcceptedClient[] | null = null
+    let a = 0 // offset in addrs of the next accepted client's addresses
     for (let i = 0; i + 4 < batch.length; i += 5) {
       const id = batch[i]!
+      const code = batch[i + 1]!
+      if (code >= EV_ACCEPTED) {
+        if (code === EV_ACCEPTED) {
+          const client = { owner: this.listeners.get(id), fd: batch[i + 2]!, addr: text(addrs!, a), port: batch[i + 3]!, localAddr: text(addrs!, a + ADDR_LEN), localPort: batch[i + 4]! }
+          a += 2 * ADDR_LEN
+          ;(accepted ??= []).push(client)
+        } else this.listenerEvent(id, code, batch[i + 2]!)
+        continue
+      }
       const owner = this.owners.get(id)
       if (owner === undefined) continue
-      const code = batch[i + 1]!
       if (code === EV_BYTES) {
         owner.nativeBytes(batch[i + 3]!, batch[i + 4]!)
         continue
@@ -192,8 +302,27 @@ export class NativePump {
       const first = batch[i + 2]
       owner.nativeEnded(ENDINGS[code] ?? 'hard-stop', first === 0 ? 'client' : first === 1 ? 'server' : null, batch[i + 3]!, batch[i + 4]!)
     }
-    if (this.owners.size === 0) this.addon.ref(false)
+    if (accepted !== null) {
+      this.counters.accepted += accepted.length
+      this.onAccepted!(accepted)
+    }
+    if (this.owners.size === 0 && this.listeners.size === 0) this.addon.ref(false)
   }
+
+  private listenerEvent(tag: number, code: number, errno: number): void {
+    const owner = this.listeners.get(tag)
+    if (owner === undefined) return
+    if (code === EV_ACCEPT_ERROR) return owner.nativeAcceptError(errno)
+    if (code !== EV_UNLISTENED) return // a code this build does not know
+    this.listeners.delete(tag)
+    owner.nativeUnlistened(errno)
+  }
+}
+
+/** The NUL-terminated address text at `off` in a batch's address buffer. */
+function text(addrs: Buffer, off: number): string {
+  const end = addrs.indexOf(0, off)
+  return addrs.toString('latin1', off, end < 0 || end > off + ADDR_LEN ? off + ADDR_LEN : end)
 }
 
 /** Where the addon is: L4LB_NATIVE_ADDON (a sanitizer build, tests) or native/build/. */

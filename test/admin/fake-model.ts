@@ -154,8 +154,8 @@ export function fakeModel(): FakeModel {
         listeners: [{ name: 'main', acceptedTotal: 108, rejectedTotal: 2, proxyErrorsTotal: 1, active: 4 }],
         pools: [{ pool: 'web', retriesTotal: 7, retryOverflowsTotal: 2, queued: 3, dequeuedTotal: 40, queueWaitSecondsTotal: 1.5, queueTimeoutsTotal: 1, queueRefusedTotal: 4, queueAbortedTotal: 2 }],
         workers: [
-          { id: 1, pid: 1001, up: true, restartsTotal: 0, residentMemoryBytes: 50e6, cpuSecondsTotal: 1.25, nativeSessions: 2, nativeHandoffsTotal: 60, nativeConnectsTotal: 60, nativeFallbacksTotal: 0 },
-          { id: 2, pid: 1002, up: false, restartsTotal: 2, residentMemoryBytes: null, cpuSecondsTotal: null, nativeSessions: null, nativeHandoffsTotal: null, nativeConnectsTotal: null, nativeFallbacksTotal: null },
+          { id: 1, pid: 1001, up: true, restartsTotal: 0, residentMemoryBytes: 50e6, cpuSecondsTotal: 1.25, nativeSessions: 2, nativeHandoffsTotal: 60, nativeConnectsTotal: 60, nativeFallbacksTotal: 0, nativeAcceptsTotal: 60, nativeAcceptBatchesTotal: 12 },
+          { id: 2, pid: 1002, up: false, restartsTotal: 2, residentMemoryBytes: null, cpuSecondsTotal: null, nativeSessions: null, nativeHandoffsTotal: null, nativeConnectsTotal: null, nativeFallbacksTotal: null, nativeAcceptsTotal: null, nativeAcceptBatchesTotal: null },
         ],
         healthVersion: m.healthVersion,
         configReloadsTotal: 3,

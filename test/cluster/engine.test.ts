@@ -32,5 +32,11 @@ forEachEngine((t, engine) => {
     // The fixture backend is an IP literal: stage 2, the pump connected every one it took.
     const connects = [...handoffs.m.matchAll(/^l4lb_worker_native_connects_total\{worker="\d+"\} (\d+)$/gm)].reduce((a, x) => a + Number(x[1]), 0)
     t.equal(connects, handoffs.n, engine === 'native' ? 'every hand-off was a native connect' : 'no native connect on the JavaScript engine')
+    // A plain listener: stage 3, the pump accepted every client itself, answering them in batches.
+    const sum = (name: string): number => [...handoffs.m.matchAll(new RegExp(`^${name}\\{worker="\\d+"\\} (\\d+)$`, 'gm'))].reduce((a, x) => a + Number(x[1]), 0)
+    const accepts = sum('l4lb_worker_native_accepts_total')
+    const batches = sum('l4lb_worker_native_accept_batches_total')
+    t.equal(accepts, handoffs.n, engine === 'native' ? 'every client was accepted natively' : 'none accepted natively on the JavaScript engine')
+    t.ok(batches <= accepts && (engine === 'js' || batches >= 1), `answered in ${batches} crossing(s)`)
   })
 }, { inProcess: false })

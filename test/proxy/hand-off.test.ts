@@ -90,6 +90,9 @@ function refusingAddon(): NativeAddon & { calls: number; adopts: number; connect
     owned: () => 0,
     held: () => 0,
     sample() {},
+    listen: () => -24, // stage 3 refused too: JavaScript accepts
+    unlisten: () => 0,
+    decide: () => new Float64Array(0),
   }
 }
 
