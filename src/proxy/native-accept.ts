@@ -46,11 +46,13 @@ export interface NativeAcceptHost extends NativeListenerOwner {
  * Whether a listener's clients can be accepted by `pump`: a plain listener
  * (no PROXY header to read) whose pool the pump can connect (IP literals)
  * and that reads no first bytes (hash-key connect-authority, observe
- * http-connect keep JavaScript's accept: the seam the issue leaves).
+ * http-connect keep JavaScript's accept: the seam the issue leaves), nor
+ * reads a waiting client to see its close (a queue with abort-on-close: a
+ * client parked in the pump is not read from).
  */
 export function canAcceptNatively(pump: NativePump | null, config: ListenerConfig, pool: PoolRuntime): boolean {
   return pump !== null && pump.accepts && pump.connects && !config.proxyProtocol.enabled && pool.nativeConnect &&
-    pool.config.hashKey !== 'connect-authority' && pool.config.observe === 'none'
+    pool.config.hashKey !== 'connect-authority' && pool.config.observe === 'none' && !(pool.config.abortOnClose && pool.config.maxQueue > 0)
 }
 
 /** Have `pump` accept on listening socket `fd` for `host`: its tag and dup descriptor, or null (stay on JavaScript). */
