@@ -6,7 +6,7 @@ import { CODES } from '../errors.ts'
 import { formatErrors } from '../config/format.ts'
 import type { Config } from '../config/types.ts'
 import { engineChoice } from '../proxy/engine.ts'
-import { engineProblem, resolveEngine } from '../proxy/native-engine.ts'
+import { engineProblem, resolveEngine } from '../proxy/engine-choice.ts'
 
 export interface CheckIo {
   readonly out: (line: string) => void

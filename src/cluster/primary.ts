@@ -4,7 +4,7 @@
 // client traffic itself.
 import type { Logger } from 'pino'
 import { loadConfigFileOffThread } from '../config/load-thread.ts'
-import { engineProblem } from '../proxy/native-engine.ts'
+import { engineProblem } from '../proxy/engine-choice.ts'
 import { formatErrors } from '../config/format.ts'
 import { backendKey } from '../config/backend-key.ts'
 import type { Config, ConfigResult } from '../config/types.ts'

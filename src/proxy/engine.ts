@@ -13,7 +13,8 @@ import { Clock } from './clock.ts'
 import { Listener } from './listener.ts'
 import { PoolRuntime } from './pool-runtime.ts'
 import type { WorkerStats } from '../metrics/worker-stats.ts'
-import { engineChoice, loadedPump, type NativePump, resolveEngine } from './native-engine.ts'
+import { engineChoice, loadedPump, resolveEngine } from './engine-choice.ts'
+import type { NativePump } from './native-engine.ts'
 
 export interface EngineOptions {
   readonly log: Logger
@@ -270,4 +271,4 @@ export class Engine {
   }
 }
 
-export { engineChoice } from './native-engine.ts'
+export { engineChoice } from './engine-choice.ts'

@@ -3,20 +3,12 @@
 // established sessions that JavaScript accepted, and (stage 2) connects the
 // backends JavaScript picks, reporting each attempt back, and (stage 3)
 // accepts on plain listeners, asking JavaScript for a batch's picks in one
-// crossing (src/proxy/native-accept.ts). This file
-// loads it, chooses the engine (`engine: auto | js | native`), and turns its
-// completion batches back into session endings; src/proxy/hand-off.ts hands
-// sessions over. No policy crosses: TypeScript passes timeout values and
+// crossing (src/proxy/native-accept.ts). This file turns its completion
+// batches back into session endings (engine-choice.ts loads it and chooses
+// the engine; src/proxy/hand-off.ts hands sessions over). No policy crosses: TypeScript passes timeout values and
 // kill orders, the addon reports endings and byte counts.
-import { existsSync } from 'node:fs'
-import { createRequire } from 'node:module'
-import { fileURLToPath } from 'node:url'
 import type { Termination } from '../errors.ts'
 import type { ConnectOutcome } from '../health/types.ts'
-
-import type { Config, EngineChoice } from '../config/types.ts'
-
-export type { EngineChoice }
 
 /** The addon's functions (native/addon.c). Ids are numbers >= 0; a negative adopt result is -errno. */
 export interface NativeAddon {
@@ -323,80 +315,4 @@ export class NativePump {
 function text(addrs: Buffer, off: number): string {
   const end = addrs.indexOf(0, off)
   return addrs.toString('latin1', off, end < 0 || end > off + ADDR_LEN ? off + ADDR_LEN : end)
-}
-
-/** Where the addon is: L4LB_NATIVE_ADDON (a sanitizer build, tests) or native/build/. */
-export function addonPath(): string {
-  return process.env.L4LB_NATIVE_ADDON ?? fileURLToPath(new URL('../../native/build/l4lb_pump.node', import.meta.url))
-}
-
-export type NativeLoad = { readonly pump: NativePump; readonly error: null } | { readonly pump: null; readonly error: string }
-
-let loaded: NativeLoad | null = null
-
-/**
- * Load the addon and start its thread, once per process. Never throws:
- * `error` says why there is no native engine (not built, failed to load).
- */
-export function loadNative(maxConns = 65536): NativeLoad {
-  if (loaded !== null) return loaded
-  const path = addonPath()
-  if (process.platform !== 'linux') loaded = { pump: null, error: 'the native engine needs Linux' }
-  else if (!existsSync(path)) loaded = { pump: null, error: `not built (${path} missing): install gcc, then run 'npm rebuild l4lb' (or 'sh scripts/build-native.sh')` }
-  else {
-    try {
-      const addon = createRequire(import.meta.url)(path) as NativeAddon
-      loaded = { pump: new NativePump(addon, maxConns), error: null }
-    } catch (err) {
-      loaded = { pump: null, error: `failed to load ${path}: ${(err as Error).message}` }
-    }
-  }
-  return loaded
-}
-
-/** `engine` from the config, unless the L4LB_ENGINE environment variable names one (CI runs the suite per engine). */
-export function engineChoice(config: Config): EngineChoice {
-  const env = process.env.L4LB_ENGINE
-  return env === 'js' || env === 'native' || env === 'auto' ? env : config.engine
-}
-
-/**
- * Why the native engine cannot run in this process (not Linux, not built, fails to load), or null
- * when the addon loads. Loads the addon but starts no thread: for the primary and `check`.
- */
-export function nativeUnavailable(): string | null {
-  if (loaded !== null) return loaded.error
-  const path = addonPath()
-  if (process.platform !== 'linux') return 'the native engine needs Linux'
-  if (!existsSync(path)) return `not built (${path} missing): install gcc, then run 'npm rebuild l4lb' (or 'sh scripts/build-native.sh')`
-  try {
-    createRequire(import.meta.url)(path)
-    return null
-  } catch (err) {
-    return `failed to load ${path}: ${(err as Error).message}`
-  }
-}
-
-/**
- * The problem with `config`'s engine on this machine, as a config error line, or null. Only an
- * explicit `engine: native` (or L4LB_ENGINE=native) that cannot run is a problem: `auto` falls back
- * to JavaScript and says so. `run` refuses to start on it, a reload is rejected, `check` fails.
- */
-export function engineProblem(config: Config): string | null {
-  if (engineChoice(config) !== 'native') return null
-  const why = nativeUnavailable()
-  return why === null ? null : `engine: "native" is set but the native engine is unavailable: ${why} (or set engine: auto to fall back to JavaScript)`
-}
-
-/** The pump if this process loaded it (even when `engine` has since become js: its sessions live on), else null. */
-export function loadedPump(): NativePump | null {
-  return loaded?.pump ?? null
-}
-
-/** What `engine` resolves to in this process: the pump, or null for JavaScript, and why. */
-export function resolveEngine(choice: EngineChoice): { pump: NativePump | null; engine: 'js' | 'native'; note: string | null } {
-  if (choice === 'js') return { pump: null, engine: 'js', note: null }
-  const n = loadNative()
-  if (n.pump !== null) return { pump: n.pump, engine: 'native', note: null }
-  return { pump: null, engine: 'js', note: n.error }
 }

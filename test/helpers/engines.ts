@@ -4,7 +4,7 @@
 // pass checks that the addon is loaded and that it did carry sessions, so a
 // pass that silently fell back to JavaScript cannot look green.
 import t, { type Test } from 'tap'
-import { loadNative } from '../../src/proxy/native-engine.ts'
+import { loadNative } from '../../src/proxy/engine-choice.ts'
 
 export type Engine = 'js' | 'native'
 export const ENGINES: readonly Engine[] = ['js', 'native']

@@ -8,7 +8,7 @@
 import net from 'node:net'
 import t from 'tap'
 import { Engine } from '../../src/proxy/engine.ts'
-import { loadNative } from '../../src/proxy/native-engine.ts'
+import { loadNative } from '../../src/proxy/engine-choice.ts'
 import { refusedPort } from '../fixtures/backend.ts'
 import { startBlackhole } from '../hardening/blackhole.ts'
 import { buildConfig } from '../helpers/config.ts'
