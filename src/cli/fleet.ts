@@ -63,8 +63,7 @@ async function push(argv: string[]): Promise<number> {
     return 1
   }
   const key = fleetKeys(where.store.prefix).config
-  const client = fleetClient(where.store)
-  try {
+  return withStore(where.store, async (client) => {
     const current = await client.get(key).exec()
     const read = Number(current.kvs[0]?.mod_revision ?? 0)
     const base = expect ?? read
@@ -76,12 +75,7 @@ async function push(argv: string[]): Promise<number> {
     }
     out(`${key}: stored at revision ${r.header.revision} (was ${read === 0 ? 'absent' : `revision ${read}`})`)
     return 0
-  } catch (e) {
-    err(`store unreachable (${CODES.LB_ERR_FLEET_STORE}, ${where.store.endpoints.join(', ')}): ${storeError(e)}`)
-    return 1
-  } finally {
-    client.close()
-  }
+  })
 }
 
 /** Every error of the shared part, or null: with a node's file, composed with it; else with a stand-in listener on the first pool. */
@@ -104,14 +98,24 @@ async function status(argv: string[]): Promise<number> {
   if (!parsed.ok) return (err(parsed.error), 2)
   const where = await storeOf(parsed.args)
   if (typeof where === 'string') return (err(where), 2)
-  const client = fleetClient(where.store)
-  try {
+  return withStore(where.store, async (client) => {
     const doc = await read(client, where.store.prefix)
     if (parsed.args.flags.has('json')) out(JSON.stringify(doc, null, 2))
     else for (const line of render(doc)) out(line)
     return 0
+  })
+}
+
+/**
+ * Run `fn` with a client of `store`, closed after: its exit code, or 1 with
+ * LB_ERR_FLEET_STORE and the endpoints when the store cannot be reached.
+ */
+async function withStore(store: Parameters<typeof fleetClient>[0], fn: (client: ReturnType<typeof fleetClient>) => Promise<number>): Promise<number> {
+  const client = fleetClient(store)
+  try {
+    return await fn(client)
   } catch (e) {
-    err(`store unreachable (${CODES.LB_ERR_FLEET_STORE}, ${where.store.endpoints.join(', ')}): ${storeError(e)}`)
+    err(`store unreachable (${CODES.LB_ERR_FLEET_STORE}, ${store.endpoints.join(', ')}): ${storeError(e)}`)
     return 1
   } finally {
     client.close()
