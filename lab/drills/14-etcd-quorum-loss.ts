@@ -10,7 +10,7 @@
 //    and no backend changes state on any node after quorum is back (no flap).
 import { drill, tally, unexplained, ms, bound, CONN_TIMEOUT_MS } from './lib/harness.ts'
 import { moreConns, connsAfter } from './lib/scenario.ts'
-import { allStatus, healthLines, fleetNodes, fallbackAt } from './lib/fleet.ts'
+import { allStatus, healthLines, fleetNodes, fallbackAt, type HealthLine } from './lib/fleet.ts'
 import { svc, fleetView, etcdHealth } from '../scripts/lib/labctl.ts'
 import { until, nowMs } from '../scripts/lib/poll.ts'
 
@@ -104,7 +104,12 @@ await drill('14-etcd-quorum-loss', async (d) => {
   // Let results flow a while, then: no backend changed state after quorum came back.
   await until('two stale bounds of following', async () => nowMs() > follow.value + 2 * stale, { deadlineMs: 10_000, intervalMs: 100 })
   const flips: string[] = []
-  for (const n of nodes) for (const l of await healthLines(d, n, tHeal)) if (l.from !== l.to) flips.push(`${n}: ${l.backend} ${l.from}->${l.to}`)
+  const flipped: (HealthLine & { node: string; afterHealMs: number })[] = []
+  for (const n of nodes) for (const l of await healthLines(d, n, tHeal)) if (l.from !== l.to) {
+    flips.push(`${n}: ${l.backend} ${l.from}->${l.to}`)
+    flipped.push({ ...l, node: n, afterHealMs: ms(l.t - tHeal) })
+  }
+  d.data.flaps = flipped // with each change's detail (its source: own probe, or which leader's term)
   d.expect('backend state changes after quorum came back (flaps)', flips.length === 0 ? 0 : flips.slice(0, 4).join('; '), '0', flips.length === 0)
 
   for (const s of loads) await connsAfter(s, nowMs(), 50)

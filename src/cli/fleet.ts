@@ -13,7 +13,7 @@ import { readLocal } from '../fleet/boot.ts'
 import { composeConfig, parseShared } from '../fleet/compose.ts'
 import { decodeHealthDoc } from '../fleet/health-doc.ts'
 import type { NodeRecord } from '../fleet/agent.ts'
-import { fleetClient, fleetKeys, storeError } from '../fleet/store.ts'
+import { fleetClient, fleetKeys, storeError, writeOutcome } from '../fleet/store.ts'
 
 type Store = Pick<FleetConfig, 'endpoints' | 'tls' | 'auth' | 'prefix'>
 const STORE_FLAGS = { 'node-config': 'value', endpoints: 'value', prefix: 'value' } as const
@@ -68,7 +68,14 @@ async function push(argv: string[]): Promise<number> {
     const read = Number(current.kvs[0]?.mod_revision ?? 0)
     const base = expect ?? read
     // mod revision 0 means "absent": the compare holds only while nobody created the key.
-    const r = await client.if(key, 'Mod', '==', base).then(client.put(key).value(text)).commit()
+    const r = await client.if(key, 'Mod', '==', base).then(client.put(key).value(text)).commit().catch((e: unknown) => e as Error)
+    if (r instanceof Error) {
+      if (writeOutcome(r) === 'not-written') throw r
+      // The compare-and-swap makes a retry safe: if this write lands late, a push on revision `base` is a conflict (exit 3).
+      err(`${key}: outcome unknown (${storeError(r)}): the store did not confirm the write; etcd may still commit it once it has quorum. ` +
+        `Check with \`l4lb fleet status\` (config revision; it was ${read === 0 ? 'absent' : `revision ${read}`}) or push again with --expect-revision ${base}`)
+      return 4
+    }
     if (!r.succeeded) {
       err(`conflict: ${key} is at revision ${read}, not ${base} (someone pushed in between); read it again and retry`)
       return 3

@@ -10,6 +10,12 @@
 //   the agents for the fleet (an empty object when no backend has an agent).
 //   A document without it comes from a leader that does not (an older l4lb):
 //   its followers poll their agents themselves. Older readers ignore it.
+// - `acked`: the highest seq of this term whose write the leader saw
+//   committed before it composed this document (0: none yet). A write the
+//   leader gave up on (a timeout while the store had no quorum) can still be
+//   committed later, after the store is back, carrying what the leader knew
+//   while cut off; `acked` lets a node that fell back tell such a late
+//   document from one composed in contact with the store (see rejoin()).
 import type { AdoptedHealth } from '../health/checker.ts'
 import { sharedView, type SharedAgentView } from '../health/agent-poller.ts'
 import { MAX_AGENT_LINE } from '../health/agent-line.ts'
@@ -26,10 +32,12 @@ export interface HealthDoc {
   readonly backends: Readonly<Record<string, AdoptedHealth>> // backendKey(pool, id) ->
   /** backendKey(pool, id) -> its agent's view; absent: the leader does not poll agents for the fleet. */
   readonly agents?: Readonly<Record<string, SharedAgentView>>
+  /** The highest seq of this term the leader saw committed before composing this one; absent from an older l4lb. */
+  readonly acked?: number
 }
 
 /** A document from the leader's checker table (agents: every row with an agent view). */
-export function healthDoc(leader: string, term: number, seq: number, at: number, rows: readonly BackendHealth[]): HealthDoc {
+export function healthDoc(leader: string, term: number, seq: number, at: number, rows: readonly BackendHealth[], acked = 0): HealthDoc {
   const backends: Record<string, AdoptedHealth> = {}
   const agents: Record<string, SharedAgentView> = {}
   for (const r of rows) {
@@ -37,7 +45,7 @@ export function healthDoc(leader: string, term: number, seq: number, at: number,
     backends[k] = { verdict: r.verdict, check: r.check, changedAt: r.changedAt, slowstartSince: r.slowstartSince }
     if (r.agent !== null) agents[k] = sharedView(r.agent)
   }
-  return { v: 1, leader, term, seq, at, backends, agents }
+  return { v: 1, leader, term, seq, at, backends, agents, acked }
 }
 
 const VERDICTS: readonly HealthVerdict[] = ['up', 'down', 'unknown']
@@ -74,6 +82,7 @@ export function decodeHealthDoc(text: string): HealthDoc | Error {
   const d = raw as Partial<HealthDoc> | null
   if (d === null || typeof d !== 'object' || d.v !== 1) return new Error('not a version 1 health document')
   if (typeof d.leader !== 'string' || !isNum(d.term) || !isNum(d.seq) || !isNum(d.at)) return new Error('leader, term, seq or at missing')
+  if (d.acked !== undefined && !(Number.isInteger(d.acked) && d.acked >= 0 && d.acked < d.seq)) return new Error('acked must be an integer from 0 to seq - 1')
   if (d.backends === null || typeof d.backends !== 'object') return new Error('backends missing')
   for (const [k, b] of Object.entries(d.backends)) {
     const ok = b !== null && typeof b === 'object' && VERDICTS.includes(b.verdict) && isNum(b.changedAt) && (b.slowstartSince === null || isNum(b.slowstartSince)) &&
@@ -105,4 +114,27 @@ export function judge(fence: Fence, doc: Pick<HealthDoc, 'term' | 'seq'>): 'new'
   if (doc.term < fence.term) return 'stale-term'
   if (doc.term > fence.term || doc.seq > fence.seq) return 'new'
   return 'seen'
+}
+
+/** A node that fell back: the first document it took since (term, seq), or null before any. */
+export type Rejoin = Fence | null
+
+/**
+ * May a node that fell back (standalone after stale results or a lost
+ * leadership) follow the leader again on `doc`, a document newer than its
+ * fence? Results "flow again" only when the leader composed `doc` after it saw
+ * a write commit that this node saw arrive since its fallback: `doc.acked` >=
+ * the seq of the first document of the same term taken since (`since`). A
+ * document the leader composed while cut off from the store and that was
+ * committed late (etcd commits a proposal its leader-member held once quorum
+ * is back, after the client gave up on it) carries an older `acked` and is
+ * not followed, however many arrive; the one after the leader's next
+ * confirmed write is. A document without `acked` (an older l4lb leader): the
+ * second one of the term since the fallback.
+ * Returns whether to follow and the `since` to keep.
+ */
+export function rejoin(since: Rejoin, doc: Pick<HealthDoc, 'term' | 'seq' | 'acked'>): { follow: boolean; since: Fence } {
+  if (since === null || doc.term !== since.term) return { follow: false, since: { term: doc.term, seq: doc.seq } }
+  const follow = doc.acked === undefined ? doc.seq > since.seq : doc.acked >= since.seq
+  return { follow, since }
 }

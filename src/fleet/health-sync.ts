@@ -15,7 +15,7 @@ import type { Logger } from 'pino'
 import type { FleetConfig } from '../config/types.ts'
 import type { FleetHealthStatus, FleetRole } from '../admin/model.ts'
 import type { HealthChecker } from '../health/checker.ts'
-import { decodeHealthDoc, healthDoc, judge, type Fence, type HealthDoc } from './health-doc.ts'
+import { decodeHealthDoc, healthDoc, judge, rejoin, type Fence, type HealthDoc, type Rejoin } from './health-doc.ts'
 import { fleetKeys, storeError } from './store.ts'
 
 export type { FleetRole }
@@ -42,17 +42,21 @@ export class HealthSync {
   #campaignKey = ''
   #term = 0
   #seq = 0
+  /** The highest seq of this term whose write this leader saw committed (published in each document). */
+  #acked = 0
   #publishing = false
   #dirty = false
   #watcher: Watcher | null = null
   #timers: NodeJS.Timeout[] = []
   #stopped = false
   /**
-   * After a fallback, the first new document only proves nothing: it may have
-   * been written before the outage and never seen here. Following resumes on
-   * the second one (results flow again), so no verdict flaps back and forth.
+   * After a fallback, the first document taken since (null: none yet). A new
+   * document may have been composed before or during the outage and
+   * committed only now; following resumes on one the leader composed after a
+   * confirmed write (rejoin() in health-doc.ts), so no verdict flaps back and
+   * forth.
    */
-  #primed = false
+  #rejoin: Rejoin = null
   #publishFailing = false
   /** Store reachability as the last health read saw it. */
   reachable = true
@@ -116,16 +120,20 @@ export class HealthSync {
     this.#dirty = false
     const seq = ++this.#seq
     const term = this.#term
-    const doc = healthDoc(this.#fleet.node, term, seq, Date.now(), this.#checker.table())
+    const doc = healthDoc(this.#fleet.node, term, seq, Date.now(), this.#checker.table(), this.#acked)
     this.#fence = { term, seq }
     const txn = this.#client.if(this.#campaignKey, 'Create', '==', term).then(this.#client.put(this.#keys.health).value(JSON.stringify(doc)))
     void txn.commit().then((r) => {
       this.reachable = true
-      if (this.#publishFailing) this.#log.info({ term, seq }, 'fleet health publish works again')
+      const recovered = this.#publishFailing
+      if (recovered) this.#log.info({ term, seq }, 'fleet health publish works again')
       this.#publishFailing = false
       // (A refusal for an older term of ours, after a newer one was won, says nothing about the newer one.)
       if (!r.succeeded) return this.#term === term ? this.#lose(`fenced: election key ${this.#campaignKey} no longer holds term ${term}`) : undefined
       this.#published++
+      if (this.#term === term && seq > this.#acked) this.#acked = seq
+      // Nodes that fell back follow again on a document composed after a confirmed write: send one now.
+      if (recovered) this.#dirty = true
       if (this.#role === 'leader' && this.#term === term) this.#lastResultAt = Date.now()
     }, (err: unknown) => {
       this.reachable = false
@@ -165,6 +173,7 @@ export class HealthSync {
       this.#campaignKey = key
       this.#term = Number(kv.create_revision)
       this.#seq = 0
+      this.#acked = 0
     } catch (err) {
       if (this.#campaign === c) c.emit('error', err instanceof Error ? err : new Error(String(err)))
       return
@@ -186,7 +195,7 @@ export class HealthSync {
     this.#role = 'standalone'
     this.#fallback = reason
     this.#fallbacks++
-    this.#primed = false
+    this.#rejoin = null
     this.#log.warn({ reason, term: this.#term }, 'fleet health leader no more; probing alone until a leader publishes')
     // End this campaign (its handler resigns and campaigns again); null when the campaign's own error brought us here.
     this.#campaign?.emit('error', new Error(reason))
@@ -231,9 +240,10 @@ export class HealthSync {
       this.#lose(`a newer leader ${doc.leader} (term ${doc.term})`)
     }
     this.#fence = { term: doc.term, seq: doc.seq }
-    if (this.#role === 'standalone' && this.#fallbacks > 0 && !this.#primed) {
-      this.#primed = true
-      return
+    if (this.#role === 'standalone' && this.#fallbacks > 0) {
+      const r = rejoin(this.#rejoin, doc)
+      this.#rejoin = r.since
+      if (!r.follow) return
     }
     this.#leader = { node: doc.leader, term: doc.term }
     this.#lastResultAt = Date.now()
@@ -258,7 +268,7 @@ export class HealthSync {
     this.#role = 'standalone'
     this.#fallback = this.reachable ? `no result from leader ${this.#leader?.node ?? '?'} for ${age} ms` : 'fleet store unreachable'
     this.#fallbacks++
-    this.#primed = false
+    this.#rejoin = null
     this.#checker?.setProbing(true)
     this.#checker?.setAgentPolling(true)
     this.#log.warn({ reason: this.#fallback, staleAfterMs: this.#fleet.staleAfterMs }, 'fleet health results stale: probing locally')

@@ -64,3 +64,23 @@ export function storeError(err: unknown): string {
   const line = (err instanceof Error ? err.message : String(err)).split('\n')[0]
   return line.replace(/\.?\s*Resolution note:.*$/, '').replace(/Last error: Error: /, 'Last error: ').trim()
 }
+
+/**
+ * Did a failed write certainly not happen ('not-written'), or may it still be
+ * committed ('unknown')? etcd can commit a proposal after the client gave up
+ * on it (a deadline or "request timed out" while the store had no quorum: the
+ * member holding it commits it once quorum is back), so only a call that
+ * never reached a member (no connection established, the client's circuit
+ * breaker open) or that was refused before any proposal (invalid argument,
+ * too large, too many requests, permission, auth) is 'not-written'. Takes any
+ * thrown value; returns the verdict.
+ */
+export function writeOutcome(err: unknown): 'not-written' | 'unknown' {
+  const m = err instanceof Error ? err.message : String(err)
+  // Never sent: no connection, or the client's circuit breaker for every member is open.
+  if (/No connection established|ECONNREFUSED|EHOSTUNREACH|ENOTFOUND|EAI_AGAIN|circuit breaker is open/.test(m)) return 'not-written'
+  // Refused before a proposal: gRPC's size limit, etcd's "too many requests", bad arguments, auth.
+  if (/^(3 INVALID_ARGUMENT|7 PERMISSION_DENIED|8 RESOURCE_EXHAUSTED|9 FAILED_PRECONDITION|16 UNAUTHENTICATED)\b/.test(m)) return 'not-written'
+  if (/request is too large|permission denied|authentication failed|invalid auth token|user name is empty/i.test(m)) return 'not-written'
+  return 'unknown'
+}

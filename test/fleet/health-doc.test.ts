@@ -1,9 +1,11 @@
 // The health document's agent views (src/fleet/health-doc.ts), pure: the
 // leader publishes each backend's agent view (not its local counters), a
 // reader takes a document with or without them, and decode refuses a
-// malformed view with an Error that names the backend and the field.
+// malformed view with an Error that names the backend and the field; a node
+// that fell back follows again only on a document composed after a write the
+// leader saw commit (rejoin), never on late ones.
 import t from 'tap'
-import { decodeHealthDoc, healthDoc, type HealthDoc } from '../../src/fleet/health-doc.ts'
+import { decodeHealthDoc, healthDoc, rejoin, type Fence, type HealthDoc } from '../../src/fleet/health-doc.ts'
 import type { AgentView } from '../../src/health/agent-poller.ts'
 import type { BackendHealth } from '../../src/health/types.ts'
 
@@ -59,4 +61,44 @@ t.test('decode refuses a malformed agent view, naming the backend and the field'
     t.ok(r instanceof Error, `${what}: refused`)
     if (r instanceof Error) t.match(r.message, message, `${what}: ${r.message}`)
   }
+})
+
+t.test('acked: encoded, decoded, bounded by seq', async (t) => {
+  const doc = healthDoc('lb-a', 7, 5, 1000, [row('b1', null)], 4)
+  t.equal((decodeHealthDoc(JSON.stringify(doc)) as HealthDoc).acked, 4)
+  t.equal(healthDoc('lb-a', 7, 1, 1000, []).acked, 0, 'none confirmed yet: 0')
+  const { acked: _, ...old } = doc
+  t.equal((decodeHealthDoc(JSON.stringify(old)) as HealthDoc).acked, undefined, 'absent (an older leader): still read')
+  for (const bad of [5, 6, -1, 1.5, '4', null]) {
+    const r = decodeHealthDoc(JSON.stringify({ ...doc, acked: bad }))
+    t.ok(r instanceof Error && /^acked must be an integer from 0 to seq - 1$/.test(r.message), `acked ${JSON.stringify(bad)} with seq 5: refused`)
+  }
+})
+
+/** Feed documents (term, seq, acked) to a node that just fell back; the seqs it follows on. */
+function followsOn(docs: readonly [number, number, number | undefined][]): string[] {
+  let since: Fence | null = null
+  const out: string[] = []
+  for (const [term, seq, acked] of docs) {
+    const r = rejoin(since, { term, seq, acked })
+    since = r.since
+    if (r.follow) out.push(`${term}/${seq}`)
+  }
+  return out
+}
+
+t.test('rejoin: late documents the leader composed while cut off are never followed', async (t) => {
+  // Term 9's leader saw seq 36 commit, then the store lost quorum: 37-39 were given up on by the
+  // leader but committed once quorum was back (acked 36); its first confirmed write is 40 (acked
+  // still 36), and 41 is composed after 40 landed.
+  t.same(followsOn([[9, 37, 36], [9, 38, 36], [9, 39, 36], [9, 40, 36], [9, 41, 40]]), ['9/41', ], 'only 41 (and everything after)')
+  t.same(followsOn([[9, 37, 36], [9, 38, 36], [9, 39, 36], [9, 40, 36], [9, 41, 40], [9, 42, 41]]), ['9/41', '9/42'])
+  // The previous rule (follow on the second new document) followed 38, a late one.
+  t.same(followsOn([[9, 37, undefined], [9, 38, undefined]]), ['9/38'], 'an older leader without acked: the second document')
+})
+
+t.test('rejoin: a new term starts over; a follower that skipped documents (polling) still follows', async (t) => {
+  t.same(followsOn([[9, 37, 36], [9, 38, 36], [12, 1, 0], [12, 2, 1]]), ['12/2'], 'late documents of term 9, then a new leader: its second document')
+  t.same(followsOn([[12, 3, 2], [12, 7, 6]]), ['12/7'], 'seqs 4-6 not seen (read by polling): 7 was composed after 6, which landed after 3')
+  t.same(followsOn([[12, 3, 2]]), [], 'one document proves nothing')
 })

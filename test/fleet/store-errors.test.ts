@@ -2,7 +2,10 @@
 // status` and `l4lb run` of a node with no last-known-good file name the
 // endpoints and the connection's last error, without gRPC's empty
 // "Resolution note: " tail, and `run` labels it a store problem
-// (LB_ERR_FLEET_STORE), not an invalid configuration.
+// (LB_ERR_FLEET_STORE), not an invalid configuration. A failed write is
+// reported as "not written" only when it certainly was not (no member
+// reached, or refused): one a member took but could not confirm may still be
+// committed (writeOutcome, on the real errors of a real etcd).
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { createServer, type AddressInfo } from 'node:net'
 import { tmpdir } from 'node:os'
@@ -10,6 +13,8 @@ import { join } from 'node:path'
 import t from 'tap'
 import YAML from 'yaml'
 import { fleetCli, l4lbCli } from '../helpers/fleet.ts'
+import { startEtcd } from '../helpers/etcd.ts'
+import { fleetClient, writeOutcome } from '../../src/fleet/store.ts'
 
 /** A loopback port nothing listens on (bound, then closed). */
 async function closedPort(): Promise<number> {
@@ -44,4 +49,36 @@ t.test('run of a fleet node, store unreachable and no last-known-good: a store c
   t.match(r.stderr, /No connection established/)
   t.notMatch(r.stderr, /Resolution note/)
   t.match(r.stderr, /no last-known-good fleet config/)
+})
+
+t.test('writeOutcome on real store errors: refused or never sent is not-written; a member that went silent is unknown', async (t) => {
+  const store = (endpoint: string) => fleetClient({ endpoints: [endpoint], tls: null, auth: null })
+  const fail = (p: Promise<unknown>) => p.then(() => new Error('succeeded'), (e: unknown) => e as Error)
+
+  const refused = store(`http://127.0.0.1:${await closedPort()}`)
+  t.teardown(() => refused.close())
+  const e1 = await fail(refused.put('/k').value('v').exec())
+  t.equal(writeOutcome(e1), 'not-written', `no member reached: ${e1.message.split('\n')[0]}`)
+
+  const etcd = await startEtcd()
+  t.teardown(() => etcd.destroy())
+  const big = store(etcd.endpoint)
+  t.teardown(() => big.close())
+  const e2 = await fail(big.put('/k').value('x'.repeat(2 * 1024 * 1024)).exec())
+  t.equal(writeOutcome(e2), 'not-written', `refused by etcd: ${e2.message.split('\n')[0]}`)
+  const e2b = await fail(big.put('/k').value('x'.repeat(2 * 1024 * 1024)).exec())
+  t.equal(writeOutcome(e2b), 'not-written', `refused again, or not sent at all: ${e2b.message.split('\n')[0]}`)
+
+  const c = store(etcd.endpoint)
+  t.teardown(() => c.close())
+  await c.put('/k').value('v').exec()
+
+  const pid = etcd.pid()!
+  process.kill(pid, 'SIGSTOP')
+  try {
+    const e3 = await fail(c.put('/k').value('w').exec())
+    t.equal(writeOutcome(e3), 'unknown', `taken, never answered: ${e3.message.split('\n')[0]}`)
+  } finally {
+    process.kill(pid, 'SIGCONT')
+  }
 })
