@@ -2,8 +2,11 @@
 // store has no quorum: no write, no lease renewal, no election. Under steady load on both VIPs:
 //  - every node keeps serving with its config (0 failed connections throughout);
 //  - every follower falls back to probing for itself within the stale bound (its log line;
-//    the old leader never stopped probing): bound stale-after + its check period (an eighth
-//    of it) + slack; then every node's /status says standalone (or leader);
+//    the old leader never stopped probing), counted from the moment the second member had
+//    exited (quorum lost; a member stopping with SIGTERM may commit for a while, e.g. while it
+//    hands its raft leadership over): bound stale-after + its check period (an eighth of it)
+//    + one read period (a third of it: a follower whose watch was on a stopped member gets the
+//    last results by its next read) + slack; then every node's /status says standalone (or leader);
 //  - a backend killed during the outage (be2) is taken out by every node's own probes within
 //    the check's fall bound; it is restarted and taken back;
 //  - quorum back (the two members started again): one leader, every other node following it,
@@ -11,7 +14,7 @@
 import { drill, tally, unexplained, ms, bound, CONN_TIMEOUT_MS } from './lib/harness.ts'
 import { moreConns, connsAfter } from './lib/scenario.ts'
 import { allStatus, healthLines, fleetNodes, fallbackAt, type HealthLine } from './lib/fleet.ts'
-import { svc, fleetView, etcdHealth } from '../scripts/lib/labctl.ts'
+import { svc, svcTimes, fleetView, etcdHealth } from '../scripts/lib/labctl.ts'
 import { until, nowMs } from '../scripts/lib/poll.ts'
 
 const STOPPED = ['etcd2', 'etcd3']
@@ -36,13 +39,18 @@ await drill('14-etcd-quorum-loss', async (d) => {
     if (!beBack) await svc(d.lab, BACKEND, 'start', 'responder')
   })
   let tCut = 0
-  for (const m of STOPPED) tCut = await svc(d.lab, m, 'stop', 'etcd')
-  d.mark(`stop ${STOPPED.join(' + ')} (quorum lost)`, tCut)
+  for (const m of STOPPED) {
+    const st = await svcTimes(d.lab, m, 'stop', 'etcd')
+    d.mark(`stop ${m}`, st.t)
+    tCut = st.gone
+  }
+  d.mark(`${STOPPED.join(' + ')} gone (quorum lost)`, tCut)
+  d.data.lastMemberStopMs = ms(tCut - (d.marks.at(-2)?.t ?? tCut))
 
   // Every node probing for itself: each follower logs the moment it falls back (pino time);
   // the leader never stopped probing.
   const followers = nodes.filter((n) => n !== leaderBefore)
-  const fb = bound(Math.round(stale + stale / 8), 'stale-after + its check period (stale-after / 8)')
+  const fb = bound(Math.round(stale + stale / 8 + stale / 3), 'stale-after + its check period (stale-after / 8) + its read period (stale-after / 3)')
   const fellBack = (await until('every follower probing for itself', async () => {
     const m = new Map<string, number>()
     await Promise.all(followers.map(async (n) => {
