@@ -21,6 +21,7 @@ import { appendFileSync, existsSync, writeFileSync, renameSync, readFileSync } f
 import { execFile } from 'node:child_process'
 import { parseArgs } from 'node:util'
 import { HoldDown } from './holddown.ts'
+import { wallMs } from './wallclock.ts'
 
 const { values: a } = parseArgs({
   options: {
@@ -52,7 +53,7 @@ const downAfterMs = Number(a['down-after'])
 const upAfterMs = Number(a['up-after'])
 const dampener = new HoldDown({ fall, rise, downAfterMs, upAfterMs })
 
-function now(): number { return performance.timeOrigin + performance.now() }
+const now = wallMs
 function emit(ev: Record<string, unknown>): void {
   const line = JSON.stringify({ t: Math.round(now() * 1000) / 1000, ...ev })
   appendFileSync(a.events as string, line + '\n')

@@ -23,6 +23,7 @@ import dns from 'node:dns/promises'
 import { readFileSync, existsSync, createWriteStream } from 'node:fs'
 import { parseArgs } from 'node:util'
 import { splitAuthority, allowed, parseCidrs } from './connect-target.ts'
+import { wallMs } from './wallclock.ts'
 
 const { values: a } = parseArgs({ options: {
   name: { type: 'string', default: 'be' }, port: { type: 'string', default: '3128' },
@@ -41,7 +42,6 @@ const CONNECT_TIMEOUT_MS = 2000
 const DNS_TTL_MS = 10_000 // a proxy caches names (Squid: positive_dns_ttl); keeps Docker's DNS off the hot path
 const probes = new Map<string, number[]>()
 const names = new Map<string, { addr: string; until: number }>()
-const wallMs = (): number => performance.timeOrigin + performance.now()
 
 /** The IPv4 address of `host` (a literal, or a name through the system resolver, cached DNS_TTL_MS); null when it does not resolve. */
 async function resolve(host: string): Promise<string | null> {

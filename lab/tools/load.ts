@@ -16,6 +16,7 @@ import net from 'node:net'
 import { tunnelConn } from './tunnel.ts'
 import { monitorEventLoopDelay } from 'node:perf_hooks'
 import { parseArgs } from 'node:util'
+import { wallMs } from '../node/wallclock.ts'
 
 const { values: a, positionals } = parseArgs({
   allowPositionals: true,
@@ -36,7 +37,7 @@ const MAX_DURATION_MS = 120_000
 const MAX_COUNT = 20_000
 const MAX_BEHIND_MS = 50 // steady mode: further behind schedule than this, skip the missed slots
 
-function now(): number { return Math.round((performance.timeOrigin + performance.now()) * 1000) / 1000 }
+function now(): number { return Math.round(wallMs() * 1000) / 1000 }
 function out(o: Record<string, unknown>): void { process.stdout.write(JSON.stringify(o) + '\n') }
 function ipToInt(s: string): number { return s.split('.').reduce((n, o) => n * 256 + Number(o), 0) }
 function intToIp(n: number): string { return [24, 16, 8, 0].map((s) => Math.floor(n / 2 ** s) % 256).join('.') }

@@ -12,6 +12,7 @@
 // --daemon on SIGTERM only, it removes its route and nexthops, leaving BIRD's route in charge.
 import { spawn, execFileSync } from 'node:child_process'
 import { parseArgs } from 'node:util'
+import { wallMs } from '../node/wallclock.ts'
 
 const { values: a } = parseArgs({ options: {
   vip: { type: 'string' }, buckets: { type: 'string', default: '128' }, idle: { type: 'string', default: '60' }, unbalanced: { type: 'string', default: '0' },
@@ -20,7 +21,7 @@ const { values: a } = parseArgs({ options: {
 const vip = a.vip as string
 const GROUP = 9000
 const nhId = (gw: string) => 9000 + Number(gw.split('.')[3]) // one id per lb node, stable across changes
-function now(): number { return Math.round((performance.timeOrigin + performance.now()) * 1000) / 1000 }
+function now(): number { return Math.round(wallMs() * 1000) / 1000 }
 const ip = (...args: string[]) => execFileSync('ip', args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] })
 const quiet = (...args: string[]) => { try { ip(...args) } catch { /* already gone */ } }
 

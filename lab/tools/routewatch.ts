@@ -7,10 +7,11 @@
 import { spawn, execFileSync } from 'node:child_process'
 import { parseArgs } from 'node:util'
 import { gwsFrom, type Route, type Nh } from './routes.ts'
+import { wallMs } from '../node/wallclock.ts'
 
 const { values: a } = parseArgs({ options: { vip: { type: 'string' } } })
 const vip = a.vip as string
-function now(): number { return Math.round((performance.timeOrigin + performance.now()) * 1000) / 1000 }
+function now(): number { return Math.round(wallMs() * 1000) / 1000 }
 
 export function snapshot(): { bird: string[]; active: string[]; kind: string } {
   const routes = JSON.parse(execFileSync('ip', ['-j', 'route', 'show', `${vip}/32`], { encoding: 'utf8' }) || '[]') as Route[]

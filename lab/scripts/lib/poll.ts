@@ -2,6 +2,7 @@
 // every intervalMs until it returns a value other than undefined/false, and
 // returns { value, elapsedMs }; past the deadline it throws, naming what it waited for.
 import { setTimeout as delay } from 'node:timers/promises'
+import { wallMs } from '../../node/wallclock.ts'
 
 export interface Waited<T> { value: T; elapsedMs: number }
 
@@ -28,5 +29,5 @@ export async function until<T>(
 
 /** Wall-clock milliseconds with sub-ms precision, comparable across containers (one kernel clock). */
 export function nowMs(): number {
-  return performance.timeOrigin + performance.now()
+  return wallMs()
 }
