@@ -141,6 +141,7 @@ struct pump_cmd {
   int fd;                    /* CMD_RETRY: the fresh backend socket; CMD_LISTEN: the listening socket; CMD_UNLISTEN: 1 to close it */
   struct pump_dir to_server; /* CMD_RETRY: what to send first once connected */
   struct pump_target target; /* CMD_CONNECT, CMD_RETRY */
+  int started;               /* CMD_CONNECT: JavaScript's thread already called connect() (pump_connect_here); fd: its outcome (-1 in progress, the server socket then already in the epoll set) */
 };
 int pump_queue_init(uint32_t max_conns, pump_notify_fn notify, void *arg);
 void pump_queue_open(int open);
@@ -172,6 +173,15 @@ double pump_connect(int cfd, int sfd, const struct pump_target *t, uint32_t idle
  * pump_retry connects it or pump_kill resets it. Its id, or -errno (cfd untouched).
  */
 double pump_park(int cfd, uint32_t idle_ms, uint32_t half_ms);
+/*
+ * Stage 3, decide(): as pump_connect, but connect() is called here, on the
+ * caller's thread, and a connect in progress goes straight into the loop's
+ * epoll set without waking the loop: the loop links the connection when the
+ * connect's completion (or its timer tick) wakes it. Its id, or -errno (cfd
+ * and sfd untouched).
+ */
+double pump_connect_here(int cfd, int sfd, const struct pump_target *t, uint32_t idle_ms, uint32_t half_ms,
+                         const char *to_server, size_t to_server_len);
 /* Stage 3: accept on listening socket `fd` (the loop owns this descriptor from now on), reporting under `tag`. 0, or -errno. */
 int pump_listen(int fd, double tag);
 /* Stage 3: stop accepting on `tag`; `close_it`: close its descriptor, else it is JavaScript's again once EV_UNLISTENED comes. */
@@ -201,5 +211,8 @@ void pump_listen_close_all(int epfd);
 int pump_start(pump_notify_fn notify, void *arg, uint32_t max_conns);
 void pump_stop(void);
 int64_t pump_now_ms(void);
+/* The loop's epoll set and the epoll tag of one side of `c` (pump_connect_here). */
+int pump_epfd(void);
+uint64_t pump_tag_of(const struct pump_conn *c, int side);
 
 #endif

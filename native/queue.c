@@ -13,6 +13,7 @@
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/epoll.h>
 #include <sys/eventfd.h>
 #include <unistd.h>
 
@@ -67,17 +68,23 @@ int pump_queue_init(uint32_t max_conns, pump_notify_fn notify, void *arg) {
 /** Accept commands (the loop thread runs) or refuse them with -EINVAL (it stopped). */
 void pump_queue_open(int open) { Q.open = open; }
 
+/* Wake the loop for queued commands (now, or once pump_hold_wake ends). */
+static void wake(void) {
+  if (Q.hold_wake) {
+    Q.wake_held = 1;
+    return;
+  }
+  uint64_t one = 1;
+  ssize_t w = write(Q.evfd, &one, sizeof one);
+  (void)w; /* EAGAIN: the counter is already non-zero, the loop will wake */
+}
+
 /** Queue a command for the loop thread and wake it: 0, or -1 when memory is short. */
 int pump_submit(const struct pump_cmd *k) {
   pthread_mutex_lock(&Q.mu);
   int r = push(&Q.cmds, k, sizeof *k);
   pthread_mutex_unlock(&Q.mu);
-  if (r == 0 && Q.hold_wake) Q.wake_held = 1;
-  else if (r == 0) {
-    uint64_t one = 1;
-    ssize_t w = write(Q.evfd, &one, sizeof one);
-    (void)w; /* EAGAIN: the counter is already non-zero, the loop will wake */
-  }
+  if (r == 0) wake();
   return r;
 }
 
@@ -198,6 +205,61 @@ double pump_connect(int cfd, int sfd, const struct pump_target *t, uint32_t idle
   }
   struct pump_cmd k = {.kind = CMD_CONNECT, .conn = c, .target = *t};
   return admit(&k);
+}
+
+/* pump.h says what it does; -EMFILE / -ENOMEM leave both descriptors the caller's (pump_conn_free closes none). */
+double pump_connect_here(int cfd, int sfd, const struct pump_target *t, uint32_t idle_ms, uint32_t half_ms,
+                         const char *to_server, size_t to_server_len) {
+  if (!Q.open) return -EINVAL;
+  struct pump_conn *c = calloc(1, sizeof *c);
+  if (c == NULL) return -ENOMEM;
+  c->fd[SIDE_CLIENT] = cfd;
+  c->fd[SIDE_SERVER] = sfd;
+  c->first_fin = -1;
+  c->last_ms = pump_now_ms();
+  c->idle_ms = idle_ms;
+  c->half_ms = half_ms;
+  c->attempt = 1; /* as connect_begin would count it: tags the server socket's events */
+  if (to_server_len > 0 && pump_dir_keep(&c->dir[0], to_server, to_server_len) < 0) {
+    pump_conn_free(c);
+    return -ENOMEM;
+  }
+  /* Sets ST_CONNECTING, the start time and the deadline: -1 in progress, else its outcome at once. */
+  int r = pump_connect_start(c, t, c->last_ms);
+  struct pump_cmd k = {.kind = CMD_CONNECT, .conn = c, .target = *t, .started = 1, .fd = r};
+  /*
+   * Under the queue's mutex from the slot to the push, with the epoll ADD in
+   * between: the loop, seeing an event for an id it has not linked, takes the
+   * commands (that mutex) and so finds this one queued; and it cannot link,
+   * end and close this connection (and its descriptor number be reused)
+   * before the ADD is done.
+   */
+  pthread_mutex_lock(&Q.mu);
+  if (Q.nfree == 0) {
+    pthread_mutex_unlock(&Q.mu);
+    pump_conn_free(c);
+    return -EMFILE;
+  }
+  c->slot = Q.free_slots[--Q.nfree];
+  c->id = (double)c->slot + (double)Q.gens[c->slot] * PUMP_GEN_UNIT;
+  double id = c->id;
+  int added = 0;
+  if (r == -1) {
+    struct epoll_event ev = {.events = EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET, .data.u64 = pump_tag_of(c, SIDE_SERVER)};
+    if (epoll_ctl(pump_epfd(), EPOLL_CTL_ADD, sfd, &ev) == 0) added = 1;
+    else k.fd = EV_CONNECT_ERROR;
+  }
+  if (push(&Q.cmds, &k, sizeof k) < 0) {
+    if (added) (void)epoll_ctl(pump_epfd(), EPOLL_CTL_DEL, sfd, NULL);
+    Q.free_slots[Q.nfree++] = c->slot;
+    pthread_mutex_unlock(&Q.mu);
+    pump_conn_free(c);
+    return -ENOMEM;
+  }
+  Q.owned++;
+  pthread_mutex_unlock(&Q.mu);
+  if (!added) wake(); /* an outcome at once: the loop acts on it now */
+  return id;
 }
 
 double pump_park(int cfd, uint32_t idle_ms, uint32_t half_ms) {
