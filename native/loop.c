@@ -307,6 +307,7 @@ static void *loop_main(void *arg) {
     if (now >= next_sweep) {
       stop |= run_commands(buf); /* connects started on JavaScript's thread: their deadlines */
       sweep(buf, now);
+      pump_done_flush();
       next_sweep = now + TICK_MS;
     }
     if (!stop) accept_wait = pump_accept_ready(pump_now_ms());

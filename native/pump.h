@@ -150,6 +150,7 @@ int pump_submit(const struct pump_cmd *k);
 void pump_hold_wake(int on);
 struct pump_cmd *pump_take_cmds(size_t *n);
 void pump_done(const struct pump_done *d, uint32_t slot, int release);
+void pump_done_flush(void);
 
 /* queue.c, JavaScript's side (the Node-API glue calls these). */
 /* Take ownership of a connection (descriptors already dup'ed): its id, or -errno. */

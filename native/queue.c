@@ -33,6 +33,7 @@ static struct {
   pump_notify_fn notify;
   void *notify_arg;
   int hold_wake, wake_held; /* JavaScript's thread only: pump_hold_wake */
+  int notified;             /* JavaScript was woken for the waiting completions (cleared when it drained them) */
 } Q = {.mu = PTHREAD_MUTEX_INITIALIZER, .evfd = -1};
 
 static int push(struct vec *v, const void *item, size_t size) {
@@ -148,15 +149,26 @@ static double admit(struct pump_cmd *k) {
  */
 void pump_done(const struct pump_done *d, uint32_t slot, int release) {
   pthread_mutex_lock(&Q.mu);
-  int was_empty = Q.done.len == 0;
   (void)push(&Q.done, d, sizeof *d);
   if (release) {
     Q.gens[slot]++;
     Q.free_slots[Q.nfree++] = slot;
     Q.owned--;
   }
+  /* EV_CONNECTED does not wake JavaScript: it rides with the next record, or the loop's next tick (pump_done_flush). */
+  int wake_js = !Q.notified && d->ending != EV_CONNECTED;
+  if (wake_js) Q.notified = 1;
   pthread_mutex_unlock(&Q.mu);
-  if (was_empty) Q.notify(Q.notify_arg);
+  if (wake_js) Q.notify(Q.notify_arg);
+}
+
+/** Loop thread, each tick: wake JavaScript for records that did not (EV_CONNECTED). */
+void pump_done_flush(void) {
+  pthread_mutex_lock(&Q.mu);
+  int wake_js = !Q.notified && Q.done.len > 0;
+  if (wake_js) Q.notified = 1;
+  pthread_mutex_unlock(&Q.mu);
+  if (wake_js) Q.notify(Q.notify_arg);
 }
 
 double pump_add(int cfd, int sfd, uint32_t idle_ms, uint32_t half_ms, uint32_t quiet_ms, uint32_t ended,
@@ -324,6 +336,7 @@ size_t pump_take_done(struct pump_done *out, size_t max) {
     memmove(Q.done.items, (struct pump_done *)Q.done.items + n, (Q.done.len - n) * sizeof *out);
     Q.done.len -= n;
   }
+  if (Q.done.len == 0) Q.notified = 0; /* the next record wakes JavaScript again */
   pthread_mutex_unlock(&Q.mu);
   return n;
 }
