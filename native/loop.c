@@ -52,7 +52,7 @@ int64_t pump_now_ms(void) {
 
 /* Loop thread: a connection ended; close it, free its slot, queue its completion. */
 static void finish(struct pump_conn *c, int ending) {
-  for (int side = 0; side < 2; side++)
+  for (int side = 0; side < 2 && !c->sole; side++)
     if (c->fd[side] >= 0) epoll_ctl(P.epfd, EPOLL_CTL_DEL, c->fd[side], NULL);
   pump_conn_close(c, ending);
   if (c->prev) c->prev->next = c->next; else P.head = c->next;

@@ -89,6 +89,7 @@ struct pump_conn {
   uint32_t idle_ms, half_ms; /* 0 = off */
   uint8_t attempt;      /* connect attempts so far (wraps): tags the backend socket's epoll events */
   uint8_t state;        /* ST_*: pumping, connecting its backend, or waiting for JavaScript after a failed connect */
+  uint8_t sole;         /* both descriptors are the pump's alone (stage 3 decide): close() takes them out of the epoll set, no EPOLL_CTL_DEL */
   int64_t connect_deadline; /* ST_CONNECTING: monotonic ms */
   double connect_start;     /* ST_CONNECTING: monotonic ms, sub-ms precision */
   struct pump_conn *prev, *next;

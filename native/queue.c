@@ -232,6 +232,7 @@ double pump_connect_here(int cfd, int sfd, const struct pump_target *t, uint32_t
   c->idle_ms = idle_ms;
   c->half_ms = half_ms;
   c->attempt = 1; /* as connect_begin would count it: tags the server socket's events */
+  c->sole = 1;    /* the natively accepted client (never JavaScript's) and a fresh socket */
   if (to_server_len > 0 && pump_dir_keep(&c->dir[0], to_server, to_server_len) < 0) {
     pump_conn_free(c);
     return -ENOMEM;
