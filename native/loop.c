@@ -17,8 +17,18 @@
  * (queue.c pump_connect_here): the backend socket enters the epoll set
  * before the loop has linked its connection, whose command waits in the
  * queue without waking the loop. An event for an id not linked yet makes
- * the loop take the queued commands first; and the loop ticks even with no
- * connection, so such a connect's deadline is checked.
+ * the loop take the queued commands first, and each tick links what waits,
+ * so such a connect's deadline is checked even if no event ever comes.
+ *
+ * The tick (timers, those links, completions that did not wake JavaScript)
+ * runs only while something needs it: a linked connection, a queued
+ * command, or an unannounced completion. Otherwise the loop waits with no
+ * timeout, so an idle l4lb (listeners, no connection) does not wake 20 times
+ * a second; a connect handed over while it so waits wakes it (queue.c
+ * loop_asleep, checked and set under the queue's mutex, so the wake cannot
+ * be lost). Not "tick while a listener is open": that is every stage 3
+ * process, idle or not. Busy, a connection is linked nearly always and the
+ * handed-over connects still cost no wake.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -272,11 +282,16 @@ static void *loop_main(void *arg) {
   int64_t next_sweep = pump_now_ms() + TICK_MS;
   int accept_wait = -1; /* pump_accept_ready: -1 none ready, 0 more to accept, else ms to a retry */
   for (int stop = 0; !stop && buf != NULL;) {
-    /* Always a tick: connects started on JavaScript's thread wait unlinked in the queue (their deadlines). */
-    int timeout = (int)(next_sweep - pump_now_ms());
-    if (timeout < 0) timeout = 0;
+    /* A tick only while something needs one (the head comment says why); asleep: no timeout. */
+    const int asleep = P.head == NULL && pump_queue_sleep();
+    int timeout = -1;
+    if (!asleep) {
+      timeout = (int)(next_sweep - pump_now_ms());
+      if (timeout < 0) timeout = 0;
+    }
     if (accept_wait >= 0 && (timeout < 0 || accept_wait < timeout)) timeout = accept_wait;
     int n = epoll_wait(P.epfd, evs, 256, timeout);
+    if (asleep) pump_queue_awake();
     int64_t now = pump_now_ms();
     for (int i = 0; i < n; i++) {
       uint64_t tag = evs[i].data.u64;
@@ -291,7 +306,7 @@ static void *loop_main(void *arg) {
       const int side = (int)(tag & 1);
       struct pump_conn *c = lookup((double)((tag >> 9) - 1));
       /* A connect started on JavaScript's thread (pump_connect_here), queued but not linked yet. */
-      if (c == NULL) {
+      if (c == NULL && pump_cmds_waiting()) {
         stop |= run_commands(buf);
         c = lookup((double)((tag >> 9) - 1));
       }
@@ -305,7 +320,7 @@ static void *loop_main(void *arg) {
       if (e >= 0) finish(c, e);
     }
     if (now >= next_sweep) {
-      stop |= run_commands(buf); /* connects started on JavaScript's thread: their deadlines */
+      if (pump_cmds_waiting()) stop |= run_commands(buf); /* connects started on JavaScript's thread: their deadlines */
       sweep(buf, now);
       pump_done_flush();
       next_sweep = now + TICK_MS;
@@ -337,6 +352,7 @@ int pump_start(pump_notify_fn notify, void *arg, uint32_t max_conns) {
   if (epoll_ctl(P.epfd, EPOLL_CTL_ADD, P.evfd, &ev) < 0) return -errno;
   int r = pthread_create(&P.thread, NULL, loop_main, NULL);
   if (r != 0) return -r;
+  (void)pthread_setname_np(P.thread, "l4lb-pump"); /* top -H, /proc/<pid>/task/<tid>/comm (test/proxy/native-idle.test.ts) */
   P.running = 1;
   pump_queue_open(1);
   return 0;

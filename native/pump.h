@@ -150,6 +150,10 @@ int pump_submit(const struct pump_cmd *k);
 /* While on, pump_submit queues without waking the loop; turning it off wakes it once (a batch of decisions). */
 void pump_hold_wake(int on);
 struct pump_cmd *pump_take_cmds(size_t *n);
+int pump_cmds_waiting(void);
+/* Loop thread: may it wait with no tick (nothing queued for it)? 1 yes; pump_queue_awake when back. */
+int pump_queue_sleep(void);
+void pump_queue_awake(void);
 void pump_done(const struct pump_done *d, uint32_t slot, int release);
 void pump_done_flush(void);
 

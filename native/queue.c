@@ -34,6 +34,7 @@ static struct {
   void *notify_arg;
   int hold_wake, wake_held; /* JavaScript's thread only: pump_hold_wake */
   int notified;             /* JavaScript was woken for the waiting completions (cleared when it drained them) */
+  int loop_asleep;          /* the loop waits with no tick (pump_queue_sleep): a command queued without a wake must wake it */
 } Q = {.mu = PTHREAD_MUTEX_INITIALIZER, .evfd = -1};
 
 static int push(struct vec *v, const void *item, size_t size) {
@@ -98,6 +99,41 @@ void pump_hold_wake(int on) {
     ssize_t w = write(Q.evfd, &one, sizeof one);
     (void)w;
   }
+}
+
+/**
+ * Loop thread: 1 when commands wait. Under the mutex, so a connect that
+ * JavaScript's thread put in the epoll set (pump_connect_here) is queued by
+ * the time the loop, woken by its event, asks (the ADD and the push are one
+ * critical section there).
+ */
+int pump_cmds_waiting(void) {
+  pthread_mutex_lock(&Q.mu);
+  int any = Q.cmds.len > 0;
+  pthread_mutex_unlock(&Q.mu);
+  return any;
+}
+
+/**
+ * Loop thread, with no connection linked, before waiting: 1 when nothing
+ * needs a tick (no queued command, no completion JavaScript was not woken
+ * for), and from then on a command queued without a wake (pump_connect_here)
+ * wakes the loop instead; 0: wait with a tick. Checked and set under the
+ * mutex that pump_connect_here holds to queue, so no wake is lost.
+ */
+int pump_queue_sleep(void) {
+  pthread_mutex_lock(&Q.mu);
+  Q.loop_asleep = Q.cmds.len == 0 && (Q.done.len == 0 || Q.notified);
+  int asleep = Q.loop_asleep;
+  pthread_mutex_unlock(&Q.mu);
+  return asleep;
+}
+
+/** Loop thread, back from a wait that pump_queue_sleep allowed untimed. */
+void pump_queue_awake(void) {
+  pthread_mutex_lock(&Q.mu);
+  Q.loop_asleep = 0;
+  pthread_mutex_unlock(&Q.mu);
 }
 
 /** Loop thread, on the eventfd's event: every queued command (free() them), how many in *n. */
@@ -270,8 +306,11 @@ double pump_connect_here(int cfd, int sfd, const struct pump_target *t, uint32_t
     return -ENOMEM;
   }
   Q.owned++;
+  /* An outcome at once: the loop acts on it now. In progress: its event wakes the loop, or its tick, unless it waits with none. */
+  int wake_loop = !added || Q.loop_asleep;
+  Q.loop_asleep = 0;
   pthread_mutex_unlock(&Q.mu);
-  if (!added) wake(); /* an outcome at once: the loop acts on it now */
+  if (wake_loop) wake();
   return id;
 }
 
