@@ -183,8 +183,9 @@ double pump_park(int cfd, uint32_t idle_ms, uint32_t half_ms);
  * Stage 3, decide(): as pump_connect, but connect() is called here, on the
  * caller's thread, and a connect in progress goes straight into the loop's
  * epoll set without waking the loop: the loop links the connection when the
- * connect's completion (or its timer tick) wakes it. Its id, or -errno (cfd
- * and sfd untouched).
+ * connect's completion (or its timer tick) wakes it; a loop waiting with no
+ * tick (pump_queue_sleep) is woken at once. Its id, or -errno (cfd and sfd
+ * untouched).
  */
 double pump_connect_here(int cfd, int sfd, const struct pump_target *t, uint32_t idle_ms, uint32_t half_ms,
                          const char *to_server, size_t to_server_len);
