@@ -79,7 +79,7 @@ napi_value js_decide(napi_env env, napi_callback_info info) {
     double id = get_target(env, host, port, ms, &t);
     if (id == 0) {
       int s = pump_socket(t.addr.ss_family);
-      id = s < 0 ? s : pump_connect(fd, s, &t, idle, half, ts, tsl);
+      id = s < 0 ? s : pump_connect_here(fd, s, &t, idle, half, ts, tsl);
       if (id < 0 && s >= 0) close(s);
     }
     res[i] = id;

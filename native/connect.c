@@ -95,6 +95,8 @@ int pump_connect_event(struct pump_conn *c, int side, uint32_t events, int64_t n
     return events & (EPOLLERR | EPOLLHUP) ? END_CLIENT_EARLY : -1;
   }
   if (c->state != ST_CONNECTING || !(events & (EPOLLOUT | EPOLLERR | EPOLLHUP))) return -1;
+  /* Writable with no error or hang-up: connected (Linux sets EPOLLERR on a failed connect), no getsockopt needed. */
+  if (!(events & (EPOLLERR | EPOLLHUP))) return EV_CONNECTED;
   int err = 0;
   socklen_t len = sizeof err;
   if (getsockopt(c->fd[SIDE_SERVER], SOL_SOCKET, SO_ERROR, &err, &len) < 0) err = errno;

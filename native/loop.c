@@ -12,6 +12,23 @@
  * events are tagged with the id, the side and the connect attempt, so an
  * event still in a batch for a descriptor that was closed earlier in it (a
  * finished connection, a failed attempt) is recognised and dropped.
+ *
+ * Stage 3's decide() starts each connect on JavaScript's thread
+ * (queue.c pump_connect_here): the backend socket enters the epoll set
+ * before the loop has linked its connection, whose command waits in the
+ * queue without waking the loop. An event for an id not linked yet makes
+ * the loop take the queued commands first, and each tick links what waits,
+ * so such a connect's deadline is checked even if no event ever comes.
+ *
+ * The tick (timers, those links, completions that did not wake JavaScript)
+ * runs only while something needs it: a linked connection, a queued
+ * command, or an unannounced completion. Otherwise the loop waits with no
+ * timeout, so an idle l4lb (listeners, no connection) does not wake 20 times
+ * a second; a connect handed over while it so waits wakes it (queue.c
+ * loop_asleep, checked and set under the queue's mutex, so the wake cannot
+ * be lost). Not "tick while a listener is open": that is every stage 3
+ * process, idle or not. Busy, a connection is linked nearly always and the
+ * handed-over connects still cost no wake.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -45,7 +62,7 @@ int64_t pump_now_ms(void) {
 
 /* Loop thread: a connection ended; close it, free its slot, queue its completion. */
 static void finish(struct pump_conn *c, int ending) {
-  for (int side = 0; side < 2; side++)
+  for (int side = 0; side < 2 && !c->sole; side++)
     if (c->fd[side] >= 0) epoll_ctl(P.epfd, EPOLL_CTL_DEL, c->fd[side], NULL);
   pump_conn_close(c, ending);
   if (c->prev) c->prev->next = c->next; else P.head = c->next;
@@ -63,10 +80,14 @@ static void report(const struct pump_conn *c, int event, double value) {
   pump_done(&d, c->slot, 0);
 }
 
-/* The epoll tag of one side of `c`: id + 1 (0 is the eventfd), connect attempt, side. */
-static uint64_t tag_of(const struct pump_conn *c, int side) {
+/** The epoll tag of one side of `c`: id + 1 (0 is the eventfd), connect attempt, side. */
+uint64_t pump_tag_of(const struct pump_conn *c, int side) {
   return ((uint64_t)c->id + 1) << 9 | (uint64_t)(side == SIDE_SERVER ? c->attempt : 0) << 1 | (uint64_t)side;
 }
+#define tag_of pump_tag_of
+
+/** The loop's epoll set (epoll_ctl is safe from any thread). */
+int pump_epfd(void) { return P.epfd; }
 
 static int watch(struct pump_conn *c, int side) {
   struct epoll_event ev = {.events = EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET, .data.u64 = tag_of(c, side)};
@@ -142,6 +163,18 @@ static void add_connecting(struct pump_conn *c, const struct pump_target *t, cha
   connect_begin(c, t, buf, now);
 }
 
+/*
+ * A connect JavaScript's thread started (pump_connect_here): `r` its outcome
+ * then, -1 in progress (the server socket is already watched, its event
+ * brought the loop here or will come).
+ */
+static void add_started(struct pump_conn *c, int r, char *buf, int64_t now) {
+  link_conn(c);
+  if (watch(c, SIDE_CLIENT) < 0) return finish(c, END_NO_MEMORY);
+  if (r == EV_CONNECTED && watch(c, SIDE_SERVER) < 0) r = EV_CONNECT_ERROR;
+  connect_outcome(c, r, buf, now);
+}
+
 /* A client accepted natively with no backend yet (stage 3): watched for its hang-up until retried or killed. */
 static void add_parked(struct pump_conn *c) {
   link_conn(c);
@@ -207,7 +240,10 @@ static int run_commands(char *buf) {
     struct pump_conn *c;
     switch (k->kind) {
     case CMD_ADD: add(k->conn, buf, now); break;
-    case CMD_CONNECT: add_connecting(k->conn, &k->target, buf, now); break;
+    case CMD_CONNECT:
+      if (k->started) add_started(k->conn, k->fd, buf, now);
+      else add_connecting(k->conn, &k->target, buf, now);
+      break;
     case CMD_RETRY: retry(k, buf, now); break;
     case CMD_KILL:
       if ((c = lookup(k->id)) != NULL) finish(c, END_KILLED);
@@ -246,15 +282,21 @@ static void *loop_main(void *arg) {
   int64_t next_sweep = pump_now_ms() + TICK_MS;
   int accept_wait = -1; /* pump_accept_ready: -1 none ready, 0 more to accept, else ms to a retry */
   for (int stop = 0; !stop && buf != NULL;) {
-    int timeout = P.head == NULL ? -1 : (int)(next_sweep - pump_now_ms());
-    if (P.head != NULL && timeout < 0) timeout = 0;
+    /* A tick only while something needs one (the head comment says why); asleep: no timeout. */
+    const int asleep = P.head == NULL && pump_queue_sleep();
+    int timeout = -1;
+    if (!asleep) {
+      timeout = (int)(next_sweep - pump_now_ms());
+      if (timeout < 0) timeout = 0;
+    }
     if (accept_wait >= 0 && (timeout < 0 || accept_wait < timeout)) timeout = accept_wait;
     int n = epoll_wait(P.epfd, evs, 256, timeout);
+    if (asleep) pump_queue_awake();
     int64_t now = pump_now_ms();
     for (int i = 0; i < n; i++) {
       uint64_t tag = evs[i].data.u64;
       if (tag == 0) { /* the eventfd */
-        stop = run_commands(buf);
+        stop |= run_commands(buf);
         continue;
       }
       if (tag & PUMP_LISTEN_BIT) {
@@ -263,6 +305,11 @@ static void *loop_main(void *arg) {
       }
       const int side = (int)(tag & 1);
       struct pump_conn *c = lookup((double)((tag >> 9) - 1));
+      /* A connect started on JavaScript's thread (pump_connect_here), queued but not linked yet. */
+      if (c == NULL && pump_cmds_waiting()) {
+        stop |= run_commands(buf);
+        c = lookup((double)((tag >> 9) - 1));
+      }
       /* Ended earlier in this batch, or an event of a failed attempt's closed socket. */
       if (c == NULL || (side == SIDE_SERVER && ((tag >> 1) & 0xff) != c->attempt)) continue;
       if (c->state != ST_PUMPING) {
@@ -273,7 +320,9 @@ static void *loop_main(void *arg) {
       if (e >= 0) finish(c, e);
     }
     if (now >= next_sweep) {
+      if (pump_cmds_waiting()) stop |= run_commands(buf); /* connects started on JavaScript's thread: their deadlines */
       sweep(buf, now);
+      pump_done_flush();
       next_sweep = now + TICK_MS;
     }
     if (!stop) accept_wait = pump_accept_ready(pump_now_ms());
@@ -303,6 +352,7 @@ int pump_start(pump_notify_fn notify, void *arg, uint32_t max_conns) {
   if (epoll_ctl(P.epfd, EPOLL_CTL_ADD, P.evfd, &ev) < 0) return -errno;
   int r = pthread_create(&P.thread, NULL, loop_main, NULL);
   if (r != 0) return -r;
+  (void)pthread_setname_np(P.thread, "l4lb-pump"); /* top -H, /proc/<pid>/task/<tid>/comm (test/proxy/native-idle.test.ts) */
   P.running = 1;
   pump_queue_open(1);
   return 0;

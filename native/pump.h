@@ -89,6 +89,7 @@ struct pump_conn {
   uint32_t idle_ms, half_ms; /* 0 = off */
   uint8_t attempt;      /* connect attempts so far (wraps): tags the backend socket's epoll events */
   uint8_t state;        /* ST_*: pumping, connecting its backend, or waiting for JavaScript after a failed connect */
+  uint8_t sole;         /* both descriptors are the pump's alone (stage 3 decide): close() takes them out of the epoll set, no EPOLL_CTL_DEL */
   int64_t connect_deadline; /* ST_CONNECTING: monotonic ms */
   double connect_start;     /* ST_CONNECTING: monotonic ms, sub-ms precision */
   struct pump_conn *prev, *next;
@@ -141,6 +142,7 @@ struct pump_cmd {
   int fd;                    /* CMD_RETRY: the fresh backend socket; CMD_LISTEN: the listening socket; CMD_UNLISTEN: 1 to close it */
   struct pump_dir to_server; /* CMD_RETRY: what to send first once connected */
   struct pump_target target; /* CMD_CONNECT, CMD_RETRY */
+  int started;               /* CMD_CONNECT: JavaScript's thread already called connect() (pump_connect_here); fd: its outcome (-1 in progress, the server socket then already in the epoll set) */
 };
 int pump_queue_init(uint32_t max_conns, pump_notify_fn notify, void *arg);
 void pump_queue_open(int open);
@@ -148,7 +150,12 @@ int pump_submit(const struct pump_cmd *k);
 /* While on, pump_submit queues without waking the loop; turning it off wakes it once (a batch of decisions). */
 void pump_hold_wake(int on);
 struct pump_cmd *pump_take_cmds(size_t *n);
+int pump_cmds_waiting(void);
+/* Loop thread: may it wait with no tick (nothing queued for it)? 1 yes; pump_queue_awake when back. */
+int pump_queue_sleep(void);
+void pump_queue_awake(void);
 void pump_done(const struct pump_done *d, uint32_t slot, int release);
+void pump_done_flush(void);
 
 /* queue.c, JavaScript's side (the Node-API glue calls these). */
 /* Take ownership of a connection (descriptors already dup'ed): its id, or -errno. */
@@ -172,6 +179,16 @@ double pump_connect(int cfd, int sfd, const struct pump_target *t, uint32_t idle
  * pump_retry connects it or pump_kill resets it. Its id, or -errno (cfd untouched).
  */
 double pump_park(int cfd, uint32_t idle_ms, uint32_t half_ms);
+/*
+ * Stage 3, decide(): as pump_connect, but connect() is called here, on the
+ * caller's thread, and a connect in progress goes straight into the loop's
+ * epoll set without waking the loop: the loop links the connection when the
+ * connect's completion (or its timer tick) wakes it; a loop waiting with no
+ * tick (pump_queue_sleep) is woken at once. Its id, or -errno (cfd and sfd
+ * untouched).
+ */
+double pump_connect_here(int cfd, int sfd, const struct pump_target *t, uint32_t idle_ms, uint32_t half_ms,
+                         const char *to_server, size_t to_server_len);
 /* Stage 3: accept on listening socket `fd` (the loop owns this descriptor from now on), reporting under `tag`. 0, or -errno. */
 int pump_listen(int fd, double tag);
 /* Stage 3: stop accepting on `tag`; `close_it`: close its descriptor, else it is JavaScript's again once EV_UNLISTENED comes. */
@@ -201,5 +218,8 @@ void pump_listen_close_all(int epfd);
 int pump_start(pump_notify_fn notify, void *arg, uint32_t max_conns);
 void pump_stop(void);
 int64_t pump_now_ms(void);
+/* The loop's epoll set and the epoll tag of one side of `c` (pump_connect_here). */
+int pump_epfd(void);
+uint64_t pump_tag_of(const struct pump_conn *c, int side);
 
 #endif

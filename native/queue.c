@@ -13,6 +13,7 @@
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/epoll.h>
 #include <sys/eventfd.h>
 #include <unistd.h>
 
@@ -32,6 +33,8 @@ static struct {
   pump_notify_fn notify;
   void *notify_arg;
   int hold_wake, wake_held; /* JavaScript's thread only: pump_hold_wake */
+  int notified;             /* JavaScript was woken for the waiting completions (cleared when it drained them) */
+  int loop_asleep;          /* the loop waits with no tick (pump_queue_sleep): a command queued without a wake must wake it */
 } Q = {.mu = PTHREAD_MUTEX_INITIALIZER, .evfd = -1};
 
 static int push(struct vec *v, const void *item, size_t size) {
@@ -67,17 +70,23 @@ int pump_queue_init(uint32_t max_conns, pump_notify_fn notify, void *arg) {
 /** Accept commands (the loop thread runs) or refuse them with -EINVAL (it stopped). */
 void pump_queue_open(int open) { Q.open = open; }
 
+/* Wake the loop for queued commands (now, or once pump_hold_wake ends). */
+static void wake(void) {
+  if (Q.hold_wake) {
+    Q.wake_held = 1;
+    return;
+  }
+  uint64_t one = 1;
+  ssize_t w = write(Q.evfd, &one, sizeof one);
+  (void)w; /* EAGAIN: the counter is already non-zero, the loop will wake */
+}
+
 /** Queue a command for the loop thread and wake it: 0, or -1 when memory is short. */
 int pump_submit(const struct pump_cmd *k) {
   pthread_mutex_lock(&Q.mu);
   int r = push(&Q.cmds, k, sizeof *k);
   pthread_mutex_unlock(&Q.mu);
-  if (r == 0 && Q.hold_wake) Q.wake_held = 1;
-  else if (r == 0) {
-    uint64_t one = 1;
-    ssize_t w = write(Q.evfd, &one, sizeof one);
-    (void)w; /* EAGAIN: the counter is already non-zero, the loop will wake */
-  }
+  if (r == 0) wake();
   return r;
 }
 
@@ -90,6 +99,41 @@ void pump_hold_wake(int on) {
     ssize_t w = write(Q.evfd, &one, sizeof one);
     (void)w;
   }
+}
+
+/**
+ * Loop thread: 1 when commands wait. Under the mutex, so a connect that
+ * JavaScript's thread put in the epoll set (pump_connect_here) is queued by
+ * the time the loop, woken by its event, asks (the ADD and the push are one
+ * critical section there).
+ */
+int pump_cmds_waiting(void) {
+  pthread_mutex_lock(&Q.mu);
+  int any = Q.cmds.len > 0;
+  pthread_mutex_unlock(&Q.mu);
+  return any;
+}
+
+/**
+ * Loop thread, with no connection linked, before waiting: 1 when nothing
+ * needs a tick (no queued command, no completion JavaScript was not woken
+ * for), and from then on a command queued without a wake (pump_connect_here)
+ * wakes the loop instead; 0: wait with a tick. Checked and set under the
+ * mutex that pump_connect_here holds to queue, so no wake is lost.
+ */
+int pump_queue_sleep(void) {
+  pthread_mutex_lock(&Q.mu);
+  Q.loop_asleep = Q.cmds.len == 0 && (Q.done.len == 0 || Q.notified);
+  int asleep = Q.loop_asleep;
+  pthread_mutex_unlock(&Q.mu);
+  return asleep;
+}
+
+/** Loop thread, back from a wait that pump_queue_sleep allowed untimed. */
+void pump_queue_awake(void) {
+  pthread_mutex_lock(&Q.mu);
+  Q.loop_asleep = 0;
+  pthread_mutex_unlock(&Q.mu);
 }
 
 /** Loop thread, on the eventfd's event: every queued command (free() them), how many in *n. */
@@ -141,15 +185,26 @@ static double admit(struct pump_cmd *k) {
  */
 void pump_done(const struct pump_done *d, uint32_t slot, int release) {
   pthread_mutex_lock(&Q.mu);
-  int was_empty = Q.done.len == 0;
   (void)push(&Q.done, d, sizeof *d);
   if (release) {
     Q.gens[slot]++;
     Q.free_slots[Q.nfree++] = slot;
     Q.owned--;
   }
+  /* EV_CONNECTED does not wake JavaScript: it rides with the next record, or the loop's next tick (pump_done_flush). */
+  int wake_js = !Q.notified && d->ending != EV_CONNECTED;
+  if (wake_js) Q.notified = 1;
   pthread_mutex_unlock(&Q.mu);
-  if (was_empty) Q.notify(Q.notify_arg);
+  if (wake_js) Q.notify(Q.notify_arg);
+}
+
+/** Loop thread, each tick: wake JavaScript for records that did not (EV_CONNECTED). */
+void pump_done_flush(void) {
+  pthread_mutex_lock(&Q.mu);
+  int wake_js = !Q.notified && Q.done.len > 0;
+  if (wake_js) Q.notified = 1;
+  pthread_mutex_unlock(&Q.mu);
+  if (wake_js) Q.notify(Q.notify_arg);
 }
 
 double pump_add(int cfd, int sfd, uint32_t idle_ms, uint32_t half_ms, uint32_t quiet_ms, uint32_t ended,
@@ -198,6 +253,65 @@ double pump_connect(int cfd, int sfd, const struct pump_target *t, uint32_t idle
   }
   struct pump_cmd k = {.kind = CMD_CONNECT, .conn = c, .target = *t};
   return admit(&k);
+}
+
+/* pump.h says what it does; -EMFILE / -ENOMEM leave both descriptors the caller's (pump_conn_free closes none). */
+double pump_connect_here(int cfd, int sfd, const struct pump_target *t, uint32_t idle_ms, uint32_t half_ms,
+                         const char *to_server, size_t to_server_len) {
+  if (!Q.open) return -EINVAL;
+  struct pump_conn *c = calloc(1, sizeof *c);
+  if (c == NULL) return -ENOMEM;
+  c->fd[SIDE_CLIENT] = cfd;
+  c->fd[SIDE_SERVER] = sfd;
+  c->first_fin = -1;
+  c->last_ms = pump_now_ms();
+  c->idle_ms = idle_ms;
+  c->half_ms = half_ms;
+  c->attempt = 1; /* as connect_begin would count it: tags the server socket's events */
+  c->sole = 1;    /* the natively accepted client (never JavaScript's) and a fresh socket */
+  if (to_server_len > 0 && pump_dir_keep(&c->dir[0], to_server, to_server_len) < 0) {
+    pump_conn_free(c);
+    return -ENOMEM;
+  }
+  /* Sets ST_CONNECTING, the start time and the deadline: -1 in progress, else its outcome at once. */
+  int r = pump_connect_start(c, t, c->last_ms);
+  struct pump_cmd k = {.kind = CMD_CONNECT, .conn = c, .target = *t, .started = 1, .fd = r};
+  /*
+   * Under the queue's mutex from the slot to the push, with the epoll ADD in
+   * between: the loop, seeing an event for an id it has not linked, takes the
+   * commands (that mutex) and so finds this one queued; and it cannot link,
+   * end and close this connection (and its descriptor number be reused)
+   * before the ADD is done.
+   */
+  pthread_mutex_lock(&Q.mu);
+  if (Q.nfree == 0) {
+    pthread_mutex_unlock(&Q.mu);
+    pump_conn_free(c);
+    return -EMFILE;
+  }
+  c->slot = Q.free_slots[--Q.nfree];
+  c->id = (double)c->slot + (double)Q.gens[c->slot] * PUMP_GEN_UNIT;
+  double id = c->id;
+  int added = 0;
+  if (r == -1) {
+    struct epoll_event ev = {.events = EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET, .data.u64 = pump_tag_of(c, SIDE_SERVER)};
+    if (epoll_ctl(pump_epfd(), EPOLL_CTL_ADD, sfd, &ev) == 0) added = 1;
+    else k.fd = EV_CONNECT_ERROR;
+  }
+  if (push(&Q.cmds, &k, sizeof k) < 0) {
+    if (added) (void)epoll_ctl(pump_epfd(), EPOLL_CTL_DEL, sfd, NULL);
+    Q.free_slots[Q.nfree++] = c->slot;
+    pthread_mutex_unlock(&Q.mu);
+    pump_conn_free(c);
+    return -ENOMEM;
+  }
+  Q.owned++;
+  /* An outcome at once: the loop acts on it now. In progress: its event wakes the loop, or its tick, unless it waits with none. */
+  int wake_loop = !added || Q.loop_asleep;
+  Q.loop_asleep = 0;
+  pthread_mutex_unlock(&Q.mu);
+  if (wake_loop) wake();
+  return id;
 }
 
 double pump_park(int cfd, uint32_t idle_ms, uint32_t half_ms) {
@@ -262,6 +376,7 @@ size_t pump_take_done(struct pump_done *out, size_t max) {
     memmove(Q.done.items, (struct pump_done *)Q.done.items + n, (Q.done.len - n) * sizeof *out);
     Q.done.len -= n;
   }
+  if (Q.done.len == 0) Q.notified = 0; /* the next record wakes JavaScript again */
   pthread_mutex_unlock(&Q.mu);
   return n;
 }

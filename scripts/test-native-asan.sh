@@ -18,7 +18,7 @@ if [ $# -eq 0 ]; then
   set -- test/proxy/splice.test.ts test/proxy/endings.test.ts test/proxy/timeouts.test.ts \
     test/proxy/byte-counts.test.ts test/proxy/reload.test.ts test/proxy/hand-off.test.ts \
     test/proxy/connect-stage.test.ts test/proxy/retry.test.ts test/hardening/backend-faults.test.ts \
-    test/proxy/native-accept.test.ts test/proxy/queue.test.ts
+    test/proxy/native-accept.test.ts test/proxy/native-idle.test.ts test/proxy/queue.test.ts
 fi
 export L4LB_NATIVE_ADDON="$here/native/build/l4lb_pump-asan.node"
 export LD_PRELOAD="$asan $ubsan"
