@@ -103,7 +103,7 @@ export const COMMANDS: readonly Command[] = [
       '--expect-revision N push: store only if the key is still at revision N (0 = absent); default: the revision just read',
       '--json              status: the whole document as JSON',
     ],
-    exits: '0 done; 1 invalid config or store unreachable; 2 usage; 3 push conflict (the key changed since it was read)',
+    exits: '0 done; 1 invalid config or store unreachable (nothing written); 2 usage; 3 push conflict (the key changed since it was read); 4 push outcome unknown (the store did not confirm the write before the deadline; etcd may still commit it)',
     run: async (argv) => (await import('./fleet.ts')).fleetCommand(argv),
   },
   {
