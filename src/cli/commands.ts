@@ -99,11 +99,12 @@ export const COMMANDS: readonly Command[] = [
     flags: [
       '-c, --config FILE   push: the shared part (pools, timeouts) as YAML',
       '--node-config FILE  a node\'s file: the store from its fleet: section; push also validates against its listeners',
-      '--endpoints URLS    instead: etcd URLs, comma-separated (then --prefix P, default /l4lb)',
+      '--endpoints URLS    instead: etcd URLs, comma-separated',
+      '--prefix P          with --endpoints: the fleet\'s key prefix (default /l4lb)',
       '--expect-revision N push: store only if the key is still at revision N (0 = absent); default: the revision just read',
       '--json              status: the whole document as JSON',
     ],
-    exits: '0 done; 1 invalid config or store unreachable (nothing written); 2 usage; 3 push conflict (the key changed since it was read); 4 push outcome unknown (the store did not confirm the write before the deadline; etcd may still commit it)',
+    exits: '0 done; 1 invalid config or store unreachable (nothing written); 2 usage; 3 push conflict (the key is not at the revision read or given); 4 push outcome unknown (the store did not confirm the write before the deadline; etcd may still commit it)',
     run: async (argv) => (await import('./fleet.ts')).fleetCommand(argv),
   },
   {

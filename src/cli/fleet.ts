@@ -63,21 +63,30 @@ async function push(argv: string[]): Promise<number> {
     return 1
   }
   const key = fleetKeys(where.store.prefix).config
-  return withStore(where.store, async (client) => {
+  return withStore(where.store, { retry: false }, async (client) => {
     const current = await client.get(key).exec()
     const read = Number(current.kvs[0]?.mod_revision ?? 0)
     const base = expect ?? read
     // mod revision 0 means "absent": the compare holds only while nobody created the key.
-    const r = await client.if(key, 'Mod', '==', base).then(client.put(key).value(text)).commit().catch((e: unknown) => e as Error)
+    // One attempt (the client does not retry): its error is this write's outcome. On a failed
+    // compare the same transaction reads the key, so the conflict names its real revision.
+    const r = await client.if(key, 'Mod', '==', base).then(client.put(key).value(text)).else(client.get(key)).commit().catch((e: unknown) => e as Error)
     if (r instanceof Error) {
       if (writeOutcome(r) === 'not-written') throw r
-      // The compare-and-swap makes a retry safe: if this write lands late, a push on revision `base` is a conflict (exit 3).
+      // The compare-and-swap makes pushing again safe: if this write lands late, a push on revision `base` is a conflict (exit 3).
       err(`${key}: outcome unknown (${storeError(r)}): the store did not confirm the write; etcd may still commit it once it has quorum. ` +
         `Check with \`l4lb fleet status\` (config revision; it was ${read === 0 ? 'absent' : `revision ${read}`}) or push again with --expect-revision ${base}`)
       return 4
     }
     if (!r.succeeded) {
-      err(`conflict: ${key} is at revision ${read}, not ${base} (someone pushed in between); read it again and retry`)
+      const kv = r.responses[0]?.response_range?.kvs[0]
+      const now = Number(kv?.mod_revision ?? 0)
+      if (kv !== undefined && kv.value.toString() === text) {
+        out(`${key}: already stored at revision ${now} (the same text; an earlier push of it landed), nothing written`)
+        return 0
+      }
+      const why = expect === null ? 'someone pushed since it was read' : 'not the revision --expect-revision names'
+      err(`conflict: ${key} is ${now === 0 ? 'absent' : `at revision ${now}`}, not ${base === 0 ? 'absent' : base} (${why}); read it again and retry`)
       return 3
     }
     out(`${key}: stored at revision ${r.header.revision} (was ${read === 0 ? 'absent' : `revision ${read}`})`)
@@ -105,7 +114,7 @@ async function status(argv: string[]): Promise<number> {
   if (!parsed.ok) return (err(parsed.error), 2)
   const where = await storeOf(parsed.args)
   if (typeof where === 'string') return (err(where), 2)
-  return withStore(where.store, async (client) => {
+  return withStore(where.store, {}, async (client) => {
     const doc = await read(client, where.store.prefix)
     if (parsed.args.flags.has('json')) out(JSON.stringify(doc, null, 2))
     else for (const line of render(doc)) out(line)
@@ -114,11 +123,11 @@ async function status(argv: string[]): Promise<number> {
 }
 
 /**
- * Run `fn` with a client of `store`, closed after: its exit code, or 1 with
+ * Run `fn` with a client of `store` (fleetClient `opts`), closed after: its exit code, or 1 with
  * LB_ERR_FLEET_STORE and the endpoints when the store cannot be reached.
  */
-async function withStore(store: Parameters<typeof fleetClient>[0], fn: (client: ReturnType<typeof fleetClient>) => Promise<number>): Promise<number> {
-  const client = fleetClient(store)
+async function withStore(store: Parameters<typeof fleetClient>[0], opts: Parameters<typeof fleetClient>[1], fn: (client: ReturnType<typeof fleetClient>) => Promise<number>): Promise<number> {
+  const client = fleetClient(store, opts)
   try {
     return await fn(client)
   } catch (e) {

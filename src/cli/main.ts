@@ -3,6 +3,15 @@
 // no command or an unknown one exits 2 with the command list on stderr.
 import { commandHelp, findCommand, mainHelp, wantsHelp } from './commands.ts'
 
+/** Commands that keep running and log to stdout. */
+const SERVERS: ReadonlySet<string> = new Set(['run', 'demo'])
+
+/** stdout's reader went away (EPIPE): stop here with the exit code so far; anything else is a real error. */
+function stdoutClosed(err: NodeJS.ErrnoException): void {
+  if (err.code !== 'EPIPE') throw err
+  process.exit(typeof process.exitCode === 'number' ? process.exitCode : 0)
+}
+
 async function main(argv: string[]): Promise<void> {
   const [name, ...rest] = argv
   if (name === undefined) {
@@ -30,6 +39,10 @@ async function main(argv: string[]): Promise<void> {
     process.stdout.write(commandHelp(cmd))
     return
   }
+  // A reader that stops early (`l4lb fleet status | head -1`) closes the pipe: the report
+  // ends there, as with any Unix tool, instead of an EPIPE stack trace. Not for the
+  // servers (run, demo), whose stdout is their log and whose log writer ignores EPIPE.
+  if (!SERVERS.has(cmd.name)) process.stdout.on('error', stdoutClosed)
   const code = await cmd.run(rest)
   if (code >= 0) process.exitCode = code // < 0: a server that keeps running
 }

@@ -179,6 +179,7 @@ export class HealthSync {
       return
     }
     const was = this.#role
+    this.reachable = true // winning the election took the store
     this.#role = 'leader'
     this.#fallback = null
     this.#leader = { node: this.#fleet.node, term: this.#term }

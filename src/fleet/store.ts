@@ -2,7 +2,7 @@
 // keys every node agrees on. Calls carry a deadline so a dead store fails a
 // call in STORE_CALL_MS instead of hanging the control loops behind it.
 import { readFileSync } from 'node:fs'
-import { circuitBreaker, ConsecutiveBreaker, handleWhen, retry } from 'cockatiel'
+import { circuitBreaker, ConsecutiveBreaker, handleWhen, noop, retry } from 'cockatiel'
 import { Etcd3, isRecoverableError, type IOptions } from 'etcd3'
 import type { FleetConfig } from '../config/types.ts'
 
@@ -32,16 +32,20 @@ export function fleetKeys(prefix: string): FleetKeys {
 
 /**
  * A client for `f` (TLS files read now: throws with the file's error when one
- * is unreadable). The caller closes it.
+ * is unreadable). Each unary call has a deadline of STORE_CALL_MS and, unless
+ * `opts.retry` is false, up to two more attempts on a recoverable error (the
+ * nodes' control loops; `fleet push` writes once). The caller closes it.
  */
-export function fleetClient(f: Pick<FleetConfig, 'endpoints' | 'tls' | 'auth'>): Etcd3 {
+export function fleetClient(f: Pick<FleetConfig, 'endpoints' | 'tls' | 'auth'>, opts: { retry?: boolean } = {}): Etcd3 {
   const options: IOptions = {
     hosts: [...f.endpoints],
     dialTimeout: STORE_CALL_MS,
     defaultCallOptions: (ctx) => (ctx.isStream ? {} : { deadline: Date.now() + STORE_CALL_MS }),
     faultHandling: {
       host: () => circuitBreaker(handleWhen(isRecoverableError), { halfOpenAfter: STORE_RETRY_MS, breaker: new ConsecutiveBreaker(3) }),
-      global: retry(handleWhen(isRecoverableError), { maxAttempts: 2 }),
+      // opts.retry false: one attempt per call (a write's outcome is then the one error it got,
+      // not that of a second attempt after a first that may still be committed).
+      global: opts.retry === false ? noop : retry(handleWhen(isRecoverableError), { maxAttempts: 2 }),
     },
   }
   if (f.tls !== null) {
@@ -62,6 +66,10 @@ export function fleetClient(f: Pick<FleetConfig, 'endpoints' | 'tls' | 'auth'>):
  */
 export function storeError(err: unknown): string {
   const line = (err instanceof Error ? err.message : String(err)).split('\n')[0]
+  // etcd3 words a lease whose keep-alives went unanswered as "Lease <its own sentence> is expired or revoked".
+  if (/^Lease We lost connection to etcd/.test(line)) return `lease expired: no keep-alive was answered within the lease TTL (store unreachable)`
+  // cockatiel's breaker opens after failed calls to every member; the call was not sent.
+  if (/circuit breaker is open/.test(line)) return `no store member answered recent calls (the client tries them again every ${STORE_RETRY_MS} ms); not sent`
   return line.replace(/\.?\s*Resolution note:.*$/, '').replace(/Last error: Error: /, 'Last error: ').trim()
 }
 
