@@ -102,11 +102,14 @@ function validate(text: string, file: string, local: Awaited<ReturnType<typeof r
     return r.ok ? null : formatErrors(r.errors)
   }
   const part = parseShared(text, source)
-  if (!part.ok) return formatErrors(part.errors)
-  const pools = part.value.pools
+  if (!part.ok && part.value === undefined) return formatErrors(part.errors)
+  const value = part.value ?? {}
+  const pools = value.pools
   const first = Array.isArray(pools) ? (pools[0] as { name?: unknown } | undefined)?.name : undefined
-  const r = decodeConfig({ ...part.value, listeners: [{ bind: '127.0.0.1:0', pool: typeof first === 'string' ? first : 'x' }], admin: { enabled: false } })
-  return r.ok ? null : formatErrors(r.errors.map((e) => ({ path: `${file}: ${e.path}`, message: e.message })))
+  const r = decodeConfig({ ...value, listeners: [{ bind: '127.0.0.1:0', pool: typeof first === 'string' ? first : 'x' }], admin: { enabled: false } })
+  // Keys that are not shared and every error of the shared ones, at once.
+  const errors = [...(part.ok ? [] : part.errors), ...(r.ok ? [] : r.errors.map((e) => ({ path: `${file}: ${e.path}`, message: e.message })))]
+  return errors.length === 0 ? null : formatErrors(errors)
 }
 
 async function status(argv: string[]): Promise<number> {

@@ -28,9 +28,12 @@ export function describeSource(s: StoreSource): string {
 
 /**
  * The shared part alone: `text` -> its plain mapping, or errors (paths
- * prefixed with the source). Accepts only the SHARED_KEYS.
+ * prefixed with the source). Accepts only the SHARED_KEYS. When the only
+ * errors are keys that are not shared (node-local ones pasted in), `value`
+ * still holds the shared keys, so callers validate those too and report
+ * every error at once.
  */
-export function parseShared(text: string, source: StoreSource): { ok: true; value: Record<string, unknown> } | { ok: false; errors: ConfigError[] } {
+export function parseShared(text: string, source: StoreSource): { ok: true; value: Record<string, unknown> } | { ok: false; errors: ConfigError[]; value?: Record<string, unknown> } {
   const where = describeSource(source)
   const bytes = Buffer.byteLength(text)
   if (bytes > STORE_MAX_BYTES) return { ok: false, errors: [{ path: where, message: `value is ${bytes} bytes, over the limit of ${STORE_MAX_BYTES}` }] }
@@ -41,8 +44,10 @@ export function parseShared(text: string, source: StoreSource): { ok: true; valu
   for (const key of Object.keys(raw.value)) {
     if (!(SHARED_KEYS as readonly string[]).includes(key)) errors.push({ path: `${where}: ${key}`, message: `not a shared key (the store holds ${SHARED_KEYS.join(' and ')}; the rest stays in each node's file)` })
   }
-  if (!Object.hasOwn(raw.value, 'pools')) errors.push({ path: `${where}: pools`, message: 'required key is missing' })
-  return errors.length > 0 ? { ok: false, errors } : { ok: true, value: raw.value }
+  if (!Object.hasOwn(raw.value, 'pools')) return { ok: false, errors: [...errors, { path: `${where}: pools`, message: 'required key is missing' }] }
+  if (errors.length === 0) return { ok: true, value: raw.value }
+  const mapping = raw.value
+  return { ok: false, errors, value: Object.fromEntries(SHARED_KEYS.filter((k) => Object.hasOwn(mapping, k)).map((k) => [k, mapping[k]])) }
 }
 
 /**
@@ -55,16 +60,16 @@ export function parseShared(text: string, source: StoreSource): { ok: true; valu
  */
 export function composeConfig(local: Readonly<Record<string, unknown>>, fleet: FleetConfig, shared: string, source: StoreSource, options: ParseOptions = {}, localFile?: string): ConfigResult {
   const part = parseShared(shared, source)
-  if (!part.ok) return { ok: false, code: CODES.LB_ERR_CONFIG_INVALID, errors: part.errors }
+  if (!part.ok && part.value === undefined) return { ok: false, code: CODES.LB_ERR_CONFIG_INVALID, errors: part.errors }
   const { fleet: _ignored, ...rest } = local
   const r = decodeConfig({ ...rest, ...part.value }, options)
-  if (!r.ok) {
-    const where = describeSource(source)
-    return { ok: false, code: r.code, errors: r.errors.map((e) => {
-      const top = /^[^.[]*/.exec(e.path)?.[0] ?? ''
-      if (localFile === undefined || (SHARED_KEYS as readonly string[]).includes(top)) return { path: `${where}: ${e.path}`, message: e.message }
-      return { path: `${localFile}: ${e.path}`, message: e.message.replace(/^(no pool named "[^"]*")/, `$1 in ${where}`) }
-    }) }
-  }
+  const where = describeSource(source)
+  const decoded = r.ok ? [] : r.errors.map((e) => {
+    const top = /^[^.[]*/.exec(e.path)?.[0] ?? ''
+    if (localFile === undefined || (SHARED_KEYS as readonly string[]).includes(top)) return { path: `${where}: ${e.path}`, message: e.message }
+    return { path: `${localFile}: ${e.path}`, message: e.message.replace(/^(no pool named "[^"]*")/, `$1 in ${where}`) }
+  })
+  if (!part.ok) return { ok: false, code: CODES.LB_ERR_CONFIG_INVALID, errors: [...part.errors, ...decoded] }
+  if (!r.ok) return { ok: false, code: r.code, errors: decoded }
   return { ok: true, config: Object.freeze({ ...r.config, fleet }) }
 }

@@ -64,6 +64,25 @@ t.test('compose refuses a bad store value, naming key and revision', async (t) =
   }
 })
 
+t.test('a node-local key pasted into the shared part does not hide the shared part\'s own errors', async (t) => {
+  const text = `${SHARED.replace('port: 9001', 'port: 99999')}listeners: []\nworkers: 2\n`
+  const r = composeConfig(LOCAL, local(), text, src)
+  t.same(r.ok ? [] : r.errors.map((e) => e.path), [
+    'fleet store /l4lb/config at revision 42: listeners',
+    'fleet store /l4lb/config at revision 42: workers',
+    'fleet store /l4lb/config at revision 42: pools[0].backends[0].port',
+  ], 'every error at once: the keys that are not shared, then the shared part\'s')
+  const dir = mkdtempSync(join(tmpdir(), 'l4lb-shared-'))
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }))
+  const file = join(dir, 'shared.yaml')
+  writeFileSync(file, text)
+  const push = await fleetCli(['push', '-c', file, '--endpoints', 'http://127.0.0.1:1'])
+  t.equal(push.code, 1)
+  t.match(push.stderr, /listeners: not a shared key/)
+  t.match(push.stderr, /pools\[0\]\.backends\[0\]\.port/, 'push (no store reached) names the port too')
+  t.match(push.stderr, /invalid, not pushed/)
+})
+
 t.test('health document: decode never throws; fencing by term, then seq', async (t) => {
   const doc = healthDoc('lb-a', 7, 3, 1000, [{ pool: 'web', id: 'b1', verdict: 'up', ejectedUntil: null, check: { result: { ok: true, durationMs: 1, detail: 'L4OK' }, at: 900 }, changedAt: 800, ejections: 0, slowstartSince: null, agent: null }])
   t.same(decodeHealthDoc(JSON.stringify(doc)), doc)
