@@ -207,27 +207,43 @@ void pump_done_flush(void) {
   if (wake_js) Q.notify(Q.notify_arg);
 }
 
+/*
+ * A connection record for JavaScript's thread to queue: both descriptors, no
+ * FIN seen, active now, its timers, and the client's bytes held for the
+ * server (copied). NULL when memory is short (nothing kept, no descriptor
+ * closed).
+ */
+static struct pump_conn *conn_new(int cfd, int sfd, uint32_t idle_ms, uint32_t half_ms, const char *to_server, size_t to_server_len) {
+  struct pump_conn *c = calloc(1, sizeof *c);
+  if (c == NULL) return NULL;
+  c->fd[SIDE_CLIENT] = cfd;
+  c->fd[SIDE_SERVER] = sfd;
+  c->first_fin = -1;
+  c->last_ms = pump_now_ms();
+  c->idle_ms = idle_ms;
+  c->half_ms = half_ms;
+  if (to_server_len > 0 && pump_dir_keep(&c->dir[0], to_server, to_server_len) < 0) {
+    pump_conn_free(c);
+    return NULL;
+  }
+  return c;
+}
+
 double pump_add(int cfd, int sfd, uint32_t idle_ms, uint32_t half_ms, uint32_t quiet_ms, uint32_t ended,
                 const char *to_server, size_t to_server_len,
                 const char *to_client, size_t to_client_len) {
   if (!Q.open) return -EINVAL;
-  struct pump_conn *c = calloc(1, sizeof *c);
+  struct pump_conn *c = conn_new(cfd, sfd, idle_ms, half_ms, to_server, to_server_len);
   if (c == NULL) return -ENOMEM;
-  c->fd[0] = cfd;
-  c->fd[1] = sfd;
   c->rd[0] = c->rd[1] = c->wr[0] = c->wr[1] = 1;
-  c->first_fin = -1;
   for (int d = 1; d >= 0; d--) {
     if (ended & (1u << d)) {
       c->dir[d].eof = c->dir[d].shut = 1;
       c->first_fin = (int8_t)d; /* one side at most: JavaScript keeps sessions whose both sides ended */
     }
   }
-  c->last_ms = pump_now_ms() - (int64_t)quiet_ms;
-  c->idle_ms = idle_ms;
-  c->half_ms = half_ms;
-  if ((to_server_len > 0 && pump_dir_keep(&c->dir[0], to_server, to_server_len) < 0) ||
-      (to_client_len > 0 && pump_dir_keep(&c->dir[1], to_client, to_client_len) < 0)) {
+  c->last_ms -= (int64_t)quiet_ms;
+  if (to_client_len > 0 && pump_dir_keep(&c->dir[1], to_client, to_client_len) < 0) {
     pump_conn_free(c);
     return -ENOMEM;
   }
@@ -238,19 +254,9 @@ double pump_add(int cfd, int sfd, uint32_t idle_ms, uint32_t half_ms, uint32_t q
 double pump_connect(int cfd, int sfd, const struct pump_target *t, uint32_t idle_ms, uint32_t half_ms,
                     const char *to_server, size_t to_server_len) {
   if (!Q.open) return -EINVAL;
-  struct pump_conn *c = calloc(1, sizeof *c);
+  struct pump_conn *c = conn_new(cfd, sfd, idle_ms, half_ms, to_server, to_server_len);
   if (c == NULL) return -ENOMEM;
-  c->fd[SIDE_CLIENT] = cfd;
-  c->fd[SIDE_SERVER] = sfd;
-  c->first_fin = -1;
   c->state = ST_CONNECTING;
-  c->last_ms = pump_now_ms();
-  c->idle_ms = idle_ms;
-  c->half_ms = half_ms;
-  if (to_server_len > 0 && pump_dir_keep(&c->dir[0], to_server, to_server_len) < 0) {
-    pump_conn_free(c);
-    return -ENOMEM;
-  }
   struct pump_cmd k = {.kind = CMD_CONNECT, .conn = c, .target = *t};
   return admit(&k);
 }
@@ -259,20 +265,10 @@ double pump_connect(int cfd, int sfd, const struct pump_target *t, uint32_t idle
 double pump_connect_here(int cfd, int sfd, const struct pump_target *t, uint32_t idle_ms, uint32_t half_ms,
                          const char *to_server, size_t to_server_len) {
   if (!Q.open) return -EINVAL;
-  struct pump_conn *c = calloc(1, sizeof *c);
+  struct pump_conn *c = conn_new(cfd, sfd, idle_ms, half_ms, to_server, to_server_len);
   if (c == NULL) return -ENOMEM;
-  c->fd[SIDE_CLIENT] = cfd;
-  c->fd[SIDE_SERVER] = sfd;
-  c->first_fin = -1;
-  c->last_ms = pump_now_ms();
-  c->idle_ms = idle_ms;
-  c->half_ms = half_ms;
   c->attempt = 1; /* as connect_begin would count it: tags the server socket's events */
   c->sole = 1;    /* the natively accepted client (never JavaScript's) and a fresh socket */
-  if (to_server_len > 0 && pump_dir_keep(&c->dir[0], to_server, to_server_len) < 0) {
-    pump_conn_free(c);
-    return -ENOMEM;
-  }
   /* Sets ST_CONNECTING, the start time and the deadline: -1 in progress, else its outcome at once. */
   int r = pump_connect_start(c, t, c->last_ms);
   struct pump_cmd k = {.kind = CMD_CONNECT, .conn = c, .target = *t, .started = 1, .fd = r};

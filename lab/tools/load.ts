@@ -13,7 +13,7 @@
 // source address meets every site; {ev:"conn"} then also carries site, status, origin, originPeer.
 // Every mode is bounded in count and time; steady and hold also stop at "stop" or EOF on stdin.
 import net from 'node:net'
-import { tunnelConn } from './tunnel.ts'
+import { shortConnection, tunnelConn, type ShortResult } from './tunnel.ts'
 import { monitorEventLoopDelay } from 'node:perf_hooks'
 import { parseArgs } from 'node:util'
 import { wallMs } from '../node/wallclock.ts'
@@ -45,7 +45,7 @@ const sources: (string | undefined)[] = a['src-from']
   ? Array.from({ length: Number(a['src-count']) }, (_, i) => intToIp(ipToInt(a['src-from'] as string) + i))
   : [undefined]
 
-interface Conn { i: number; src?: string; sport?: number; t0: number; t1?: number; ok: boolean; be?: string; peer?: string; err?: string }
+interface Conn extends ShortResult { be?: string; peer?: string }
 
 const sites = (a.sites as string).split(',').filter(Boolean)
 
@@ -54,37 +54,16 @@ function shortConn(i: number): Promise<Conn> {
   const src = sources[i % sources.length]
   if (sites.length) return tunnelConn(i, vip, port, src, sites[(i + Math.floor(i / sources.length)) % sites.length], timeoutMs, now)
   const c: Conn = { i, src, t0: now(), ok: false }
-  return new Promise((resolve) => {
-    const s = net.connect({ host: vip, port, localAddress: src })
-    s.setNoDelay(true)
-    let buf = ''
-    let done = false
-    const finish = (err?: string) => {
-      if (done) return
-      done = true
-      clearTimeout(timer)
-      c.t1 = now()
-      if (err) c.err = err
-      s.destroy()
-      resolve(c)
-    }
-    // The deadline is checked after the poll phase (setImmediate): when this client's own event
-    // loop was stalled (a busy machine), an answer that already arrived is read before the
-    // timeout is called, so a stall of the load generator is not counted as a failed connection.
-    const timer = setTimeout(() => setImmediate(() => finish('timeout')), timeoutMs)
-    s.on('connect', () => { c.sport = s.localPort; s.write('WHO\n') })
-    s.on('data', (d) => {
-      buf += d.toString()
-      const k = buf.indexOf('\n')
-      if (k < 0) return
-      try {
-        const w = JSON.parse(buf.slice(0, k)) as { be: string; peer: string }
-        c.be = w.be; c.peer = w.peer; c.ok = true
-        finish()
-      } catch { finish('bad-answer') }
-    })
-    s.on('error', (e: NodeJS.ErrnoException) => finish(e.code ?? e.message))
-    s.on('close', () => finish('closed'))
+  let buf = ''
+  return shortConnection(c, vip, port, timeoutMs, now, 'WHO\n', (d, finish) => {
+    buf += d.toString()
+    const k = buf.indexOf('\n')
+    if (k < 0) return
+    try {
+      const w = JSON.parse(buf.slice(0, k)) as { be: string; peer: string }
+      c.be = w.be; c.peer = w.peer; c.ok = true
+      finish()
+    } catch { finish('bad-answer') }
   })
 }
 

@@ -5,10 +5,27 @@
 // pass that silently fell back to JavaScript cannot look green.
 import t, { type Test } from 'tap'
 import { loadNative } from '../../src/proxy/engine-choice.ts'
+import type { NativePump } from '../../src/proxy/native-engine.ts'
 
 export type Engine = 'js' | 'native'
 export const ENGINES: readonly Engine[] = ['js', 'native']
 
+/** Set L4LB_ENGINE to `engine` for `owner`'s duration (a test, or tap's root): restored at its teardown. */
+export function useEngine(owner: { teardown(fn: () => unknown): void }, engine: Engine): void {
+  const prev = process.env.L4LB_ENGINE
+  process.env.L4LB_ENGINE = engine
+  owner.teardown(() => {
+    if (prev === undefined) delete process.env.L4LB_ENGINE
+    else process.env.L4LB_ENGINE = prev
+  })
+}
+
+/** This process's native pump; throws (naming why) when the addon is not loaded. */
+export function nativePump(): NativePump {
+  const n = loadNative()
+  if (n.pump === null) throw new Error(`the native addon is not loaded: ${n.error}`)
+  return n.pump
+}
 
 /**
  * Register `body`'s tests once per engine, each group in a subtest named
@@ -18,12 +35,7 @@ export const ENGINES: readonly Engine[] = ['js', 'native']
 export function forEachEngine(body: (t: Test, engine: Engine) => void, { inProcess = true }: { inProcess?: boolean } = {}, parent: Test = t): void {
   for (const engine of ENGINES) {
     parent.test(`engine: ${engine}`, (tt) => {
-      const prev = process.env.L4LB_ENGINE
-      process.env.L4LB_ENGINE = engine
-      tt.teardown(() => {
-        if (prev === undefined) delete process.env.L4LB_ENGINE
-        else process.env.L4LB_ENGINE = prev
-      })
+      useEngine(tt, engine)
       if (engine === 'native' && inProcess) {
         const n = loadNative()
         if (n.pump === null) {

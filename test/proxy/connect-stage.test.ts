@@ -12,7 +12,7 @@ import { loadNative } from '../../src/proxy/engine-choice.ts'
 import { refusedPort } from '../fixtures/backend.ts'
 import { startBlackhole } from '../hardening/blackhole.ts'
 import { buildConfig } from '../helpers/config.ts'
-import { forEachEngine } from '../helpers/engines.ts'
+import { forEachEngine, useEngine } from '../helpers/engines.ts'
 import { captureLog, readAll } from '../helpers/lb.ts'
 import { until } from '../helpers/until.ts'
 
@@ -110,12 +110,7 @@ forEachEngine((t) => {
 t.test('native: the pump connects pools of IP literals (v4 and v6) itself; a pool naming a host is connected by JavaScript, then handed over', async (t) => {
   const n = loadNative()
   if (n.pump === null) return t.fail(`the native addon is not loaded: ${n.error}`)
-  const prev = process.env.L4LB_ENGINE
-  process.env.L4LB_ENGINE = 'native'
-  t.teardown(() => {
-    if (prev === undefined) delete process.env.L4LB_ENGINE
-    else process.env.L4LB_ENGINE = prev
-  })
+  useEngine(t, 'native')
   const v4 = await recorder(t)
   const v6 = await recorder(t, '::1')
   for (const [host, stage2] of [['127.0.0.1', true], ['::1', true], ['localhost', false]] as const) {

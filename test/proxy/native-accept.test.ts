@@ -12,27 +12,16 @@ import net from 'node:net'
 import { Worker } from 'node:worker_threads'
 import t from 'tap'
 import { Engine } from '../../src/proxy/engine.ts'
-import { loadNative } from '../../src/proxy/engine-choice.ts'
-import type { NativePump } from '../../src/proxy/native-engine.ts'
 import { startBackend, type FixtureBackend } from '../fixtures/backend.ts'
+import { nativePump, useEngine } from '../helpers/engines.ts'
 import { buildConfig } from '../helpers/config.ts'
 import { captureLog, connect, countBy } from '../helpers/lb.ts'
 import { until } from '../helpers/until.ts'
 
 type T = { teardown(fn: () => unknown): void }
 
-const prevEngine = process.env.L4LB_ENGINE
-process.env.L4LB_ENGINE = 'native'
-t.teardown(() => {
-  if (prevEngine === undefined) delete process.env.L4LB_ENGINE
-  else process.env.L4LB_ENGINE = prevEngine
-})
-
-function pump(): NativePump {
-  const n = loadNative()
-  if (n.pump === null) throw new Error(`the native addon is not loaded: ${n.error}`)
-  return n.pump
-}
+useEngine(t, 'native')
+const pump = nativePump
 
 async function backends(t: T, n: number): Promise<FixtureBackend[]> {
   const out = await Promise.all(Array.from({ length: n }, (_, i) => startBackend(`b${i}`)))

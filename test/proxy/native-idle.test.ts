@@ -8,28 +8,17 @@
 import { readdirSync, readFileSync } from 'node:fs'
 import t from 'tap'
 import { Engine } from '../../src/proxy/engine.ts'
-import { loadNative } from '../../src/proxy/engine-choice.ts'
-import type { NativePump } from '../../src/proxy/native-engine.ts'
 import { startBlackhole } from '../hardening/blackhole.ts'
 import { startBackend } from '../fixtures/backend.ts'
+import { nativePump, useEngine } from '../helpers/engines.ts'
 import { buildConfig, type Upstream } from '../helpers/config.ts'
 import { captureLog, connect, readAll, whoServes } from '../helpers/lb.ts'
 import { holdFor, until } from '../helpers/until.ts'
 
 type T = { teardown(fn: () => unknown): void }
 
-const prevEngine = process.env.L4LB_ENGINE
-process.env.L4LB_ENGINE = 'native'
-t.teardown(() => {
-  if (prevEngine === undefined) delete process.env.L4LB_ENGINE
-  else process.env.L4LB_ENGINE = prevEngine
-})
-
-function pump(): NativePump {
-  const n = loadNative()
-  if (n.pump === null) throw new Error(`the native addon is not loaded: ${n.error}`)
-  return n.pump
-}
+useEngine(t, 'native')
+const pump = nativePump
 
 /** /proc/self/task/<tid> of the pump's loop thread, or null when no thread has its name. */
 function loopTask(): string | null {
