@@ -18,6 +18,7 @@ import net from 'node:net'
 import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
 import { parseArgs } from 'node:util'
+import { freePort } from '../../test/helpers/cluster.ts'
 
 const { values: opts } = parseArgs({
   options: {
@@ -33,15 +34,6 @@ const PER_POOL = 10_000
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms))
 
-function freePort(): Promise<number> {
-  return new Promise((res, rej) => {
-    const s = net.createServer().listen(0, '127.0.0.1', () => {
-      const p = (s.address() as net.AddressInfo).port
-      s.close(() => res(p))
-    })
-    s.on('error', rej)
-  })
-}
 
 function yaml(n: number, port: number, admin: number, echo: number): string {
   const pools: string[] = []

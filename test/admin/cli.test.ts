@@ -1,13 +1,13 @@
 // `l4lb status|reload|drain` against a real admin server on port 0 (fake
 // model): output, exit codes, token handling, flags, unreachable API.
 import t from 'tap'
-import net from 'node:net'
 import { statusCommand } from '../../src/cli/status.ts'
 import { reloadCommand } from '../../src/cli/reload.ts'
 import { drainCommand } from '../../src/cli/drain.ts'
 import { parseAdminArgs, parseHostPort, type Io } from '../../src/cli/admin-client.ts'
 import { fakeModel } from './fake-model.ts'
 import { startTestServer } from './helpers.ts'
+import { refusedPort } from '../fixtures/backend.ts'
 
 function io(env: Record<string, string> = {}): Io & { stdout: string; stderr: string } {
   const o = {
@@ -127,13 +127,7 @@ t.test('reload: applied, or rejected with every error and exit 1', async (t) => 
 })
 
 t.test('unreachable API: exit 1 with one clear line', async (t) => {
-  // a port that was free a moment ago and is closed now
-  const port = await new Promise<number>((resolve) => {
-    const s = net.createServer().listen(0, '127.0.0.1', () => {
-      const p = (s.address() as net.AddressInfo).port
-      s.close(() => resolve(p))
-    })
-  })
+  const port = await refusedPort()
   for (const cmd of [statusCommand, reloadCommand, (a: string[], i: Io) => drainCommand(['x', ...a], i)]) {
     const o = io()
     t.equal(await cmd([`--admin=127.0.0.1:${port}`], o), 1)

@@ -7,26 +7,17 @@
 // reached, or refused): one a member took but could not confirm may still be
 // committed (writeOutcome, on the real errors of a real etcd).
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
-import { createServer, type AddressInfo } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import t from 'tap'
 import YAML from 'yaml'
 import { fleetCli, l4lbCli } from '../helpers/fleet.ts'
+import { refusedPort } from '../fixtures/backend.ts'
 import { startEtcd } from '../helpers/etcd.ts'
 import { fleetClient, writeOutcome } from '../../src/fleet/store.ts'
 
-/** A loopback port nothing listens on (bound, then closed). */
-async function closedPort(): Promise<number> {
-  const s = createServer()
-  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r))
-  const port = (s.address() as AddressInfo).port
-  await new Promise<void>((r) => s.close(() => r()))
-  return port
-}
-
 t.test('fleet status, store unreachable: endpoint and last error, no empty gRPC tail', async (t) => {
-  const endpoint = `http://127.0.0.1:${await closedPort()}`
+  const endpoint = `http://127.0.0.1:${await refusedPort()}`
   const r = await fleetCli(['status', '--endpoints', endpoint])
   t.equal(r.code, 1)
   t.match(r.stderr, `store unreachable (LB_ERR_FLEET_STORE, ${endpoint})`)
@@ -38,7 +29,7 @@ t.test('fleet status, store unreachable: endpoint and last error, no empty gRPC 
 t.test('run of a fleet node, store unreachable and no last-known-good: a store code, not "config invalid"', async (t) => {
   const dir = mkdtempSync(join(tmpdir(), 'l4lb-store-'))
   t.teardown(() => rmSync(dir, { recursive: true, force: true }))
-  const endpoint = `http://127.0.0.1:${await closedPort()}`
+  const endpoint = `http://127.0.0.1:${await refusedPort()}`
   const file = join(dir, 'node.yaml')
   writeFileSync(file, YAML.stringify({ workers: 1, listeners: [{ name: 'main', bind: '127.0.0.1:0', pool: 'web' }], admin: { enabled: false }, fleet: { endpoints: [endpoint], node: 'lb-a', 'state-file': join(dir, 'lkg.yaml') } }))
   const r = await l4lbCli(['run', '-c', file], 30_000)
@@ -55,7 +46,7 @@ t.test('writeOutcome on real store errors: refused or never sent is not-written;
   const store = (endpoint: string) => fleetClient({ endpoints: [endpoint], tls: null, auth: null })
   const fail = (p: Promise<unknown>) => p.then(() => new Error('succeeded'), (e: unknown) => e as Error)
 
-  const refused = store(`http://127.0.0.1:${await closedPort()}`)
+  const refused = store(`http://127.0.0.1:${await refusedPort()}`)
   t.teardown(() => refused.close())
   const e1 = await fail(refused.put('/k').value('v').exec())
   t.equal(writeOutcome(e1), 'not-written', `no member reached: ${e1.message.split('\n')[0]}`)
