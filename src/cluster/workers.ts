@@ -11,13 +11,14 @@ import { type WorkerStats, sumStats } from '../metrics/worker-stats.ts'
 import { type ToPrimary, type ToWorker, open, sender } from './messages.ts'
 import type { HealthSnapshot } from '../health/snapshot.ts'
 import { CODES } from '../errors.ts'
+import { monoMs } from '../mono.ts'
 
 export interface WorkerSlot {
   readonly slot: number
   worker: Worker | null
   pid: number
   ready: boolean
-  startedAt: number
+  startedAt: number // monoMs() at the last fork (ms): how long it lived decides the restart backoff
   restarts: number
   backoffMs: number
   stats: WorkerStats | null
@@ -183,7 +184,7 @@ export class WorkerSet {
     slot.worker = w
     slot.pid = w.process.pid ?? 0
     slot.ready = false
-    slot.startedAt = Date.now()
+    slot.startedAt = monoMs()
     slot.healthy = false
     slot.send = sender<ToWorker>((m) => {
       if (w.isConnected()) w.send(m)
@@ -284,7 +285,7 @@ export class WorkerSet {
     if (this.stopping) return
     slot.ready = false
     slot.restarts++
-    const lived = Date.now() - slot.startedAt
+    const lived = monoMs() - slot.startedAt
     slot.backoffMs = nextBackoff(slot.backoffMs, lived)
     this.hooks.log.error({ code: CODES.LB_ERR_WORKER_EXIT, slot: slot.slot, pid: slot.pid, exitCode: code, signal, restartInMs: slot.backoffMs }, 'worker exited; replacing it')
     // Not unref'd: during the gap nothing else may keep the primary alive.

@@ -78,7 +78,7 @@ export class FleetAgent {
       node: this.fleet.node,
       endpoints: this.fleet.endpoints,
       config: this.config.status(),
-      healthAgeMs: h.lastResultAt === null ? null : Date.now() - h.lastResultAt,
+      healthAgeMs: this.health.resultAgeMs(),
       store: { reachable, lastError: this.config.lastStoreError, atStart: this.#atStart },
     }
   }

@@ -17,6 +17,7 @@ import type { FleetHealthStatus, FleetRole } from '../admin/model.ts'
 import type { HealthChecker } from '../health/checker.ts'
 import { decodeHealthDoc, healthDoc, judge, rejoin, type Fence, type HealthDoc, type Rejoin } from './health-doc.ts'
 import { fleetKeys, storeError } from './store.ts'
+import { monoMs } from '../mono.ts'
 
 export type { FleetRole }
 export type HealthSyncStatus = FleetHealthStatus
@@ -34,7 +35,8 @@ export class HealthSync {
   #fallback: string | null = 'no leader results yet'
   #fence: Fence = { term: 0, seq: 0 }
   #leader: HealthSyncStatus['leader'] = null
-  #lastResultAt: number | null = null
+  #lastResultAt: number | null = null // wall clock, for /status
+  #lastResultMono: number | null = null // monoMs() of the same moment: the age that decides staleness
   #fallbacks = 0
   #fenced = 0
   #published = 0
@@ -76,7 +78,7 @@ export class HealthSync {
 
   start(): void {
     // The boot document was taken before the workers started: its age counts from now.
-    if (this.#role === 'follower') this.#lastResultAt = Date.now()
+    if (this.#role === 'follower') this.#tookResult()
     const every = (ms: number, fn: () => void): void => {
       const t = setInterval(fn, ms)
       t.unref()
@@ -134,7 +136,7 @@ export class HealthSync {
       if (this.#term === term && seq > this.#acked) this.#acked = seq
       // Nodes that fell back follow again on a document composed after a confirmed write: send one now.
       if (recovered) this.#dirty = true
-      if (this.#role === 'leader' && this.#term === term) this.#lastResultAt = Date.now()
+      if (this.#role === 'leader' && this.#term === term) this.#tookResult()
     }, (err: unknown) => {
       this.reachable = false
       // Once per run of failures: the heartbeat retries every third of stale-after.
@@ -247,7 +249,7 @@ export class HealthSync {
       if (!r.follow) return
     }
     this.#leader = { node: doc.leader, term: doc.term }
-    this.#lastResultAt = Date.now()
+    this.#tookResult()
     const from = `fleet leader ${doc.leader} (term ${doc.term})`
     this.#checker.adopt(new Map(Object.entries(doc.backends)), from)
     if (doc.agents !== undefined) this.#checker.adoptAgents(new Map(Object.entries(doc.agents)), doc.leader, from)
@@ -262,9 +264,21 @@ export class HealthSync {
     this.#checker.setAgentPolling(doc.agents === undefined)
   }
 
+  /** Note that a new result was taken (or, as leader, written) now. */
+  #tookResult(): void {
+    this.#lastResultAt = Date.now()
+    this.#lastResultMono = monoMs()
+  }
+
+  /** How long ago (ms, monotonic) the last new result was taken or written; null before the first. */
+  resultAgeMs(): number | null {
+    return this.#lastResultMono === null ? null : monoMs() - this.#lastResultMono
+  }
+
   #checkStale(): void {
-    if (this.#role !== 'follower' || this.#lastResultAt === null) return
-    const age = Date.now() - this.#lastResultAt
+    if (this.#role !== 'follower') return
+    const age = this.resultAgeMs()
+    if (age === null) return
     if (age <= this.#fleet.staleAfterMs) return
     this.#role = 'standalone'
     this.#fallback = this.reachable ? `no result from leader ${this.#leader?.node ?? '?'} for ${age} ms` : 'fleet store unreachable'

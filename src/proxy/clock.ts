@@ -2,12 +2,19 @@
 // socket (as HAProxy keeps `now_ms`): sessions stamp activity with `now` and
 // the sweeper checks their deadlines every tick. Timeouts therefore fire up to
 // one tick late, which is far below any sane timeout.
+//
+// Times are whole ms on the process's monotonic clock (../mono.ts): a
+// wall-clock step cannot fire or stall a timeout, and a session's time fields
+// stay small integers V8 keeps unboxed.
+import { monoMs } from '../mono.ts'
+
 export interface Sweepable {
   sweep(now: number): void
 }
 
 export class Clock {
-  now = Date.now()
+  /** monoMs() at the last tick (ms). */
+  now = monoMs()
   private timer: NodeJS.Timeout | null = null
   private readonly targets = new Set<Sweepable>()
 
@@ -34,7 +41,7 @@ export class Clock {
   }
 
   tick(): void {
-    this.now = Date.now()
+    this.now = monoMs()
     for (const t of this.targets) t.sweep(this.now)
   }
 }

@@ -15,6 +15,7 @@ import { PoolRuntime } from './pool-runtime.ts'
 import type { WorkerStats } from '../metrics/worker-stats.ts'
 import { engineChoice, loadedPump, resolveEngine } from './engine-choice.ts'
 import type { NativePump } from './native-engine.ts'
+import { monoMs } from '../mono.ts'
 
 export interface EngineOptions {
   readonly log: Logger
@@ -164,10 +165,10 @@ export class Engine {
   /** Stop accepting everywhere; resolve when all sessions are gone or `deadlineMs` passed (then kill). */
   async shutdown(deadlineMs: number): Promise<void> {
     for (const l of this.listeners.values()) await l.stopAccepting()
-    const until = Date.now() + deadlineMs
-    while (this.activeSessions() > 0 && Date.now() < until) await new Promise((r) => setTimeout(r, 25))
+    const until = monoMs() + deadlineMs
+    while (this.activeSessions() > 0 && monoMs() < until) await new Promise((r) => setTimeout(r, 25))
     for (const l of this.allListeners()) l.killAll()
-    while (this.activeSessions() > 0 && Date.now() < until + 1000) await new Promise((r) => setTimeout(r, 10))
+    while (this.activeSessions() > 0 && monoMs() < until + 1000) await new Promise((r) => setTimeout(r, 10))
     for (const l of this.allListeners()) l.close()
     for (const t of this.hardStops) clearTimeout(t)
     this.hardStops.clear()

@@ -18,6 +18,7 @@ import { compileCidrs } from './cidr.ts'
 import { FD_PROBE_MS, probeDescriptors } from './fd-probe.ts'
 import type { BackendRuntime } from './backend-runtime.ts'
 import type { Clock, Sweepable } from './clock.ts'
+import { monoMs } from '../mono.ts'
 import type { PoolRuntime } from './pool-runtime.ts'
 import { readProxyHeader } from './proxy-accept.ts'
 import { Session } from './session.ts'
@@ -73,9 +74,9 @@ export class Listener implements SessionHost, Sweepable, NativeAcceptHost {
   /** Bound by a reload not committed yet: accepted sockets wait here (see listen). */
   private held: net.Socket[] | null = null
   private trusted: (addr: string) => boolean = () => false
-  private emfileLogged = 0
+  private emfileLogged = -Infinity
   private maxActive = Infinity // this worker's share of maxconn
-  private fdProbedAt = 0
+  private fdProbedAt = -Infinity
 
   private readonly deps: ListenerDeps
 
@@ -367,7 +368,7 @@ export class Listener implements SessionHost, Sweepable, NativeAcceptHost {
         tries: s.tried.length + (b === null ? 0 : 1),
         bytesIn: s.bytesIn,
         bytesOut: s.bytesOut,
-        durationMs: Date.now() - s.started,
+        durationMs: monoMs() - s.started,
         reason: s.reason,
         flags: TERMINATIONS[s.reason!].flag,
       },

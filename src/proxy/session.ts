@@ -19,6 +19,7 @@ import type { SessionHost } from './session-host.ts'
 import type { NativePump } from './native-engine.ts'
 import { nativeBytes, nativeEnded } from './hand-off.ts'
 import { nativeConnect } from './native-connect.ts'
+import { monoMs } from '../mono.ts'
 import type { ConnectOutcome } from '../health/types.ts'
 import type { ConnectLineReader } from '../net/http1/connect-line.ts'
 import type { StatusLineObserver } from '../net/http1/status-line.ts'
@@ -61,8 +62,9 @@ export class Session {
   scan: ConnectLineReader | null = null
   /** Watching the backend's first response line (observe http-connect); null once seen or when not observing. */
   status: StatusLineObserver | null = null
+  /** When the client was accepted (monoMs(), ms). */
   readonly started: number
-  deadline = 0 // connect deadline while connecting
+  deadline = 0 // connect deadline while connecting (coarse clock ms)
   lastActive: number // last byte or FIN either way (coarse clock ms)
   connectStart = 0
   bytesIn = 0 // payload bytes from the client (after any PROXY header), forwarded or not
@@ -86,7 +88,7 @@ export class Session {
     this.clientPort = clientPort
     this.dstAddr = dstAddr
     this.dstPort = dstPort
-    this.started = Date.now()
+    this.started = monoMs()
     this.lastActive = host.clock.now
     client[kSession] = this
   }
