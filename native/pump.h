@@ -133,6 +133,14 @@ typedef void (*pump_notify_fn)(void *arg); /* called on the loop thread when com
 
 /* queue.c: commands to the loop thread, completions back, slots and ids. */
 #define PUMP_GEN_UNIT 1048576.0 /* 2^20: slots per generation in an id */
+/*
+ * Generations wrap at 2^11, so every id is below 2^31: a small integer to V8,
+ * kept unboxed in JavaScript's Session and Map (16 bytes per connection
+ * less than a boxed double). A stale command would need its slot reused
+ * 2,048 times before it is carried out to hit a later connection; JavaScript
+ * sends none for a connection after its ending.
+ */
+#define PUMP_GEN_MASK 2047u
 enum pump_cmd_kind { CMD_ADD, CMD_CONNECT, CMD_RETRY, CMD_KILL, CMD_RETIME, CMD_SAMPLE, CMD_STOP, CMD_PARK, CMD_LISTEN, CMD_UNLISTEN };
 struct pump_cmd {
   enum pump_cmd_kind kind;

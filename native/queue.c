@@ -5,8 +5,9 @@
  * queued under one mutex, the loop woken by an eventfd), the completions
  * and connect outcomes the loop sends back (drained in batches by the
  * Node-API glue), and the table of slots and generations that gives each
- * connection its id: slot + generation * 2^20, so a command for a
- * connection that already ended (and whose slot was reused) matches nothing.
+ * connection its id: slot + generation * 2^20 (generations wrap at 2^11, so
+ * an id fits 31 bits), so a command for a connection that already ended (and
+ * whose slot was reused) matches nothing.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -187,7 +188,7 @@ void pump_done(const struct pump_done *d, uint32_t slot, int release) {
   pthread_mutex_lock(&Q.mu);
   (void)push(&Q.done, d, sizeof *d);
   if (release) {
-    Q.gens[slot]++;
+    Q.gens[slot] = (Q.gens[slot] + 1) & PUMP_GEN_MASK;
     Q.free_slots[Q.nfree++] = slot;
     Q.owned--;
   }

@@ -115,7 +115,6 @@ export function serveAccepted(pump: NativePump, clients: readonly AcceptedClient
     s.backend = b
     b.load.active++
     s.host.pool.poolLoad.active++
-    s.connectStart = performance.now()
     records[r + 1] = DECIDE_CONNECT
     records[r + 2] = b.port
     records[r + 3] = t.connectMs
@@ -136,7 +135,7 @@ export function serveAccepted(pump: NativePump, clients: readonly AcceptedClient
       finish(s)
       continue
     }
-    const id = ids === null ? -1 : ids[i]!
+    const id = ids === null ? -1 : ids[i]! | 0 // ids fit 31 bits (native/pump.h PUMP_GEN_MASK): kept unboxed
     if (id >= 0) {
       s.native = pump
       s.nativeId = id

@@ -58,7 +58,6 @@ export function connectNative(s: Session, pump: NativePump, b: BackendRuntime, e
   s.backend = b
   b.load.active++
   s.host.pool.poolLoad.active++
-  s.connectStart = performance.now()
   c.on('error', noop)
   c.destroy()
   s.client = closedSocket() // no Node socket stays alive for it

@@ -9,6 +9,7 @@
 // kill orders, the addon reports endings and byte counts.
 import type { Termination } from '../errors.ts'
 import type { ConnectOutcome } from '../health/types.ts'
+import { Interner } from '../net/intern.ts'
 
 /** The addon's functions (native/addon.c). Ids are numbers >= 0; a negative adopt result is -errno. */
 export interface NativeAddon {
@@ -274,7 +275,8 @@ export class NativePump {
       const code = batch[i + 1]!
       if (code >= EV_ACCEPTED) {
         if (code === EV_ACCEPTED) {
-          const client = { owner: this.listeners.get(id), fd: batch[i + 2]!, addr: text(addrs!, a), port: batch[i + 3]!, localAddr: text(addrs!, a + ADDR_LEN), localPort: batch[i + 4]! }
+          // `| 0`: small integers, so the session stores them unboxed (a number read from a Float64Array would be a 16-byte box)
+          const client = { owner: this.listeners.get(id), fd: batch[i + 2]! | 0, addr: text(addrs!, a), port: batch[i + 3]! | 0, localAddr: text(addrs!, a + ADDR_LEN), localPort: batch[i + 4]! | 0 }
           a += 2 * ADDR_LEN
           ;(accepted ??= []).push(client)
         } else this.listenerEvent(id, code, batch[i + 2]!)
@@ -311,8 +313,11 @@ export class NativePump {
   }
 }
 
-/** The NUL-terminated address text at `off` in a batch's address buffer. */
+/** Address texts of this process's accepted clients and listeners, shared by their sessions. */
+const addresses = new Interner()
+
+/** The NUL-terminated address text at `off` in a batch's address buffer (interned). */
 function text(addrs: Buffer, off: number): string {
   const end = addrs.indexOf(0, off)
-  return addrs.toString('latin1', off, end < 0 || end > off + ADDR_LEN ? off + ADDR_LEN : end)
+  return addresses.intern(addrs.toString('latin1', off, end < 0 || end > off + ADDR_LEN ? off + ADDR_LEN : end))
 }

@@ -53,7 +53,8 @@ export class Session {
   serverClosed = false
   firstClose: 'client' | 'server' | null = null
   reason: Termination | null = null
-  hash = 0
+  /** The flow's hash as a signed 32-bit integer, so V8 keeps it unboxed; read and written through `hash`. */
+  private hash32 = 0
   /** observe http-connect: when the client's first byte went to the backend (performance.now() ms); 0 = not yet. */
   answerFrom = 0
   /** hash-key connect-authority: the CONNECT authority the flow was hashed on; null when it fell back to the client address. */
@@ -66,7 +67,7 @@ export class Session {
   readonly started: number
   deadline = 0 // connect deadline while connecting (coarse clock ms)
   lastActive: number // last byte or FIN either way (coarse clock ms)
-  connectStart = 0
+  connectStart = 0 // JavaScript connects only: when the attempt began (performance.now(), ms); the pump times its own
   bytesIn = 0 // payload bytes from the client (after any PROXY header), forwarded or not
   bytesOut = 0 // bytes to the client
   /** The native pump that moves this session's bytes once handed over (hand-off.ts), and its id there. */
@@ -91,6 +92,15 @@ export class Session {
     this.started = monoMs()
     this.lastActive = host.clock.now
     client[kSession] = this
+  }
+
+  /** The flow's hash (hash.ts), an unsigned 32-bit integer. */
+  get hash(): number {
+    return this.hash32 >>> 0
+  }
+
+  set hash(h: number) {
+    this.hash32 = h | 0
   }
 
   /**
