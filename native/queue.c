@@ -266,6 +266,15 @@ double pump_connect(int cfd, int sfd, const struct pump_target *t, uint32_t idle
 double pump_connect_here(int cfd, int sfd, const struct pump_target *t, uint32_t idle_ms, uint32_t half_ms,
                          const char *to_server, size_t to_server_len) {
   if (!Q.open) return -EINVAL;
+  /*
+   * No slot, no connect: the backend must not see a SYN for a client that
+   * JavaScript then serves with a connect of its own. Only this thread takes
+   * slots, so one free now is still free below.
+   */
+  pthread_mutex_lock(&Q.mu);
+  int full = Q.nfree == 0;
+  pthread_mutex_unlock(&Q.mu);
+  if (full) return -EMFILE;
   struct pump_conn *c = conn_new(cfd, sfd, idle_ms, half_ms, to_server, to_server_len);
   if (c == NULL) return -ENOMEM;
   c->attempt = 1; /* as connect_begin would count it: tags the server socket's events */
