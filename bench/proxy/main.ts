@@ -53,7 +53,7 @@ async function measureOne(measure: string, t: RunningTarget, be: Backends, opts:
         const r = await measureIdle(fresh.ports.http, fresh.proc?.pid as number, be.ports.http, opts.idle, tmp)
         rec.idle = r
         const mb = (b: number): string => (b / 1048576).toFixed(1)
-        say(`${tag} ${r.kbPerConn.toFixed(2)} KB/conn (${r.connections} open, ${r.backendConnections} at backends, ${r.failed} failed; RSS ${mb(r.rssBeforeBytes)} → ${mb(r.rssAfterBytes)} MB, ${mb(r.rssAfterCloseBytes)} MB after close)`)
+        say(`${tag} ${r.kbPerConn.toFixed(2)} KB/conn (${r.connections} open, ${r.backendConnections} at backends, ${r.failed} failed; RSS ${mb(r.rssBeforeBytes)} → ${mb(r.rssAfterBytes)} MB, ${mb(r.rssAfterCloseBytes)} MB after close; settled in ${r.settleMs} ms)`)
       } finally {
         await fresh.stop()
       }
