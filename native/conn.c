@@ -71,7 +71,9 @@ static int pump_dir(struct pump_conn *c, int d, char *buf, size_t bufsz, int64_t
       return -1;
     }
     if (!c->rd[from]) return -1;
-    ssize_t n = recv(c->fd[from], buf, bufsz, 0);
+    size_t want = bufsz;
+    if (want > PUMP_READ_SMALL && (!c->wr[to] || pump_held_bytes() >= pump_held_budget())) want = PUMP_READ_SMALL;
+    ssize_t n = recv(c->fd[from], buf, want, 0);
     if (n > 0) {
       c->bytes[from] += (double)n;
       c->last_ms = now;

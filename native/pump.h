@@ -211,7 +211,18 @@ void pump_sample(void);
 size_t pump_take_done(struct pump_done *out, size_t max);
 uint32_t pump_owned(void);
 /* Bytes held unsent across every connection (at most one read per direction each). */
+/*
+ * Bytes received but not yet sent are held per direction (at most one read).
+ * A read is at most PUMP_READ_SMALL bytes when its destination is already
+ * known to be full, or while the pump holds PUMP_HELD_BUDGET bytes or more in
+ * all: a full-size read held by a stuck peer costs up to the whole buffer, so
+ * past the budget every connection holds at most what a 64 KiB buffer did.
+ */
+#define PUMP_READ_SMALL (64 * 1024)
+#define PUMP_HELD_BUDGET (8 * 1024 * 1024) /* the environment's L4LB_PUMP_HELD_BUDGET (bytes) replaces it at pump_start (tests) */
 int64_t pump_held_bytes(void);
+int64_t pump_held_budget(void);
+void pump_set_held_budget(int64_t bytes);
 void pump_held_add(int64_t delta);
 
 /* accept.c (loop thread): the listening sockets the loop accepts on. */

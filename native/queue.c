@@ -391,6 +391,12 @@ static int64_t held_bytes;
 
 int64_t pump_held_bytes(void) { return __atomic_load_n(&held_bytes, __ATOMIC_RELAXED); }
 
+static int64_t held_budget = PUMP_HELD_BUDGET; /* set before the loop thread starts */
+
+int64_t pump_held_budget(void) { return held_budget; }
+
+void pump_set_held_budget(int64_t bytes) { held_budget = bytes < 0 ? 0 : bytes; }
+
 void pump_held_add(int64_t delta) { __atomic_add_fetch(&held_bytes, delta, __ATOMIC_RELAXED); }
 
 uint32_t pump_owned(void) {
