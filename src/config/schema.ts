@@ -86,7 +86,7 @@ export const schema = obj<Config>({
   workers: { to: 'workers', node: int(0, 1024), default: 0, doc: 'Worker processes sharing the listeners; 0 = one per CPU (os.availableParallelism()).', seeAlso: ['listeners[].maxconn'] },
   listeners: { to: 'listeners', node: list(listener, 1, 'at least one listener is required', LIMITS.listeners), doc: 'Where clients connect.', seeAlso: ['pools'] },
   pools: { to: 'pools', node: list(pool, 1, 'at least one pool is required', LIMITS.pools), contextDefault: 'required; with `fleet`, from the fleet store instead', doc: 'Groups of backends and how to choose among them.', seeAlso: ['listeners', 'fleet'] },
-  timeouts: { to: 'timeouts', node: timeouts, default: {}, doc: 'Timeouts of proxied connections.', seeAlso: ['pools[].retries'] },
+  timeouts: { to: 'timeouts', node: timeouts, default: {}, doc: 'Timeouts of proxied connections. Measured on the monotonic clock, as is the logged `durationMs`: a step of the wall clock (NTP, `date -s`) neither fires nor stalls them.', seeAlso: ['pools[].retries'] },
   admin: { to: 'admin', node: admin, default: {}, doc: 'The HTTP admin API: status page, metrics, health and reload.', seeAlso: ['admin.token'] },
   shutdown: { to: 'shutdown', node: shutdown, default: {}, doc: 'Graceful stop (SIGTERM) and reload.', seeAlso: ['timeouts'] },
   log: { to: 'log', node: logSection, default: {}, doc: 'Logging (pino JSON lines on stdout).', seeAlso: ['admin'] },
