@@ -210,7 +210,6 @@ void pump_sample(void);
 /* Move waiting completions to `out` (up to max): how many. */
 size_t pump_take_done(struct pump_done *out, size_t max);
 uint32_t pump_owned(void);
-/* Bytes held unsent across every connection (at most one read per direction each). */
 /*
  * Bytes received but not yet sent are held per direction (at most one read).
  * A read is at most PUMP_READ_SMALL bytes when its destination is already
@@ -220,6 +219,7 @@ uint32_t pump_owned(void);
  */
 #define PUMP_READ_SMALL (64 * 1024)
 #define PUMP_HELD_BUDGET (8 * 1024 * 1024) /* the environment's L4LB_PUMP_HELD_BUDGET (bytes) replaces it at pump_start (tests) */
+/* Bytes held unsent across every connection (at most one read per direction each). */
 int64_t pump_held_bytes(void);
 int64_t pump_held_budget(void);
 void pump_set_held_budget(int64_t bytes);
